@@ -1,0 +1,49 @@
+# scriptstats — developer and CI entry points.
+#
+#   make test        start the local stack (PostgreSQL + ClickHouse) and run every test
+#   make test-unit   tests that need no services
+#   make lint        gofmt, go vet, staticcheck
+#   make build       binaries into bin/
+#   make stack-up | stack-down | stack-purge   the local stack (deploy/local/stack.sh)
+
+GO ?= go
+GOFMT ?= gofmt
+# Go may be installed without being on PATH.
+export PATH := /usr/local/go/bin:$(PATH)
+export GO
+
+STACK := bash deploy/local/stack.sh
+STATICCHECK_VERSION := v0.8.2
+GO_FILES = $(shell find . -path ./.local -prune -o -name '*.go' -print)
+
+.PHONY: help test test-unit lint build demo stack-up stack-down stack-purge
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+stack-up:
+	$(STACK) up
+
+stack-down:
+	$(STACK) down
+
+stack-purge:
+	$(STACK) purge
+
+test: stack-up
+	eval "$$($(STACK) env)" && $(GO) test -count=1 -timeout 20m ./...
+
+test-unit:
+	$(GO) test -count=1 ./transform/...
+
+lint:
+	@out="$$($(GOFMT) -l $(GO_FILES))"; \
+	if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+demo: stack-up
+	@echo "demo: TODO"
