@@ -1,0 +1,405 @@
+package transform
+
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A small strict JSON scanner (RFC 8259) for task_log.steps. It validates
+// and walks the text in one pass, without building a tree, so a step list
+// costs what its output costs whatever its size (a 100,000-element array
+// included). Values are located as spans of the input and decoded only
+// when needed.
+
+// maxJSONDepth bounds nesting: deeper input is treated as invalid rather
+// than recursed into without end. jsonb itself never nests this deep in
+// practice.
+const maxJSONDepth = 1000
+
+// JSON value kinds, as the first byte of the value tells them.
+const (
+	kindObject byte = '{'
+	kindArray  byte = '['
+	kindString byte = '"'
+	kindNumber byte = '0'
+	kindTrue   byte = 't'
+	kindFalse  byte = 'f'
+	kindNull   byte = 'n'
+)
+
+// span is one value of the input: s[start:end], of the given kind.
+type span struct {
+	start, end int
+	kind       byte
+	escaped    bool // a string with backslash escapes
+}
+
+func skipWS(s []byte, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanValue validates the value starting at s[i] (no leading whitespace)
+// and returns its span; ok is false for invalid JSON.
+func scanValue(s []byte, i, depth int) (v span, ok bool) {
+	if i >= len(s) {
+		return v, false
+	}
+	v.start = i
+	switch c := s[i]; {
+	case c == '"':
+		v.kind = kindString
+		v.end, v.escaped, ok = scanString(s, i)
+	case c == '{':
+		v.kind = kindObject
+		v.end, ok = scanObject(s, i, depth+1, nil)
+	case c == '[':
+		v.kind = kindArray
+		v.end, ok = scanArray(s, i, depth+1)
+	case c == '-' || (c >= '0' && c <= '9'):
+		v.kind = kindNumber
+		v.end, ok = scanNumber(s, i)
+	case c == 't':
+		v.kind = kindTrue
+		v.end, ok = scanLiteral(s, i, "true")
+	case c == 'f':
+		v.kind = kindFalse
+		v.end, ok = scanLiteral(s, i, "false")
+	case c == 'n':
+		v.kind = kindNull
+		v.end, ok = scanLiteral(s, i, "null")
+	}
+	return v, ok
+}
+
+func scanLiteral(s []byte, i int, lit string) (int, bool) {
+	if len(s)-i < len(lit) || string(s[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// scanString validates the string whose opening quote is s[i] and returns
+// the index after its closing quote. Control characters must be escaped;
+// other bytes, invalid UTF-8 included, are taken as they are (repaired
+// later, and counted, like any text).
+func scanString(s []byte, i int) (end int, escaped, ok bool) {
+	for i++; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i + 1, escaped, true
+		case c < 0x20:
+			return i, escaped, false
+		case c == '\\':
+			escaped = true
+			i++
+			if i >= len(s) {
+				return i, escaped, false
+			}
+			switch s[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(s)-i < 5 {
+					return i, escaped, false
+				}
+				for _, h := range s[i+1 : i+5] {
+					if hexVal(h) < 0 {
+						return i, escaped, false
+					}
+				}
+				i += 4
+			default:
+				return i, escaped, false
+			}
+		}
+	}
+	return i, escaped, false
+}
+
+func hexVal(c byte) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case c >= 'a' && c <= 'f':
+		return rune(c - 'a' + 10)
+	case c >= 'A' && c <= 'F':
+		return rune(c - 'A' + 10)
+	}
+	return -1
+}
+
+// scanNumber validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func scanNumber(s []byte, i int) (int, bool) {
+	if s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(s) && s[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return i, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return i, false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return i, false
+		}
+	}
+	return i, true
+}
+
+func scanArray(s []byte, i, depth int) (int, bool) {
+	if depth > maxJSONDepth {
+		return i, false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		v, ok := scanValue(s, i, depth)
+		if !ok {
+			return i, false
+		}
+		i = skipWS(s, v.end)
+		if i >= len(s) {
+			return i, false
+		}
+		switch s[i] {
+		case ',':
+			i = skipWS(s, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// scanObject validates the object whose '{' is s[i]. field, when not nil,
+// is called with each key (raw, between its quotes) and value span, in
+// order.
+func scanObject(s []byte, i, depth int, field func(key span, v span)) (int, bool) {
+	if depth > maxJSONDepth {
+		return i, false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return i, false
+		}
+		key := span{start: i, kind: kindString}
+		var ok bool
+		if key.end, key.escaped, ok = scanString(s, i); !ok {
+			return i, false
+		}
+		i = skipWS(s, key.end)
+		if i >= len(s) || s[i] != ':' {
+			return i, false
+		}
+		i = skipWS(s, i+1)
+		v, ok := scanValue(s, i, depth)
+		if !ok {
+			return i, false
+		}
+		if field != nil {
+			field(key, v)
+		}
+		i = skipWS(s, v.end)
+		if i >= len(s) {
+			return i, false
+		}
+		switch s[i] {
+		case ',':
+			i = skipWS(s, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// stringContent returns the bytes of a valid string span, unescaped:
+// without escapes, a subslice of s (no copy); else decoded into buf.
+// A \u escape of a lone surrogate decodes to U+FFFD.
+func stringContent(s []byte, v span, buf []byte) (content, bufOut []byte) {
+	raw := s[v.start+1 : v.end-1]
+	if !v.escaped {
+		return raw, buf
+	}
+	buf = buf[:0]
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			buf = append(buf, c)
+			continue
+		}
+		i++
+		switch raw[i] {
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			var r rune
+			r, i = decodeU(raw, i)
+			buf = utf8.AppendRune(buf, r)
+		default: // '"', '\\', '/'
+			buf = append(buf, raw[i])
+		}
+	}
+	return buf, buf
+}
+
+// decodeU decodes the \u escape whose 'u' is raw[i] (validated: four hex
+// digits follow), joining a surrogate pair; it returns the rune and the
+// index of the escape's last byte.
+func decodeU(raw []byte, i int) (rune, int) {
+	r := hex4(raw[i+1 : i+5])
+	i += 4
+	if utf16.IsSurrogate(r) {
+		if r < 0xDC00 && len(raw)-i > 6 && raw[i+1] == '\\' && raw[i+2] == 'u' {
+			if r2 := hex4(raw[i+3 : i+7]); r2 >= 0xDC00 && r2 <= 0xDFFF {
+				return utf16.DecodeRune(r, r2), i + 6
+			}
+		}
+		return utf8.RuneError, i
+	}
+	return r, i
+}
+
+func hex4(h []byte) rune {
+	return hexVal(h[0])<<12 | hexVal(h[1])<<8 | hexVal(h[2])<<4 | hexVal(h[3])
+}
+
+// appendJSONText appends the value of the valid span v as PostgreSQL
+// prints jsonb (what steps->>'name' returns for a non-string): ", "
+// between elements, ": " after keys, strings escaped as PostgreSQL's
+// escape_json does, numbers as written in the source (jsonb's own text is
+// already canonical).
+func appendJSONText(dst, s []byte, v span) []byte {
+	switch v.kind {
+	case kindString:
+		return appendPGString(dst, s[v.start+1:v.end-1])
+	case kindArray:
+		dst = append(dst, '[')
+		i := skipWS(s, v.start+1)
+		for n := 0; s[i] != ']'; n++ {
+			if n > 0 {
+				dst = append(dst, ", "...)
+			}
+			e, _ := scanValue(s, i, 0)
+			dst = appendJSONText(dst, s, e)
+			i = skipWS(s, e.end)
+			if s[i] == ',' {
+				i = skipWS(s, i+1)
+			}
+		}
+		return append(dst, ']')
+	case kindObject:
+		dst = append(dst, '{')
+		n := 0
+		scanObject(s, v.start, 0, func(key, e span) {
+			if n > 0 {
+				dst = append(dst, ", "...)
+			}
+			n++
+			dst = appendPGString(dst, s[key.start+1:key.end-1])
+			dst = append(dst, ": "...)
+			dst = appendJSONText(dst, s, e)
+		})
+		return append(dst, '}')
+	default: // number, true, false, null: their source text
+		return append(dst, s[v.start:v.end]...)
+	}
+}
+
+// appendPGString appends a JSON string, given by its raw content between
+// the quotes, re-escaped as PostgreSQL's escape_json escapes: \" \\ \b \f
+// \n \r \t, \u00XX for other control characters, every other character as
+// itself (\/ and \u escapes of printable characters are decoded).
+func appendPGString(dst, raw []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(raw); i++ {
+		r := rune(raw[i])
+		if r == '\\' {
+			i++
+			switch raw[i] {
+			case 'b':
+				r = '\b'
+			case 'f':
+				r = '\f'
+			case 'n':
+				r = '\n'
+			case 'r':
+				r = '\r'
+			case 't':
+				r = '\t'
+			case 'u':
+				r, i = decodeU(raw, i)
+			default:
+				r = rune(raw[i])
+			}
+		} else if r >= utf8.RuneSelf {
+			dst = append(dst, raw[i]) // raw bytes pass through, valid or not
+			continue
+		}
+		switch r {
+		case '"':
+			dst = append(dst, '\\', '"')
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			if r < 0x20 {
+				dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+			} else {
+				dst = utf8.AppendRune(dst, r)
+			}
+		}
+	}
+	return append(dst, '"')
+}
