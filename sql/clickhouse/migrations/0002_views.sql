@@ -1,0 +1,179 @@
+-- The public views (CONTRACT.md section 3). Analysts and BI tools read only
+-- these; the tables behind them are private. Every view reads through FINAL,
+-- so results never contain a replaced or deleted row, even right after a load
+-- and before any background merge. Works on ClickHouse 24.8 and later.
+
+CREATE OR REPLACE VIEW script_names AS
+SELECT script_id, name
+FROM scripts_state FINAL
+WHERE _is_deleted = 0;
+
+CREATE OR REPLACE VIEW script_daily AS
+SELECT
+    g.script_id AS script_id,
+    if(s.present = 1, s.name, concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
+    g.day AS day,
+    g.total AS total,
+    g.success AS success,
+    g.failed AS failed,
+    g.timeout AS timeout,
+    g.cancelled AS cancelled,
+    g.other AS other,
+    g.success_rate AS success_rate,
+    g.duration_count AS duration_count,
+    g.invalid_duration AS invalid_duration,
+    g.duration_avg AS duration_avg,
+    g.duration_min AS duration_min,
+    g.duration_max AS duration_max,
+    g.duration_p50 AS duration_p50,
+    g.duration_p90 AS duration_p90,
+    g.duration_p95 AS duration_p95,
+    g.duration_p99 AS duration_p99,
+    g.success_duration_avg AS success_duration_avg,
+    g.success_duration_p50 AS success_duration_p50,
+    g.success_duration_p95 AS success_duration_p95
+FROM
+(
+    SELECT *
+    FROM groups_state FINAL
+    WHERE _is_deleted = 0 AND total > 0
+) AS g
+LEFT JOIN
+(
+    SELECT script_id, name, toUInt8(1) AS present
+    FROM scripts_state FINAL
+    WHERE _is_deleted = 0
+) AS s ON s.script_id = g.script_id;
+
+CREATE OR REPLACE VIEW step_daily AS
+SELECT
+    g.script_id AS script_id,
+    if(s.present = 1, s.name, concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
+    g.step_index AS step_index,
+    g.step_name AS step_name,
+    g.day AS day,
+    g.attempts AS attempts,
+    g.failures AS failures,
+    g.failure_rate AS failure_rate,
+    g.last_failure_at AS last_failure_at,
+    g.last_error AS last_error
+FROM
+(
+    SELECT
+        script_id,
+        day,
+        step_index,
+        step_name,
+        attempts,
+        failures,
+        failure_rate,
+        last_failure_at,
+        last_error
+    FROM groups_state FINAL
+    ARRAY JOIN
+        step_index AS step_index,
+        step_name AS step_name,
+        step_attempts AS attempts,
+        step_failures AS failures,
+        step_failure_rate AS failure_rate,
+        step_last_failure_at AS last_failure_at,
+        step_last_error AS last_error
+    WHERE _is_deleted = 0 AND total > 0
+) AS g
+LEFT JOIN
+(
+    SELECT script_id, name, toUInt8(1) AS present
+    FROM scripts_state FINAL
+    WHERE _is_deleted = 0
+) AS s ON s.script_id = g.script_id;
+
+CREATE OR REPLACE VIEW runs AS
+SELECT
+    r.run_id AS run_id,
+    r.script_id AS script_id,
+    if(s.present = 1, s.name, concat('(unknown script ', toString(r.script_id), ')')) AS script_name,
+    r.day AS day,
+    r.status AS status,
+    r.started_at AS started_at,
+    r.finished_at AS finished_at,
+    r.duration AS duration,
+    r.failed_step_index AS failed_step_index,
+    r.failed_step_name AS failed_step_name,
+    r.error_message AS error_message,
+    r.reported_duration AS reported_duration,
+    toString(r.status_class) AS status_class,
+    fromUnixTimestamp64Micro(r.ordered_at_us, 'UTC') AS ordered_at
+FROM
+(
+    SELECT *
+    FROM runs_state FINAL
+    WHERE _is_deleted = 0
+) AS r
+LEFT JOIN
+(
+    SELECT script_id, name, toUInt8(1) AS present
+    FROM scripts_state FINAL
+    WHERE _is_deleted = 0
+) AS s ON s.script_id = r.script_id;
+
+CREATE OR REPLACE VIEW run_steps AS
+SELECT
+    run_id,
+    script_id,
+    step_index,
+    step_name,
+    status,
+    duration,
+    error
+FROM runs_state FINAL
+ARRAY JOIN
+    step_index AS step_index,
+    step_name AS step_name,
+    step_status AS status,
+    step_duration AS duration,
+    step_error AS error
+WHERE _is_deleted = 0;
+
+-- Each counted run beside the previous counted run of the same script
+-- (ordered by coalesce(started_at, created_at), then run id).
+-- first_divergent_step: the smallest step index whose status differs, a step
+-- present in only one run counting as differing; NULL when none differs or
+-- when there is no previous run.
+CREATE OR REPLACE VIEW run_vs_previous AS
+SELECT
+    run_id,
+    previous_run_id,
+    script_id,
+    status,
+    previous_status,
+    duration,
+    previous_duration,
+    duration - previous_duration AS duration_delta,
+    if(
+        previous_run_id IS NULL,
+        NULL,
+        arrayMin(arrayPushBack(
+            arrayFilter(
+                i -> (if(indexOf(cur_index, i) = 0, '', cur_status[indexOf(cur_index, i)])
+                      != if(indexOf(prev_index, i) = 0, '', prev_status[indexOf(prev_index, i)])),
+                arrayConcat(cur_index, prev_index)),
+            NULL))
+    ) AS first_divergent_step
+FROM
+(
+    SELECT
+        run_id,
+        script_id,
+        status,
+        duration,
+        step_index AS cur_index,
+        step_status AS cur_status,
+        lagInFrame(toNullable(run_id)) OVER w AS previous_run_id,
+        lagInFrame(toNullable(status)) OVER w AS previous_status,
+        lagInFrame(duration) OVER w AS previous_duration,
+        lagInFrame(step_index) OVER w AS prev_index,
+        lagInFrame(step_status) OVER w AS prev_status
+    FROM runs_state FINAL
+    WHERE _is_deleted = 0 AND status_class != 'unfinished'
+    WINDOW w AS (PARTITION BY script_id ORDER BY ordered_at_us, run_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+);

@@ -1,0 +1,1 @@
+INSERT INTO pending_groups (pass_version, script_id, day)

@@ -1,0 +1,1 @@
+INSERT INTO job_state (key, value, _version)

@@ -1,0 +1,5 @@
+SELECT
+    run_id, script_id, script_name, day, status, started_at, finished_at, duration,
+    failed_step_index, failed_step_name, error_message
+FROM runs
+WHERE run_id = {run_id:Int64}

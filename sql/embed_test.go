@@ -1,0 +1,33 @@
+package sql
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSplitStatements(t *testing.T) {
+	got := SplitStatements("-- header\nCREATE TABLE a (x Int8);\n\n-- two\nCREATE VIEW b AS\nSELECT 1;\nSELECT 2")
+	want := []string{"CREATE TABLE a (x Int8)", "CREATE VIEW b AS\nSELECT 1", "SELECT 2"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestMigrationsAreOrderedAndIdempotent(t *testing.T) {
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < 2 || ms[0].Version != 1 {
+		t.Fatalf("want migrations from version 1, got %+v", ms)
+	}
+	for _, m := range ms {
+		for _, s := range m.Statements {
+			u := strings.ToUpper(s)
+			if !strings.Contains(u, "IF NOT EXISTS") && !strings.Contains(u, "OR REPLACE") && !strings.Contains(u, "IF EXISTS") {
+				t.Errorf("%s: statement is not idempotent: %.60s", m.Name, s)
+			}
+		}
+	}
+}

@@ -1,0 +1,2 @@
+-- Every script's current name.
+SELECT id, name FROM scripts;
