@@ -1,0 +1,67 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+)
+
+// Lock is a PostgreSQL session-level advisory lock held on a connection of
+// its own. PostgreSQL frees it the moment that connection ends, so a holder
+// killed with SIGKILL never leaves it behind. Taking it needs no privilege,
+// so it works for a SELECT-only role.
+type Lock struct {
+	conn *pgxpool.Conn
+	key  int64
+}
+
+// LockKey derives the advisory lock key from a name (the ClickHouse database
+// the job loads): two jobs loading different databases do not exclude each
+// other.
+func LockKey(name string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("scriptstats:" + name))
+	return int64(h.Sum64())
+}
+
+// TryLock takes the lock without waiting; ErrLocked when another session
+// holds it.
+func (s *Source) TryLock(ctx context.Context, key int64) (*Lock, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres connect for lock: %w", err)
+	}
+	var got bool
+	if err := conn.QueryRow(ctx, sqlfiles.Postgres("lock_try"), key).Scan(&got); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("postgres advisory lock: %w", err)
+	}
+	if !got {
+		conn.Release()
+		return nil, ErrLocked
+	}
+	return &Lock{conn: conn, key: key}, nil
+}
+
+// Release frees the lock. If the unlock fails the connection is closed,
+// which frees the lock as well.
+func (l *Lock) Release(ctx context.Context) error {
+	var ok bool
+	err := l.conn.QueryRow(ctx, sqlfiles.Postgres("lock_release"), l.key).Scan(&ok)
+	if err != nil || !ok {
+		_ = l.conn.Conn().Close(ctx)
+	}
+	l.conn.Release()
+	if err != nil {
+		return fmt.Errorf("postgres advisory unlock: %w", err)
+	}
+	if !ok {
+		return errors.New("postgres advisory unlock: lock was not held")
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+// Package extract reads the operational PostgreSQL: the runs changed since
+// the watermark, the runs of a range of days, script names. It only ever
+// reads (a role with SELECT on task_log and scripts is enough) and streams
+// rows to a callback, so memory does not grow with the history.
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrLocked is returned by Lock when another pass holds the lock.
+var ErrLocked = errors.New("another scriptstats pass is running")
+
+// Source is a connection pool to the operational PostgreSQL.
+type Source struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to PostgreSQL. The DSN is a libpq URL or key=value string.
+func Open(ctx context.Context, dsn string, statementTimeout time.Duration) (*Source, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx redacts the password in its parse errors.
+		return nil, fmt.Errorf("postgres dsn: %w", err)
+	}
+	cfg.MaxConns = 4
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "scriptstats"
+	if statementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(statementTimeout.Milliseconds())
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres connect: %w", err)
+	}
+	return &Source{pool: pool}, nil
+}
+
+// Close closes every connection.
+func (s *Source) Close() { s.pool.Close() }
+
+// Begin opens a read-only REPEATABLE READ transaction: everything read
+// through the returned Snapshot sees one consistent state of the source.
+func (s *Source) Begin(ctx context.Context) (*Snapshot, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("postgres begin: %w", err)
+	}
+	snap := &Snapshot{tx: tx}
+	if err := snap.readInfo(ctx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return snap, nil
+}
