@@ -1,0 +1,261 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// Group is the recomputed state of one (script, day) group: its
+// script_daily row (when it has a counted run) and its step_daily rows.
+type Group struct {
+	Key    transform.GroupKey
+	HasDay bool
+	Day    transform.ScriptDay
+	Steps  []transform.StepDay
+}
+
+// JournalGroups records groups the pass with this version is about to
+// change. It must land before the runs that change them.
+func (s *Sink) JournalGroups(ctx context.Context, keys []transform.GroupKey, version uint64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_pending_groups"))
+	if err != nil {
+		return fmt.Errorf("clickhouse journal groups: %w", err)
+	}
+	defer batch.Abort()
+	for _, k := range keys {
+		if err := batch.Append(version, k.ScriptID, k.Day.Time()); err != nil {
+			return fmt.Errorf("clickhouse journal groups: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("clickhouse journal groups: %w", err)
+	}
+	return nil
+}
+
+// JournalGroupsOfDays journals every stored group of the days [from, to].
+func (s *Sink) JournalGroupsOfDays(ctx context.Context, from, to transform.Day, version uint64) error {
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"from":    from.String(),
+		"to":      to.String(),
+		"version": fmt.Sprint(version),
+	}))
+	if err := s.conn.Exec(qctx, sqlfiles.ClickHouse("insert_pending_from_groups")); err != nil {
+		return fmt.Errorf("clickhouse journal groups of days: %w", err)
+	}
+	return nil
+}
+
+// GroupFunc receives the stored runs of one journaled group, in run id
+// order (none when every run left it). The slice is reused afterwards.
+type GroupFunc func(key transform.GroupKey, runs []transform.Run) error
+
+// PendingGroups streams, group by group, the runs of every group journaled
+// by passes with a version above after. Only one group is held at a time.
+func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (groups int, err error) {
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"after": fmt.Sprint(after),
+	}))
+	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_group_runs"))
+	if err != nil {
+		return 0, fmt.Errorf("clickhouse read groups: %w", err)
+	}
+	defer rows.Close()
+	var (
+		cur     transform.GroupKey
+		have    bool
+		runs    []transform.Run
+		scanned groupRunRow
+	)
+	flush := func() error {
+		if !have {
+			return nil
+		}
+		groups++
+		return fn(cur, runs)
+	}
+	for rows.Next() {
+		if err := scanned.scan(rows); err != nil {
+			return groups, fmt.Errorf("clickhouse read groups: %w", err)
+		}
+		key := transform.GroupKey{ScriptID: scanned.scriptID, Day: dayOf(scanned.day)}
+		if !have || key != cur {
+			if err := flush(); err != nil {
+				return groups, err
+			}
+			cur, have = key, true
+			runs = runs[:0]
+		}
+		if scanned.runID != nil {
+			runs = append(runs, scanned.run(key))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return groups, fmt.Errorf("clickhouse read groups: %w", err)
+	}
+	return groups, flush()
+}
+
+// groupRunRow is one row of select_group_runs.
+type groupRunRow struct {
+	scriptID   int64
+	day        time.Time
+	runID      *int64
+	class      *string
+	orderedAt  *int64
+	createdAt  *int64
+	startedAt  *time.Time
+	finishedAt *time.Time
+	duration   *float64
+	stepIndex  []int32
+	stepName   []*string
+	stepStatus []string
+	stepError  []*string
+}
+
+func (g *groupRunRow) scan(rows interface{ Scan(...any) error }) error {
+	return rows.Scan(&g.scriptID, &g.day, &g.runID, &g.class, &g.orderedAt, &g.createdAt,
+		&g.startedAt, &g.finishedAt, &g.duration, &g.stepIndex, &g.stepName, &g.stepStatus, &g.stepError)
+}
+
+var classByName = map[string]transform.StatusClass{
+	"unfinished": transform.StatusUnfinished,
+	"success":    transform.StatusSuccess,
+	"failed":     transform.StatusFailed,
+	"timeout":    transform.StatusTimeout,
+	"cancelled":  transform.StatusCancelled,
+	"other":      transform.StatusOther,
+}
+
+func (g *groupRunRow) run(key transform.GroupKey) transform.Run {
+	r := transform.Run{
+		ID:         *g.runID,
+		ScriptID:   key.ScriptID,
+		Day:        key.Day,
+		Class:      classByName[deref(g.class)],
+		OrderedAt:  time.UnixMicro(derefInt(g.orderedAt)).UTC(),
+		CreatedAt:  time.UnixMicro(derefInt(g.createdAt)).UTC(),
+		StartedAt:  nullTime(g.startedAt),
+		FinishedAt: nullTime(g.finishedAt),
+		Duration:   nullFloat(g.duration),
+	}
+	if n := len(g.stepIndex); n > 0 {
+		r.Steps = make([]transform.Step, n)
+		for i := range n {
+			r.Steps[i] = transform.Step{
+				Index:  g.stepIndex[i],
+				Name:   nullString(g.stepName[i]),
+				Status: g.stepStatus[i],
+				Error:  nullString(g.stepError[i]),
+			}
+		}
+	}
+	return r
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func derefInt(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// WriteGroups upserts recomputed groups; a group without a counted run is
+// written as a tombstone so that it disappears from the views.
+func (s *Sink) WriteGroups(ctx context.Context, groups []Group, version uint64) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_groups"))
+	if err != nil {
+		return fmt.Errorf("clickhouse insert groups: %w", err)
+	}
+	defer batch.Abort()
+	for i := range groups {
+		g := &groups[i]
+		d := &g.Day
+		n := len(g.Steps)
+		idx := make([]int32, n)
+		names := make([]*string, n)
+		attempts := make([]uint64, n)
+		failures := make([]uint64, n)
+		rates := make([]float64, n)
+		lastAt := make([]*time.Time, n)
+		lastErr := make([]*string, n)
+		for j := range g.Steps {
+			st := &g.Steps[j]
+			idx[j] = st.StepIndex
+			names[j] = strPtr(st.StepName)
+			attempts[j] = st.Attempts
+			failures[j] = st.Failures
+			rates[j] = st.FailureRate
+			lastAt[j] = timePtr(st.LastFailureAt)
+			lastErr[j] = strPtr(st.LastError)
+		}
+		deleted := uint8(0)
+		if !g.HasDay {
+			deleted = 1
+		}
+		err := batch.Append(
+			g.Key.ScriptID, g.Key.Day.Time(),
+			d.Total, d.Success, d.Failed, d.Timeout, d.Cancelled, d.Other, d.SuccessRate,
+			d.DurationCount, d.InvalidDuration,
+			floatPtr(d.DurationAvg), floatPtr(d.DurationMin), floatPtr(d.DurationMax),
+			floatPtr(d.DurationP50), floatPtr(d.DurationP90), floatPtr(d.DurationP95), floatPtr(d.DurationP99),
+			floatPtr(d.SuccessDurationAvg), floatPtr(d.SuccessDurationP50), floatPtr(d.SuccessDurationP95),
+			idx, names, attempts, failures, rates, lastAt, lastErr,
+			version, deleted,
+		)
+		if err != nil {
+			return fmt.Errorf("clickhouse insert groups: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("clickhouse insert groups: %w", err)
+	}
+	return nil
+}
+
+// StaleRuns returns the stored runs of days [from, to] that the pass with
+// this version did not rewrite.
+func (s *Sink) StaleRuns(ctx context.Context, from, to transform.Day, version uint64) ([]Location, error) {
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"from":    from.String(),
+		"to":      to.String(),
+		"version": fmt.Sprint(version),
+	}))
+	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_stale_runs"))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse read stale runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Location
+	for rows.Next() {
+		var id, script int64
+		var day time.Time
+		if err := rows.Scan(&id, &script, &day); err != nil {
+			return nil, fmt.Errorf("clickhouse read stale runs: %w", err)
+		}
+		out = append(out, Location{RunID: id, Key: transform.GroupKey{ScriptID: script, Day: dayOf(day)}})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse read stale runs: %w", err)
+	}
+	return out, nil
+}

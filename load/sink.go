@@ -1,0 +1,82 @@
+// Package load writes runs and exact daily aggregates into ClickHouse and
+// reads back what the job needs from there (its state, where runs are, the
+// runs of groups to recompute). Every write is a whole-row upsert into a
+// ReplacingMergeTree with a version, so replaying a pass changes nothing.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// ErrNotMigrated is returned when the ClickHouse objects are missing or
+// older than this binary needs.
+var ErrNotMigrated = errors.New("clickhouse schema is not up to date: run `scriptstats migrate`")
+
+// Sink is a connection to the job's ClickHouse database.
+type Sink struct {
+	conn     driver.Conn
+	database string
+}
+
+// ParseDSN parses a clickhouse:// DSN and checks that it names a database.
+func ParseDSN(dsn string) (*clickhouse.Options, error) {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		// The driver's message can quote the DSN: do not wrap it.
+		return nil, errors.New("clickhouse dsn: cannot parse it (want clickhouse://user:pass@host:9000/database)")
+	}
+	if opts.Auth.Database == "" || opts.Auth.Database == "default" {
+		return nil, errors.New("clickhouse dsn: name the database the job owns (clickhouse://user:pass@host:9000/scriptstats), not default")
+	}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = 10 * time.Second
+	}
+	opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	opts.MaxOpenConns = 4
+	return opts, nil
+}
+
+// Open connects to the job's database, which must exist (see Migrate).
+func Open(ctx context.Context, dsn string) (*Sink, error) {
+	opts, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := connect(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{conn: conn, database: opts.Auth.Database}, nil
+}
+
+// Database is the name of the job's database.
+func (s *Sink) Database() string { return s.database }
+
+// Close closes the connections.
+func (s *Sink) Close() error { return s.conn.Close() }
+
+func connect(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse connect: %w", err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("clickhouse connect to %s: %w", hostList(opts), err)
+	}
+	return conn, nil
+}
+
+func hostList(opts *clickhouse.Options) string { return strings.Join(opts.Addr, ",") }
+
+// quoteIdent quotes a ClickHouse identifier.
+func quoteIdent(name string) string {
+	return "`" + strings.ReplaceAll(strings.ReplaceAll(name, `\`, `\\`), "`", "\\`") + "`"
+}

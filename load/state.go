@@ -1,0 +1,98 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+)
+
+// State is the job's memory between passes, stored as one JSON row in
+// job_state so that it changes atomically.
+type State struct {
+	// Timezone the days were computed in; a pass in another zone is refused.
+	Timezone string `json:"timezone"`
+	// Since is the first day loaded (empty: the whole history). Runs of
+	// earlier days are ignored by incremental passes.
+	Since string `json:"since,omitempty"`
+	// CompletedVersion is the version of the last pass that finished; groups
+	// journaled by later (crashed) passes are recomputed by the next one.
+	CompletedVersion uint64 `json:"completed_version"`
+	// Watermark is where the next incremental pass starts; nil before the
+	// first full load completed.
+	Watermark *Watermark `json:"watermark,omitempty"`
+	// LastPassAt is the source time of the last completed pass.
+	LastPassAt time.Time `json:"last_pass_at"`
+}
+
+// Watermark is the source snapshot the last incremental pass read.
+type Watermark struct {
+	SnapshotTime time.Time `json:"snapshot_time"`
+	Xmin         int64     `json:"xmin"`
+	Xmax         int64     `json:"xmax"`
+	// Marker is the transaction id the pass took right after its snapshot
+	// (0 when the source could not give one, e.g. a hot standby).
+	Marker int64 `json:"marker"`
+	// InProgress lists the transactions running at the snapshot.
+	InProgress []int64 `json:"in_progress,omitempty"`
+	// Markers is the recent history of (marker, snapshot time), oldest
+	// first: a transaction id above a marker was assigned after that time.
+	Markers []MarkerAt `json:"markers,omitempty"`
+}
+
+// MarkerAt is one pass's marker transaction id and snapshot time.
+type MarkerAt struct {
+	Xid  int64     `json:"xid"`
+	Time time.Time `json:"time"`
+}
+
+const stateKey = "state"
+
+// ReadState returns the stored state; ok is false when there is none (an
+// empty database).
+func (s *Sink) ReadState(ctx context.Context) (st State, ok bool, err error) {
+	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_state"))
+	if err != nil {
+		return st, false, fmt.Errorf("clickhouse read state: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, value string
+		if err := rows.Scan(&key, &value); err != nil {
+			return st, false, fmt.Errorf("clickhouse read state: %w", err)
+		}
+		if key != stateKey {
+			continue
+		}
+		if err := json.Unmarshal([]byte(value), &st); err != nil {
+			return st, false, fmt.Errorf("clickhouse state is corrupt: %w", err)
+		}
+		ok = true
+	}
+	if err := rows.Err(); err != nil {
+		return st, false, fmt.Errorf("clickhouse read state: %w", err)
+	}
+	return st, ok, nil
+}
+
+// WriteState stores the state with the given version. It is the last write
+// of a pass: until it lands, the next pass redoes this one.
+func (s *Sink) WriteState(ctx context.Context, st State, version uint64) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_state"))
+	if err != nil {
+		return fmt.Errorf("clickhouse write state: %w", err)
+	}
+	if err := batch.Append(stateKey, string(b), version); err != nil {
+		return fmt.Errorf("clickhouse write state: %w", err)
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("clickhouse write state: %w", err)
+	}
+	return nil
+}
