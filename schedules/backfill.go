@@ -1,0 +1,117 @@
+package schedules
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// dayStart is midnight of day d in loc (the first instant of that local
+// date, also on days that start at 01:00 because of DST).
+func dayStart(d transform.Day, loc *time.Location) time.Time {
+	y, m, dd := d.Time().Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, loc)
+}
+
+// Backfill recomputes the days [from, to] from the source: every run of
+// those days is rewritten, runs deleted at the source or moved out of the
+// range are found and removed, every group of the days is recomputed.
+func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary, err error) {
+	if to < from {
+		return sum, fmt.Errorf("backfill: --to %s is before --from %s", to, from)
+	}
+	p, err := j.begin(ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer p.end(ctx)
+	sum.PassID, sum.Mode = p.id(), "backfill"
+	info := p.snap.Info()
+	st := p.state
+	if !p.stored {
+		st = load.State{Timezone: j.ZoneName}
+	}
+	if st.Since != "" {
+		since, err := transform.ParseDay(st.Since)
+		if err != nil {
+			return sum, fmt.Errorf("stored since %q: %w", st.Since, err)
+		}
+		if from < since {
+			if to+1 < since {
+				return sum, fmt.Errorf("backfill: the loaded history starts at %s; a backfill of earlier days must reach %s (use --to %s) so that no day is left half loaded", since, since-1, since-1)
+			}
+			st.Since = from.String()
+		}
+	}
+	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
+	if err := j.syncScripts(ctx, p, &sum); err != nil {
+		return sum, err
+	}
+	lo, hi := dayStart(from, j.Zone), dayStart(to+1, j.Zone)
+	err = p.snap.RunsBetween(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
+		return loader.addSource(ctx, src)
+	})
+	if err != nil {
+		return sum, err
+	}
+	if err := loader.flush(ctx); err != nil {
+		return sum, err
+	}
+	// Runs stored for these days that this pass did not rewrite are gone
+	// from the range: deleted at the source, or moved to another day.
+	stale, err := j.Sink.StaleRuns(ctx, from, to, p.version)
+	if err != nil {
+		return sum, err
+	}
+	if err := j.resolveStale(ctx, p, loader, stale); err != nil {
+		return sum, err
+	}
+	if err := j.Sink.JournalGroupsOfDays(ctx, from, to, p.version); err != nil {
+		return sum, err
+	}
+	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
+		return sum, err
+	}
+	st.CompletedVersion = p.version
+	if err := j.Sink.WriteState(ctx, st, p.version); err != nil {
+		return sum, err
+	}
+	sum.Duration = j.Now().Sub(p.started)
+	sum.Log(j.Log.Info(), info.Time)
+	return sum, nil
+}
+
+// resolveStale reads the stale runs by id: those still at the source moved
+// and are rewritten where they now belong; the others are deleted.
+func (j *Job) resolveStale(ctx context.Context, p *pass, loader *runLoader, stale []load.Location) error {
+	const chunk = 10000
+	for start := 0; start < len(stale); start += chunk {
+		part := stale[start:min(start+chunk, len(stale))]
+		ids := make([]int64, len(part))
+		for i, s := range part {
+			ids[i] = s.RunID
+		}
+		found := map[int64]bool{}
+		err := p.snap.RunsByID(ctx, ids, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
+			found[src.ID] = true
+			return loader.addSource(ctx, src)
+		})
+		if err != nil {
+			return err
+		}
+		for _, s := range part {
+			if !found[s.RunID] {
+				if err := loader.addDeleted(ctx, s); err != nil {
+					return err
+				}
+			}
+		}
+		if err := loader.flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}

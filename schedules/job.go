@@ -1,0 +1,84 @@
+// Package schedules runs the job's passes — the incremental pass, the
+// backfill of a range of days, the verification — and the cron schedules
+// that trigger them. A pass drives the stages: extract reads the source,
+// transform normalizes and aggregates, load writes ClickHouse.
+package schedules
+
+import (
+	"errors"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// Errors callers branch on (exit codes, retries).
+var (
+	// ErrLocked: another pass holds the lock.
+	ErrLocked = extract.ErrLocked
+	// ErrTimezoneChanged: the ClickHouse data was computed in another zone.
+	ErrTimezoneChanged = errors.New("time zone differs from the one the data was loaded with")
+	// ErrSourceRewound: the source went back in time (restored backup).
+	ErrSourceRewound = errors.New("source database went back in time (restored from a backup?)")
+)
+
+// Job holds what every pass needs.
+type Job struct {
+	Source   *extract.Source
+	Sink     *load.Sink
+	Zone     *time.Location
+	ZoneName string
+	Limits   transform.Limits
+	// Lookback is the safety margin of the incremental read (see
+	// watermark.go for the guarantee it buys).
+	Lookback time.Duration
+	// BatchSize is how many runs go into one ClickHouse insert.
+	BatchSize int
+	Log       zerolog.Logger
+	// Now is the clock, used only to number passes.
+	Now func() time.Time
+	// Progress, when set, is told how far the run loading of a full load or
+	// backfill is (total is an estimate; 0 when unknown).
+	Progress func(done, total int64)
+}
+
+// Summary is what one pass did; the last log line of a pass prints it.
+type Summary struct {
+	PassID           string
+	Mode             string // full, incremental, backfill
+	RowsExtracted    int64
+	RunsLoaded       int64
+	RunsDeleted      int64
+	RunsMoved        int64
+	SkippedBefore    int64 // runs of days before --since
+	GroupsRecomputed int64
+	ScriptsChanged   int64
+	Issues           transform.Issues
+	NewestChange     time.Time
+	ScanFrom         time.Time
+	Duration         time.Duration
+}
+
+// Log writes the pass's summary line.
+func (s *Summary) Log(ev *zerolog.Event, snapshotTime time.Time) {
+	ev = ev.Str("pass_id", s.PassID).Str("mode", s.Mode).
+		Int64("rows_extracted", s.RowsExtracted).
+		Int64("runs_loaded", s.RunsLoaded).
+		Int64("runs_deleted", s.RunsDeleted).
+		Int64("runs_moved", s.RunsMoved).
+		Int64("groups_recomputed", s.GroupsRecomputed).
+		Int64("scripts_changed", s.ScriptsChanged)
+	if s.SkippedBefore > 0 {
+		ev = ev.Int64("skipped_before_since", s.SkippedBefore)
+	}
+	invalid := zerolog.Dict()
+	s.Issues.Each(func(kind string, n int64) { invalid.Int64(kind, n) })
+	ev = ev.Dict("invalid", invalid)
+	if !s.NewestChange.IsZero() && !snapshotTime.IsZero() {
+		ev = ev.Dur("lag", snapshotTime.Sub(s.NewestChange))
+	}
+	ev.Dur("duration", s.Duration).Msg("pass finished")
+}

@@ -1,0 +1,175 @@
+package schedules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// RunOptions tune one incremental pass.
+type RunOptions struct {
+	// Since limits the first pass on an empty ClickHouse to runs of this day
+	// and later; ignored (with a warning) once data is loaded.
+	Since *transform.Day
+}
+
+// pass is what every kind of pass shares: the lock, the state, the
+// snapshot, the version.
+type pass struct {
+	lock    *extract.Lock
+	snap    *extract.Snapshot
+	state   load.State
+	stored  bool // a state existed
+	version uint64
+	started time.Time
+}
+
+func (j *Job) begin(ctx context.Context) (*pass, error) {
+	p := &pass{started: j.Now()}
+	lock, err := j.Source.TryLock(ctx, extract.LockKey(j.Sink.Database()))
+	if err != nil {
+		return nil, err
+	}
+	p.lock = lock
+	fail := func(err error) (*pass, error) {
+		p.end(ctx)
+		return nil, err
+	}
+	if err := j.Sink.CheckSchema(ctx); err != nil {
+		return fail(err)
+	}
+	st, ok, err := j.Sink.ReadState(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if ok && st.Timezone != j.ZoneName {
+		return fail(fmt.Errorf("%w: ClickHouse holds days in %s, this pass would use %s; use --timezone %s, or load into a new database", ErrTimezoneChanged, st.Timezone, j.ZoneName, st.Timezone))
+	}
+	p.state, p.stored = st, ok
+	snap, err := j.Source.Begin(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	p.snap = snap
+	if err := snap.CheckSchema(ctx); err != nil {
+		return fail(err)
+	}
+	info := snap.Info()
+	if wm := st.Watermark; wm != nil && info.Xmax < wm.Xmax {
+		return fail(fmt.Errorf("%w: its transaction counter is %d, the last pass saw %d; check the source, then run backfill over the affected days", ErrSourceRewound, info.Xmax, wm.Xmax))
+	}
+	// Versions order every row the job writes: nanoseconds of the clock,
+	// never below the last completed pass (a clock that stepped back).
+	p.version = uint64(j.Now().UnixNano())
+	if p.version <= st.CompletedVersion {
+		p.version = st.CompletedVersion + 1
+	}
+	return p, nil
+}
+
+func (p *pass) end(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	if p.snap != nil {
+		_ = p.snap.Close(ctx)
+	}
+	if p.lock != nil {
+		_ = p.lock.Release(ctx)
+	}
+}
+
+func (p *pass) id() string { return strconv.FormatUint(p.version, 36) }
+
+// Run does one incremental pass; the first on an empty ClickHouse loads the
+// whole history (or from opts.Since).
+func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error) {
+	p, err := j.begin(ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer p.end(ctx)
+	sum.PassID = p.id()
+	info := p.snap.Info()
+	st := p.state
+	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
+	var read func(context.Context, extract.RunFunc) error
+	if st.Watermark == nil {
+		sum.Mode = "full"
+		if !p.stored {
+			// A first pass starts from empty tables: whatever an earlier,
+			// crashed first pass left is not trusted.
+			if err := j.Sink.Reset(ctx); err != nil {
+				return sum, err
+			}
+			loader.lookup = false
+			st = load.State{Timezone: j.ZoneName}
+			if opts.Since != nil {
+				st.Since = opts.Since.String()
+			}
+		}
+		loader.total = p.snap.EstimateRuns(ctx)
+		read = func(ctx context.Context, fn extract.RunFunc) error {
+			return p.snap.AllRuns(ctx, j.Limits.ErrorBytes, fn)
+		}
+	} else {
+		sum.Mode = "incremental"
+		if opts.Since != nil {
+			j.Log.Warn().Str("since", opts.Since.String()).Msg("--since applies only to the first pass on an empty database; ignored")
+		}
+		from := lowerBound(st.Watermark, info, j.Lookback)
+		sum.ScanFrom = from
+		read = func(ctx context.Context, fn extract.RunFunc) error {
+			return p.snap.ChangedRuns(ctx, from, j.Limits.ErrorBytes, fn)
+		}
+	}
+	if st.Since != "" {
+		d, err := transform.ParseDay(st.Since)
+		if err != nil {
+			return sum, fmt.Errorf("stored since %q: %w", st.Since, err)
+		}
+		loader.minDay, loader.hasMin = d, true
+	}
+	if err := j.syncScripts(ctx, p, &sum); err != nil {
+		return sum, err
+	}
+	if err := read(ctx, func(src *transform.SourceRun) error { return loader.addSource(ctx, src) }); err != nil {
+		return sum, err
+	}
+	if err := loader.flush(ctx); err != nil {
+		return sum, err
+	}
+	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
+		return sum, err
+	}
+	st.Watermark = nextWatermark(st.Watermark, info)
+	st.CompletedVersion = p.version
+	st.LastPassAt = info.Time
+	if err := j.Sink.WriteState(ctx, st, p.version); err != nil {
+		return sum, err
+	}
+	sum.Duration = j.Now().Sub(p.started)
+	sum.Log(j.Log.Info(), info.Time)
+	return sum, nil
+}
+
+func (j *Job) syncScripts(ctx context.Context, p *pass, sum *Summary) error {
+	names, err := p.snap.Scripts(ctx)
+	if err != nil {
+		return err
+	}
+	for id, name := range names {
+		clean, _, _ := transform.CutText(name, int64(len(name)), j.Limits.NameBytes)
+		names[id] = clean
+	}
+	n, err := j.Sink.SyncScripts(ctx, names, p.version)
+	sum.ScriptsChanged = int64(n)
+	return err
+}
+
+// IsLocked reports whether err means another pass was running.
+func IsLocked(err error) bool { return errors.Is(err, ErrLocked) }
