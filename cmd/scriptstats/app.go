@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/schedules"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// Exit statuses (documented in README.md).
+const (
+	exitOK          = 0
+	exitFailure     = 1 // the command failed, or verify found differences
+	exitUsage       = 2 // bad flags, environment or arguments
+	exitLocked      = 3 // another pass is running
+	exitInterrupted = 130
+)
+
+const usageText = `scriptstats: history of automated script runs, PostgreSQL task_log -> ClickHouse
+
+Usage: scriptstats COMMAND [flags]
+
+Commands:
+  migrate                        create the database and every ClickHouse object (safe to rerun)
+  run [--since DATE]             one incremental pass (the first loads the whole history)
+  backfill --from DATE --to DATE recompute those days from the source, deletions included
+  schedule                       run passes on the cron schedules until SIGTERM
+  verify --from DATE --to DATE   compare ClickHouse with a recomputation from the source
+  compare RUN_A RUN_B [--json]   step-aligned diff of two runs
+  version                        print the version
+
+Every flag has an environment fallback (SCRIPTSTATS_<FLAG>); "scriptstats COMMAND --help" lists them.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// app is one invocation: its output streams (behind the redactor) and log.
+type app struct {
+	stdout io.Writer
+	stderr *redactingWriter
+	log    zerolog.Logger
+	cfg    Config
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stderr: &redactingWriter{w: stderr}}
+	a.stdout = &redactingWriter{w: stdout}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usageText)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "migrate":
+		err = a.migrate(ctx, rest)
+	case "run":
+		err = a.runPass(ctx, rest)
+	case "backfill":
+		err = a.backfill(ctx, rest)
+	case "schedule":
+		err = a.schedule(ctx, rest)
+	case "verify":
+		err = a.verify(ctx, rest)
+	case "compare":
+		err = a.compare(ctx, rest)
+	case "version":
+		fmt.Fprintln(a.stdout, "scriptstats", version)
+		return exitOK
+	default:
+		fmt.Fprintf(a.stderr, "scriptstats: unknown command %q (see scriptstats --help)\n", cmd)
+		return exitUsage
+	}
+	return a.exit(ctx, err)
+}
+
+// exit prints the one-line reason for a failure and picks the status.
+func (a *app) exit(ctx context.Context, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	line := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(a.stderr, "scriptstats: %s\n", line)
+	switch {
+	case errors.Is(err, errUsage):
+		return exitUsage
+	case errors.Is(err, extract.ErrLocked):
+		return exitLocked
+	case ctx.Err() != nil:
+		return exitInterrupted
+	}
+	return exitFailure
+}
+
+// setup parses flags and the environment, validates, and sets up logging.
+func (a *app) setup(f *flagSet, args []string, needPG, needCH bool) error {
+	f.SetOutput(a.stderr)
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if err := a.cfg.validate(f, needPG, needCH); err != nil {
+		return err
+	}
+	a.stderr.setSecrets(a.cfg.secrets)
+	a.stdout.(*redactingWriter).setSecrets(a.cfg.secrets)
+	a.log = newLogger(a.stderr, a.cfg.LogFormat, a.cfg.LogLevel)
+	return nil
+}
+
+func newLogger(w io.Writer, format, level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	console := format == "console"
+	if format == "auto" {
+		if f, ok := underlyingFile(w); ok && isTerminal(f) {
+			console = true
+		}
+	}
+	if console {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
+
+func underlyingFile(w io.Writer) (*os.File, bool) {
+	if r, ok := w.(*redactingWriter); ok {
+		w = r.w
+	}
+	f, ok := w.(*os.File)
+	return f, ok
+}
+
+// job opens both databases and builds the pass runner.
+func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
+	src, err := extract.Open(ctx, a.cfg.PGDSN, a.cfg.StatementTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	sink, err := load.Open(ctx, a.cfg.ClickHouseDSN)
+	if err != nil {
+		src.Close()
+		return nil, nil, err
+	}
+	lim := transform.DefaultLimits
+	lim.ErrorBytes = a.cfg.ErrorBytes
+	j := &schedules.Job{
+		Source:    src,
+		Sink:      sink,
+		Zone:      a.cfg.Zone,
+		ZoneName:  a.cfg.Timezone,
+		Limits:    lim,
+		Lookback:  a.cfg.Lookback,
+		BatchSize: a.cfg.BatchSize,
+		Log:       a.log,
+		Now:       time.Now,
+		Progress:  a.newProgress(),
+	}
+	return j, func() { src.Close(); _ = sink.Close() }, nil
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/schedules"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+func (a *app) migrate(ctx context.Context, args []string) error {
+	f := newFlagSet("migrate")
+	a.cfg.connectionFlags(f, false)
+	if err := a.setup(f, args, false, true); err != nil {
+		return err
+	}
+	n, err := load.Migrate(ctx, a.cfg.ClickHouseDSN)
+	if err != nil {
+		return err
+	}
+	a.log.Info().Int("migrations", n).Msg("clickhouse schema up to date")
+	return nil
+}
+
+func (a *app) runPass(ctx context.Context, args []string) error {
+	f := newFlagSet("run")
+	a.cfg.connectionFlags(f, true)
+	a.cfg.passFlags(f)
+	f.string(&a.cfg.Since, "since", "", "first pass only: load runs of this day (YYYY-MM-DD) and later")
+	if err := a.setup(f, args, true, true); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("%w: run takes no arguments, got %q", errUsage, f.Arg(0))
+	}
+	var opts schedules.RunOptions
+	if a.cfg.Since != "" {
+		d, err := parseDayFlag("since", a.cfg.Since)
+		if err != nil {
+			return err
+		}
+		opts.Since = &d
+	}
+	j, closeAll, err := a.job(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	_, err = j.Run(ctx, opts)
+	return err
+}
+
+func (a *app) dayRange(f *flagSet, args []string) (from, to transform.Day, err error) {
+	f.string(&a.cfg.From, "from", "", "first day (YYYY-MM-DD, in --timezone)")
+	f.string(&a.cfg.To, "to", "", "last day, included")
+	if err := a.setup(f, args, true, true); err != nil {
+		return 0, 0, err
+	}
+	if a.cfg.From == "" || a.cfg.To == "" {
+		return 0, 0, fmt.Errorf("%w: --from and --to are required", errUsage)
+	}
+	if from, err = parseDayFlag("from", a.cfg.From); err != nil {
+		return 0, 0, err
+	}
+	if to, err = parseDayFlag("to", a.cfg.To); err != nil {
+		return 0, 0, err
+	}
+	if to < from {
+		return 0, 0, fmt.Errorf("%w: --to %s is before --from %s", errUsage, to, from)
+	}
+	return from, to, nil
+}
+
+func (a *app) backfill(ctx context.Context, args []string) error {
+	f := newFlagSet("backfill")
+	a.cfg.connectionFlags(f, true)
+	a.cfg.passFlags(f)
+	from, to, err := a.dayRange(f, args)
+	if err != nil {
+		return err
+	}
+	j, closeAll, err := a.job(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	_, err = j.Backfill(ctx, from, to)
+	return err
+}
+
+// errDifferences: verify found differences (exit 1).
+type errDifferences struct{ n int64 }
+
+func (e errDifferences) Error() string {
+	return fmt.Sprintf("verify: %d differences between ClickHouse and the source", e.n)
+}
+
+func (a *app) verify(ctx context.Context, args []string) error {
+	f := newFlagSet("verify")
+	a.cfg.connectionFlags(f, true)
+	a.cfg.passFlags(f)
+	from, to, err := a.dayRange(f, args)
+	if err != nil {
+		return err
+	}
+	j, closeAll, err := a.job(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	res, err := j.Verify(ctx, from, to, func(d schedules.Difference) {
+		fmt.Fprintln(a.stdout, d.String())
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info().Str("from", from.String()).Str("to", to.String()).Int64("groups", res.Groups).
+		Int64("runs", res.Runs).Int64("differences", res.Differences).Msg("verify finished")
+	if res.Differences > 0 {
+		return errDifferences{res.Differences}
+	}
+	return nil
+}
+
+func (a *app) schedule(ctx context.Context, args []string) error {
+	f := newFlagSet("schedule")
+	a.cfg.connectionFlags(f, true)
+	a.cfg.passFlags(f)
+	f.string(&a.cfg.Plan.Incremental, "incremental-schedule", schedules.DefaultPlan.Incremental, "cron spec of the incremental pass")
+	f.string(&a.cfg.Plan.Backfill, "backfill-schedule", schedules.DefaultPlan.Backfill, "cron spec of the backfill of trailing days (empty: none)")
+	f.int(&a.cfg.Plan.BackfillDays, "backfill-days", fmt.Sprint(schedules.DefaultPlan.BackfillDays), "days before today the scheduled backfill covers")
+	if err := a.setup(f, args, true, true); err != nil {
+		return err
+	}
+	if err := a.cfg.Plan.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	j, closeAll, err := a.job(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return j.Serve(ctx, a.cfg.Plan, nil)
+}

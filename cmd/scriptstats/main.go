@@ -1,0 +1,19 @@
+// Command scriptstats is the batch job: it extracts task_log runs from
+// PostgreSQL, recomputes exact daily aggregates and loads them into
+// ClickHouse. See CONTRACT.md and README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // time zones without the OS database (static images)
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
