@@ -18,7 +18,7 @@ func Migrate(ctx context.Context, dsn string) (applied int, err error) {
 	}
 	db := opts.Auth.Database
 	bootstrap := *opts
-	bootstrap.Auth.Database = ""
+	bootstrap.Auth.Database = "" // the user's default database: ours may not exist yet
 	conn, err := connect(ctx, &bootstrap)
 	if err != nil {
 		return 0, err

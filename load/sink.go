@@ -13,6 +13,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
 
 // ErrNotMigrated is returned when the ClickHouse objects are missing or
@@ -44,9 +46,15 @@ func ParseDSN(dsn string) (*clickhouse.Options, error) {
 }
 
 // Open connects to the job's database, which must exist (see Migrate).
+// It checks that first over a connection without a database: a clear
+// ErrNotMigrated beats a handshake error (and the chDB engine used in tests
+// aborts on a handshake naming a missing database).
 func Open(ctx context.Context, dsn string) (*Sink, error) {
 	opts, err := ParseDSN(dsn)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDatabaseExists(ctx, opts); err != nil {
 		return nil, err
 	}
 	conn, err := connect(ctx, opts)
@@ -54,6 +62,24 @@ func Open(ctx context.Context, dsn string) (*Sink, error) {
 		return nil, err
 	}
 	return &Sink{conn: conn, database: opts.Auth.Database}, nil
+}
+
+func checkDatabaseExists(ctx context.Context, opts *clickhouse.Options) error {
+	bootstrap := *opts
+	bootstrap.Auth.Database = ""
+	conn, err := connect(ctx, &bootstrap)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(ctx, sqlfiles.ClickHouse("count_databases"), opts.Auth.Database).Scan(&n); err != nil {
+		return fmt.Errorf("clickhouse check database: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: database %s does not exist", ErrNotMigrated, opts.Auth.Database)
+	}
+	return nil
 }
 
 // Database is the name of the job's database.
