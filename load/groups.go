@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 	"github.com/scriptstats/scriptstats/transform"
@@ -23,6 +24,10 @@ type Group struct {
 // JournalGroups records groups the pass with this version is about to
 // change. It must land before the runs that change them.
 func (s *Sink) JournalGroups(ctx context.Context, keys []transform.GroupKey, version uint64) error {
+	return s.retry(ctx, func() error { return s.journalGroups(ctx, keys, version) })
+}
+
+func (s *Sink) journalGroups(ctx context.Context, keys []transform.GroupKey, version uint64) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -44,6 +49,10 @@ func (s *Sink) JournalGroups(ctx context.Context, keys []transform.GroupKey, ver
 
 // JournalGroupsOfDays journals every stored group of the days [from, to].
 func (s *Sink) JournalGroupsOfDays(ctx context.Context, from, to transform.Day, version uint64) error {
+	return s.retry(ctx, func() error { return s.journalGroupsOfDays(ctx, from, to, version) })
+}
+
+func (s *Sink) journalGroupsOfDays(ctx context.Context, from, to transform.Day, version uint64) error {
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
 		"from":    from.String(),
 		"to":      to.String(),
@@ -65,7 +74,13 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
 		"after": fmt.Sprint(after),
 	}))
-	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_group_runs"))
+	// Only the start of the query is retried: once groups have been handed
+	// to fn, a retry would hand them again.
+	var rows driver.Rows
+	err = s.retry(ctx, func() (err error) {
+		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouse("select_group_runs"))
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse read groups: %w", err)
 	}
@@ -179,6 +194,10 @@ func derefInt(p *int64) int64 {
 // WriteGroups upserts recomputed groups; a group without a counted run is
 // written as a tombstone so that it disappears from the views.
 func (s *Sink) WriteGroups(ctx context.Context, groups []Group, version uint64) error {
+	return s.retry(ctx, func() error { return s.writeGroups(ctx, groups, version) })
+}
+
+func (s *Sink) writeGroups(ctx context.Context, groups []Group, version uint64) error {
 	if len(groups) == 0 {
 		return nil
 	}
@@ -235,6 +254,15 @@ func (s *Sink) WriteGroups(ctx context.Context, groups []Group, version uint64) 
 // StaleRuns returns the stored runs of days [from, to] that the pass with
 // this version did not rewrite.
 func (s *Sink) StaleRuns(ctx context.Context, from, to transform.Day, version uint64) ([]Location, error) {
+	var r0 []Location
+	err := s.retry(ctx, func() (err error) {
+		r0, err = s.staleRuns(ctx, from, to, version)
+		return err
+	})
+	return r0, err
+}
+
+func (s *Sink) staleRuns(ctx context.Context, from, to transform.Day, version uint64) ([]Location, error) {
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
 		"from":    from.String(),
 		"to":      to.String(),

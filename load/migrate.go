@@ -57,6 +57,10 @@ func Migrate(ctx context.Context, dsn string) (applied int, err error) {
 // CheckSchema returns ErrNotMigrated unless every migration this binary
 // knows has been applied.
 func (s *Sink) CheckSchema(ctx context.Context) error {
+	return s.retry(ctx, func() error { return s.checkSchema(ctx) })
+}
+
+func (s *Sink) checkSchema(ctx context.Context) error {
 	migrations, err := sqlfiles.Migrations()
 	if err != nil {
 		return err
@@ -78,6 +82,10 @@ var privateTables = []string{"pending_groups", "runs_state", "run_locations", "g
 
 // Reset empties every private table: a first pass starts from nothing.
 func (s *Sink) Reset(ctx context.Context) error {
+	return s.retry(ctx, func() error { return s.reset(ctx) })
+}
+
+func (s *Sink) reset(ctx context.Context) error {
 	for _, t := range privateTables {
 		if err := s.conn.Exec(ctx, "TRUNCATE TABLE IF EXISTS "+quoteIdent(t)); err != nil {
 			return fmt.Errorf("clickhouse reset %s: %w", t, err)

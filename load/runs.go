@@ -33,6 +33,15 @@ var statusClassNames = [...]string{
 // Locations returns the current group of each of the given runs that is
 // stored; runs never loaded are absent from the map.
 func (s *Sink) Locations(ctx context.Context, ids []int64) (map[int64]transform.GroupKey, error) {
+	var r0 map[int64]transform.GroupKey
+	err := s.retry(ctx, func() (err error) {
+		r0, err = s.locations(ctx, ids)
+		return err
+	})
+	return r0, err
+}
+
+func (s *Sink) locations(ctx context.Context, ids []int64) (map[int64]transform.GroupKey, error) {
 	out := make(map[int64]transform.GroupKey, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -70,13 +79,15 @@ func (s *Sink) Locations(ctx context.Context, ids []int64) (map[int64]transform.
 // that moved to another group or were deleted at the source), in runs_state
 // and run_locations. Callers journal the affected groups first.
 func (s *Sink) WriteRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
-	if len(runs) == 0 && len(gone) == 0 {
-		return nil
-	}
-	if err := s.insertRuns(ctx, runs, gone, version); err != nil {
+	if err := s.InsertRuns(ctx, runs, gone, version); err != nil {
 		return err
 	}
-	return s.insertLocations(ctx, runs, gone, version)
+	return s.InsertLocations(ctx, runs, gone, version)
+}
+
+// InsertRuns is WriteRuns' first half: runs_state only.
+func (s *Sink) InsertRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
+	return s.retry(ctx, func() error { return s.insertRuns(ctx, runs, gone, version) })
 }
 
 func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
@@ -132,7 +143,15 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 	return nil
 }
 
+// InsertLocations is WriteRuns' second half: run_locations.
+func (s *Sink) InsertLocations(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
+	return s.retry(ctx, func() error { return s.insertLocations(ctx, runs, gone, version) })
+}
+
 func (s *Sink) insertLocations(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
+	if len(runs) == 0 && len(gone) == 0 {
+		return nil
+	}
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_locations"))
 	if err != nil {
 		return fmt.Errorf("clickhouse insert locations: %w", err)

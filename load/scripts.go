@@ -11,6 +11,15 @@ import (
 // scripts are upserted, scripts gone from the source deleted (their runs
 // then show a placeholder name). Returns how many rows changed.
 func (s *Sink) SyncScripts(ctx context.Context, names map[int64]string, version uint64) (int, error) {
+	var r0 int
+	err := s.retry(ctx, func() (err error) {
+		r0, err = s.syncScripts(ctx, names, version)
+		return err
+	})
+	return r0, err
+}
+
+func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version uint64) (int, error) {
 	stored := map[int64]string{}
 	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_scripts"))
 	if err != nil {

@@ -25,6 +25,10 @@ var ErrNotMigrated = errors.New("clickhouse schema is not up to date: run `scrip
 type Sink struct {
 	conn     driver.Conn
 	database string
+	// Retry bounds the retries of transient errors (DefaultRetry).
+	Retry RetryPolicy
+	// OnRetry, when set, hears of each retried error (for logs).
+	OnRetry func(attempt int, err error)
 }
 
 // ParseDSN parses a clickhouse:// DSN and checks that it names a database.
@@ -61,7 +65,7 @@ func Open(ctx context.Context, dsn string) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{conn: conn, database: opts.Auth.Database}, nil
+	return &Sink{conn: conn, database: opts.Auth.Database, Retry: DefaultRetry}, nil
 }
 
 func checkDatabaseExists(ctx context.Context, opts *clickhouse.Options) error {

@@ -53,6 +53,14 @@ const stateKey = "state"
 // ReadState returns the stored state; ok is false when there is none (an
 // empty database).
 func (s *Sink) ReadState(ctx context.Context) (st State, ok bool, err error) {
+	err = s.retry(ctx, func() (err error) {
+		st, ok, err = s.readState(ctx)
+		return err
+	})
+	return st, ok, err
+}
+
+func (s *Sink) readState(ctx context.Context) (st State, ok bool, err error) {
 	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_state"))
 	if err != nil {
 		return st, false, fmt.Errorf("clickhouse read state: %w", err)
@@ -80,6 +88,10 @@ func (s *Sink) ReadState(ctx context.Context) (st State, ok bool, err error) {
 // WriteState stores the state with the given version. It is the last write
 // of a pass: until it lands, the next pass redoes this one.
 func (s *Sink) WriteState(ctx context.Context, st State, version uint64) error {
+	return s.retry(ctx, func() error { return s.writeState(ctx, st, version) })
+}
+
+func (s *Sink) writeState(ctx context.Context, st State, version uint64) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)

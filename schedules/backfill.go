@@ -72,7 +72,13 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	if err := j.Sink.JournalGroupsOfDays(ctx, from, to, p.version); err != nil {
 		return sum, err
 	}
+	if err := failpoint(ctx, fpAfterExtract); err != nil {
+		return sum, err
+	}
 	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
+		return sum, err
+	}
+	if err := failpoint(ctx, fpBeforeState); err != nil {
 		return sum, err
 	}
 	st.CompletedVersion = p.version

@@ -105,7 +105,19 @@ func (l *runLoader) flush(ctx context.Context) error {
 	if err := l.job.Sink.JournalGroups(ctx, list, l.version); err != nil {
 		return err
 	}
-	if err := l.job.Sink.WriteRuns(ctx, l.batch, gone, l.version); err != nil {
+	if err := failpoint(ctx, fpAfterJournal); err != nil {
+		return err
+	}
+	if err := l.job.Sink.InsertRuns(ctx, l.batch, gone, l.version); err != nil {
+		return err
+	}
+	if err := failpoint(ctx, fpMidRunsInsert); err != nil {
+		return err
+	}
+	if err := l.job.Sink.InsertLocations(ctx, l.batch, gone, l.version); err != nil {
+		return err
+	}
+	if err := failpoint(ctx, fpAfterBatch); err != nil {
 		return err
 	}
 	l.sum.RunsLoaded += int64(len(l.batch))
@@ -135,6 +147,9 @@ func recompute(ctx context.Context, job *Job, after, version uint64, sum *Summar
 				return err
 			}
 			out = out[:0]
+			if err := failpoint(ctx, fpMidRecompute); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

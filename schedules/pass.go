@@ -37,6 +37,10 @@ func (j *Job) begin(ctx context.Context) (*pass, error) {
 		return nil, err
 	}
 	p.lock = lock
+	if err := failpoint(ctx, fpAfterLock); err != nil {
+		p.end(ctx)
+		return nil, err
+	}
 	fail := func(err error) (*pass, error) {
 		p.end(ctx)
 		return nil, err
@@ -143,7 +147,13 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	if err := loader.flush(ctx); err != nil {
 		return sum, err
 	}
+	if err := failpoint(ctx, fpAfterExtract); err != nil {
+		return sum, err
+	}
 	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
+		return sum, err
+	}
+	if err := failpoint(ctx, fpBeforeState); err != nil {
 		return sum, err
 	}
 	st.Watermark = nextWatermark(st.Watermark, info)

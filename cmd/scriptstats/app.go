@@ -167,6 +167,9 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 		src.Close()
 		return nil, nil, err
 	}
+	sink.OnRetry = func(attempt int, err error) {
+		a.log.Warn().Int("attempt", attempt).Err(err).Msg("clickhouse error, retrying")
+	}
 	lim := transform.DefaultLimits
 	lim.ErrorBytes = a.cfg.ErrorBytes
 	j := &schedules.Job{

@@ -1,0 +1,72 @@
+package schedules
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Failpoints let the reliability tests stop a pass at a chosen point, so
+// that every crash window can be hit deterministically. They are read once
+// from SCRIPTSTATS_FAILPOINTS, a list like
+//
+//	after_journal=kill;before_state=sleep:5s;mid_runs_insert=error
+//
+// with the actions kill (SIGKILL this process), sleep:DURATION, hang (until
+// the pass is cancelled) and error. Unset (always, in production), a
+// failpoint costs one map lookup.
+var failpoints = parseFailpoints(os.Getenv("SCRIPTSTATS_FAILPOINTS"))
+
+// The failpoints a pass passes through, in order.
+const (
+	fpAfterLock     = "after_lock"      // lock held, nothing read
+	fpAfterJournal  = "after_journal"   // a batch's groups journaled, its runs not written
+	fpMidRunsInsert = "mid_runs_insert" // runs_state written, run_locations not
+	fpAfterBatch    = "after_batch"     // a batch of runs fully written
+	fpAfterExtract  = "after_extract"   // every run read and written, groups not recomputed
+	fpMidRecompute  = "mid_recompute"   // some groups written
+	fpBeforeState   = "before_state"    // everything written but the watermark
+)
+
+func parseFailpoints(spec string) map[string]string {
+	out := map[string]string{}
+	for _, part := range strings.Split(spec, ";") {
+		name, action, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if ok && name != "" {
+			out[name] = action
+		}
+	}
+	return out
+}
+
+// failpoint acts on the named failpoint if it is set.
+func failpoint(ctx context.Context, name string) error {
+	action, ok := failpoints[name]
+	if !ok {
+		return nil
+	}
+	switch {
+	case action == "kill":
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // never reached: SIGKILL cannot be caught
+	case action == "hang":
+		<-ctx.Done()
+		return ctx.Err()
+	case action == "error":
+		return fmt.Errorf("failpoint %s", name)
+	case strings.HasPrefix(action, "sleep:"):
+		d, err := time.ParseDuration(strings.TrimPrefix(action, "sleep:"))
+		if err != nil {
+			return fmt.Errorf("failpoint %s: %w", name, err)
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
