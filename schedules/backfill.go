@@ -30,6 +30,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	defer p.end(ctx)
 	sum.PassID, sum.Mode = p.id(), "backfill"
 	info := p.snap.Info()
+	sum.SnapshotTime = info.Time
 	st := p.state
 	if !p.stored {
 		st = load.State{Timezone: j.ZoneName}

@@ -58,8 +58,11 @@ type Summary struct {
 	ScriptsChanged   int64
 	Issues           transform.Issues
 	NewestChange     time.Time
-	ScanFrom         time.Time
-	Duration         time.Duration
+	// SnapshotTime is the source time the pass read at; lag is
+	// SnapshotTime − NewestChange.
+	SnapshotTime time.Time
+	ScanFrom     time.Time
+	Duration     time.Duration
 }
 
 // Log writes the pass's summary line.

@@ -99,6 +99,7 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	defer p.end(ctx)
 	sum.PassID = p.id()
 	info := p.snap.Info()
+	sum.SnapshotTime = info.Time
 	st := p.state
 	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
 	var read func(context.Context, extract.RunFunc) error

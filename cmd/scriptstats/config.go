@@ -77,6 +77,22 @@ func (f *flagSet) value(v flag.Value, name, def, usage string) {
 		shown = "none"
 	}
 	f.Var(v, name, fmt.Sprintf("%s (env %s; default %s)", usage, env, shown))
+	// The usage text already names the built-in default; flag would print
+	// the current value (maybe from the environment) as a second default.
+	f.Lookup(name).DefValue = zeroValue(v)
+}
+
+// zeroValue is what flag treats as "no default" for v.
+func zeroValue(v flag.Value) string {
+	switch v.(type) {
+	case *boolValue:
+		return "false"
+	case *intValue:
+		return "0"
+	case *durationValue:
+		return "0s"
+	}
+	return ""
 }
 
 func (f *flagSet) string(p *string, name, def, usage string) {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"strings"
 	"sync"
 )
 
@@ -41,13 +40,4 @@ func (r *redactingWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
-}
-
-func (r *redactingWriter) redact(s string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, string(sec), "xxxxx")
-	}
-	return s
 }
