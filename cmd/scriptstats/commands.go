@@ -28,6 +28,7 @@ func (a *app) runPass(ctx context.Context, args []string) error {
 	a.cfg.connectionFlags(f, true)
 	a.cfg.passFlags(f)
 	f.string(&a.cfg.Since, "since", "", "first pass only: load runs of this day (YYYY-MM-DD) and later")
+	pushURL := pushgatewayFlag(f)
 	if err := a.setup(f, args, true, true); err != nil {
 		return err
 	}
@@ -44,10 +45,12 @@ func (a *app) runPass(ctx context.Context, args []string) error {
 	}
 	j, closeAll, err := a.job(ctx)
 	if err != nil {
+		a.pushMetrics(ctx, *pushURL, "incremental", schedules.Summary{}, err)
 		return err
 	}
 	defer closeAll()
-	_, err = j.Run(ctx, opts)
+	sum, err := j.Run(ctx, opts)
+	a.pushMetrics(ctx, *pushURL, "incremental", sum, err)
 	return err
 }
 
@@ -76,16 +79,19 @@ func (a *app) backfill(ctx context.Context, args []string) error {
 	f := newFlagSet("backfill")
 	a.cfg.connectionFlags(f, true)
 	a.cfg.passFlags(f)
+	pushURL := pushgatewayFlag(f)
 	from, to, err := a.dayRange(f, args)
 	if err != nil {
 		return err
 	}
 	j, closeAll, err := a.job(ctx)
 	if err != nil {
+		a.pushMetrics(ctx, *pushURL, "backfill", schedules.Summary{}, err)
 		return err
 	}
 	defer closeAll()
-	_, err = j.Backfill(ctx, from, to)
+	sum, err := j.Backfill(ctx, from, to)
+	a.pushMetrics(ctx, *pushURL, "backfill", sum, err)
 	return err
 }
 
@@ -130,6 +136,7 @@ func (a *app) schedule(ctx context.Context, args []string) error {
 	f.string(&a.cfg.Plan.Incremental, "incremental-schedule", schedules.DefaultPlan.Incremental, "cron spec of the incremental pass")
 	f.string(&a.cfg.Plan.Backfill, "backfill-schedule", schedules.DefaultPlan.Backfill, "cron spec of the backfill of trailing days (empty: none)")
 	f.int(&a.cfg.Plan.BackfillDays, "backfill-days", fmt.Sprint(schedules.DefaultPlan.BackfillDays), "days before today the scheduled backfill covers")
+	metricsAddr := metricsAddrFlag(f)
 	if err := a.setup(f, args, true, true); err != nil {
 		return err
 	}
@@ -141,5 +148,5 @@ func (a *app) schedule(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	return j.Serve(ctx, a.cfg.Plan, nil)
+	return a.serveSchedule(ctx, j, *metricsAddr)
 }
