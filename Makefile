@@ -1,9 +1,11 @@
 # scriptstats — developer and CI entry points.
 #
+#   make demo        start the stack, load a demo history, print a summary from the views
 #   make test        start the local stack (PostgreSQL + ClickHouse) and run every test
 #   make test-unit   tests that need no services
 #   make lint        gofmt, go vet, staticcheck
 #   make build       binaries into bin/
+#   make bench       measure loads, memory, dashboard latency; write docs/bench-results.* (BENCH_FLAGS="-runs 200000 -big-runs 0" to shrink)
 #   make stack-up | stack-down | stack-purge   the local stack (deploy/local/stack.sh)
 
 GO ?= go
@@ -16,7 +18,7 @@ STACK := bash deploy/local/stack.sh
 STATICCHECK_VERSION := v0.8.2
 GO_FILES = $(shell find . -path ./.local -prune -o -name '*.go' -print)
 
-.PHONY: help test test-unit lint build demo stack-up stack-down stack-purge
+.PHONY: help test test-unit lint build bench demo stack-up stack-down stack-purge
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -45,5 +47,8 @@ lint:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-demo: stack-up
-	@echo "demo: TODO"
+demo:
+	bash deploy/local/demo.sh
+
+bench: stack-up
+	eval "$$($(STACK) env)" && $(GO) run ./deploy/bench $(BENCH_FLAGS)

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `make demo`: start the local stack if needed, write a realistic demo
+# history into PostgreSQL, load it with scriptstats (migrate, first run, a
+# second incremental run after some changes), then print a short summary
+# read from the ClickHouse views and how to connect.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+export PATH="/usr/local/go/bin:$PATH"
+
+RUNS="${DEMO_RUNS:-600000}"
+SCRIPTS="${DEMO_SCRIPTS:-120}"
+DAYS="${DEMO_DAYS:-90}"
+
+bash deploy/local/stack.sh up >/dev/null
+eval "$(bash deploy/local/stack.sh env)"
+pg_admin="$SCRIPTSTATS_PG_DSN"
+export SCRIPTSTATS_PG_DSN="${pg_admin/\/postgres\?/\/scriptstats_demo?}"
+export SCRIPTSTATS_CLICKHOUSE_DSN="${SCRIPTSTATS_CLICKHOUSE_DSN%/*}/scriptstats"
+http_port="$(awk '{print $3}' .local/ports 2>/dev/null || true)"
+http_port="${http_port:-${SCRIPTSTATS_LOCAL_CH_HTTP_PORT:-58123}}"
+tcp_port="${SCRIPTSTATS_CLICKHOUSE_DSN##*:}"
+tcp_port="${tcp_port%%/*}"
+ch_http="http://127.0.0.1:${http_port}/?database=scriptstats"
+
+echo "== building"
+go build -o bin/ ./cmd/scriptstats ./cmd/demodata
+
+echo "== demo data: ${RUNS} runs of ${SCRIPTS} scripts over ${DAYS} days"
+psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS scriptstats_demo" -c "CREATE DATABASE scriptstats_demo" 2>/dev/null
+start=$SECONDS
+bin/demodata --runs "$RUNS" --scripts "$SCRIPTS" --days "$DAYS" --reset
+curl -fsS "http://127.0.0.1:${http_port}/" --data-binary "DROP DATABASE IF EXISTS scriptstats" >/dev/null
+
+echo "== scriptstats migrate, then the first run (loads the whole history)"
+bin/scriptstats migrate
+bin/scriptstats run
+echo "== the platform keeps working: runs finish, late fixes, a re-run day, a rename..."
+bin/demodata mutate
+echo "== second run (incremental)"
+bin/scriptstats run
+echo "== verify the last 7 days against the source"
+bin/scriptstats verify --from "$(date -u -d '7 days ago' +%F)" --to "$(date -u +%F)"
+echo "demo loaded in $((SECONDS - start))s"
+
+q() {
+	echo
+	echo "-- $1"
+	curl -fsS "$ch_http&default_format=PrettyCompactMonoBlock" --data-binary @"$2"
+}
+q "Worst success-rate days" sql/examples/worst_success_days.sql
+q "Most failing steps, last 30 days" sql/examples/top_failing_steps.sql
+q "Largest duration changes, last 14 days against the 14 before" sql/examples/duration_changes.sql
+
+cat <<TXT
+
+Connect:
+  ClickHouse client:  clickhouse client --host 127.0.0.1 --port ${tcp_port} --database scriptstats
+  HTTP:               curl '${ch_http}' --data-binary 'SELECT * FROM script_daily LIMIT 5'
+  Metabase:           ClickHouse driver, host 127.0.0.1, port ${http_port}, database scriptstats,
+                      user default, no password (see docs/metabase.md)
+  Compare two runs:   bin/scriptstats compare RUN_A RUN_B     (env: eval "\$(bash deploy/local/stack.sh env)")
+Views: script_daily, step_daily, runs, run_steps, run_vs_previous (CONTRACT.md section 3).
+Stop the stack: make stack-down
+TXT
