@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -226,6 +227,26 @@ func TestDocsQueries(t *testing.T) {
 		for _, want := range []string{"{{run_a}}", "{{run_b}}", "run_vs_previous", "{{run_id}}", "script_daily", "step_daily", "duration_p95", "success_rate"} {
 			if !strings.Contains(string(doc), want) {
 				t.Errorf("metabase.md does not use %s", want)
+			}
+		}
+	})
+
+	t.Run("examples", func(t *testing.T) {
+		// The questions make demo prints (sql/examples).
+		files, err := filepath.Glob("../../sql/examples/*.sql")
+		if err != nil || len(files) < 3 {
+			t.Fatalf("sql/examples: %v %v", files, err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := runDocQuery(ctx, ch, string(b))
+			// duration_changes compares two 30-day windows: the test's short
+			// history has no rows for it, but the query must run.
+			if err != nil || (n == 0 && !strings.HasSuffix(f, "duration_changes.sql")) {
+				t.Errorf("%s: %d rows, %v", f, n, err)
 			}
 		}
 	})

@@ -38,9 +38,16 @@ echo "== the platform keeps working: runs finish, late fixes, a re-run day, a re
 bin/demodata mutate
 echo "== second run (incremental)"
 bin/scriptstats run
-echo "== verify the last 7 days against the source"
-bin/scriptstats verify --from "$(date -u -d '7 days ago' +%F)" --to "$(date -u +%F)"
-echo "demo loaded in $((SECONDS - start))s"
+first_day="$(date -u -d "${DAYS} days ago" +%F)"
+today="$(date -u +%F)"
+echo "== verify every day against the source: it finds the runs deleted at the source"
+echo "   (deletions leave no trace for an incremental pass; backfill repairs them)"
+diffs="$(bin/scriptstats verify --from "$first_day" --to "$today" --log-level warn 2>&1 || true)"
+echo "$diffs" | grep -c 'not in the source' | sed 's/^/   runs deleted at the source, still in ClickHouse: /'
+echo "== backfill every day (the scheduler does the trailing 3 days nightly), then verify again"
+bin/scriptstats backfill --from "$first_day" --to "$today"
+bin/scriptstats verify --from "$first_day" --to "$today"
+echo "== verify: no difference. Demo loaded in $((SECONDS - start))s"
 
 q() {
 	echo
@@ -49,7 +56,7 @@ q() {
 }
 q "Worst success-rate days" sql/examples/worst_success_days.sql
 q "Most failing steps, last 30 days" sql/examples/top_failing_steps.sql
-q "Largest duration changes, last 14 days against the 14 before" sql/examples/duration_changes.sql
+q "Largest duration changes, last 30 days against the 30 before" sql/examples/duration_changes.sql
 
 cat <<TXT
 
