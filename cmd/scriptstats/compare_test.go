@@ -71,9 +71,9 @@ func TestCompareAlignsSteps(t *testing.T) {
 		DurationDelta      *float64 `json:"duration_delta"`
 		FirstDivergentStep *int32   `json:"first_divergent_step"`
 		Steps              []struct {
-			Index         int32    `json:"step_index"`
-			StatusChanged bool     `json:"status_changed"`
-			DurationDelta *float64 `json:"duration_delta"`
+			Index         int32                    `json:"step_index"`
+			StatusChanged bool                     `json:"status_changed"`
+			DurationDelta *float64                 `json:"duration_delta"`
 			A             *struct{ Status string } `json:"a"`
 		} `json:"steps"`
 	}
