@@ -58,7 +58,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	if err != nil {
 		return sum, err
 	}
-	if err := loader.flush(ctx); err != nil {
+	if err := loader.finish(ctx); err != nil {
 		return sum, err
 	}
 	// Runs stored for these days that this pass did not rewrite are gone
@@ -116,7 +116,7 @@ func (j *Job) resolveStale(ctx context.Context, p *pass, loader *runLoader, stal
 				}
 			}
 		}
-		if err := loader.flush(ctx); err != nil {
+		if err := loader.finish(ctx); err != nil {
 			return err
 		}
 	}

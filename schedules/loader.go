@@ -2,14 +2,34 @@ package schedules
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
 )
 
-// runLoader gathers normalized runs into batches and writes each batch the
-// crash-safe way: journal the groups it touches (old and new), then write the
-// runs, the tombstones at old locations and the new locations.
+// runBatch is one batch of work for ClickHouse.
+type runBatch struct {
+	runs    []transform.Run
+	deleted []load.Location // runs deleted at the source
+	// dropped are runs the source still has but the job will not keep
+	// (rejected, or before --since): any stored copy must go.
+	dropped []int64
+}
+
+func (b *runBatch) size() int { return len(b.runs) + len(b.deleted) + len(b.dropped) }
+
+func (b *runBatch) reset() {
+	clear(b.runs) // let the runs' strings go
+	b.runs, b.deleted, b.dropped = b.runs[:0], b.deleted[:0], b.dropped[:0]
+}
+
+// runLoader gathers normalized runs into batches and hands each full batch
+// to a writer goroutine, so that reading and normalizing the next batch
+// overlaps with writing this one. At most two batches are in memory besides
+// the one being filled. The writer writes each batch the crash-safe way:
+// journal the groups it touches (old and new), then the runs with the
+// tombstones at old locations, then the new locations.
 type runLoader struct {
 	job     *Job
 	version uint64
@@ -17,13 +37,30 @@ type runLoader struct {
 	minDay  transform.Day // runs of earlier days are skipped (--since)
 	hasMin  bool
 	lookup  bool // look up old locations (false on the first, empty load)
-	batch   []transform.Run
-	deleted []load.Location
 	// total is the expected number of rows, for progress (0: no progress).
 	total int64
-	// dropped are runs the source still has but the job will not keep
-	// (rejected, or before --since): any stored copy must go.
-	dropped []int64
+
+	cur     *runBatch
+	work    chan *runBatch
+	free    chan *runBatch
+	done    chan error
+	failed  atomic.Bool
+	running bool
+
+	// Written by the writer only; folded into sum by finish.
+	loaded, moved, deleted int64
+}
+
+func (l *runLoader) batch() *runBatch {
+	if l.cur == nil {
+		select {
+		case b := <-l.free:
+			l.cur = b
+		default:
+			l.cur = &runBatch{}
+		}
+	}
+	return l.cur
 }
 
 func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) error {
@@ -37,15 +74,15 @@ func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) err
 		l.sum.SkippedBefore++
 		ok = false
 	}
-	if !ok {
-		if l.lookup {
-			l.dropped = append(l.dropped, src.ID)
-		}
-	} else {
-		l.batch = append(l.batch, run)
+	b := l.batch()
+	switch {
+	case ok:
+		b.runs = append(b.runs, run)
+	case l.lookup:
+		b.dropped = append(b.dropped, src.ID)
 	}
-	if len(l.batch)+len(l.dropped) >= l.job.BatchSize {
-		return l.flush(ctx)
+	if b.size() >= l.job.BatchSize {
+		return l.submit(ctx)
 	}
 	return nil
 }
@@ -53,50 +90,118 @@ func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) err
 // addDeleted records a run that no longer exists at the source.
 func (l *runLoader) addDeleted(ctx context.Context, loc load.Location) error {
 	loc.Deleted = true
-	l.deleted = append(l.deleted, loc)
-	if len(l.deleted) >= l.job.BatchSize {
-		return l.flush(ctx)
+	b := l.batch()
+	b.deleted = append(b.deleted, loc)
+	if b.size() >= l.job.BatchSize {
+		return l.submit(ctx)
 	}
 	return nil
 }
 
-func (l *runLoader) flush(ctx context.Context) error {
-	if len(l.batch) == 0 && len(l.deleted) == 0 && len(l.dropped) == 0 {
+// submit hands the current batch to the writer, starting it if needed.
+func (l *runLoader) submit(ctx context.Context) error {
+	b := l.cur
+	if b == nil || b.size() == 0 {
 		return nil
 	}
+	if l.failed.Load() {
+		return l.finish(ctx) // reports the writer's error
+	}
+	if !l.running {
+		l.work = make(chan *runBatch, 1)
+		l.free = make(chan *runBatch, 2)
+		l.done = make(chan error, 1)
+		l.running = true
+		go l.writer(ctx, l.work, l.free, l.done)
+	}
+	select {
+	case l.work <- b:
+	case <-ctx.Done():
+		_ = l.finish(ctx)
+		return ctx.Err()
+	}
+	l.cur = nil
+	if l.job.Progress != nil && l.total > 0 {
+		l.job.Progress(l.sum.RowsExtracted, l.total)
+	}
+	return nil
+}
+
+// finish writes what is left and waits until every batch is in
+// ClickHouse; the loader can be used again afterwards.
+func (l *runLoader) finish(ctx context.Context) error {
+	var err error
+	if !l.failed.Load() && l.cur != nil && l.cur.size() > 0 {
+		err = l.submit(ctx)
+	}
+	if l.running {
+		close(l.work)
+		if werr := <-l.done; werr != nil {
+			err = werr
+		}
+		l.running = false
+		l.failed.Store(false)
+	}
+	l.sum.RunsLoaded += l.loaded
+	l.sum.RunsMoved += l.moved
+	l.sum.RunsDeleted += l.deleted
+	l.loaded, l.moved, l.deleted = 0, 0, 0
+	return err
+}
+
+// writer writes batches in order until work is closed. After a failure it
+// only drains, so that the reader never blocks, and reports the error.
+func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan<- *runBatch, done chan<- error) {
+	var err error
+	for b := range work {
+		if err == nil {
+			if err = l.write(ctx, b); err != nil {
+				l.failed.Store(true)
+			}
+		}
+		b.reset()
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	done <- err
+}
+
+func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	keys := map[transform.GroupKey]struct{}{}
-	gone := l.deleted
-	for _, d := range l.deleted {
+	gone := append([]load.Location(nil), b.deleted...)
+	for _, d := range b.deleted {
 		keys[d.Key] = struct{}{}
 	}
-	if l.lookup && len(l.batch)+len(l.dropped) > 0 {
-		ids := make([]int64, 0, len(l.batch)+len(l.dropped))
-		for i := range l.batch {
-			ids = append(ids, l.batch[i].ID)
+	if l.lookup && len(b.runs)+len(b.dropped) > 0 {
+		ids := make([]int64, 0, len(b.runs)+len(b.dropped))
+		for i := range b.runs {
+			ids = append(ids, b.runs[i].ID)
 		}
-		ids = append(ids, l.dropped...)
+		ids = append(ids, b.dropped...)
 		old, err := l.job.Sink.Locations(ctx, ids)
 		if err != nil {
 			return err
 		}
-		for _, id := range l.dropped {
+		for _, id := range b.dropped {
 			if prev, ok := old[id]; ok {
 				keys[prev] = struct{}{}
 				gone = append(gone, load.Location{RunID: id, Key: prev, Deleted: true})
-				l.sum.RunsDeleted++
+				l.deleted++
 			}
 		}
-		for i := range l.batch {
-			r := &l.batch[i]
+		for i := range b.runs {
+			r := &b.runs[i]
 			if prev, ok := old[r.ID]; ok && prev != r.Key() {
 				keys[prev] = struct{}{}
 				gone = append(gone, load.Location{RunID: r.ID, Key: prev})
-				l.sum.RunsMoved++
+				l.moved++
 			}
 		}
 	}
-	for i := range l.batch {
-		keys[l.batch[i].Key()] = struct{}{}
+	for i := range b.runs {
+		keys[b.runs[i].Key()] = struct{}{}
 	}
 	list := make([]transform.GroupKey, 0, len(keys))
 	for k := range keys {
@@ -108,26 +213,20 @@ func (l *runLoader) flush(ctx context.Context) error {
 	if err := failpoint(ctx, fpAfterJournal); err != nil {
 		return err
 	}
-	if err := l.job.Sink.InsertRuns(ctx, l.batch, gone, l.version); err != nil {
+	if err := l.job.Sink.InsertRuns(ctx, b.runs, gone, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpMidRunsInsert); err != nil {
 		return err
 	}
-	if err := l.job.Sink.InsertLocations(ctx, l.batch, gone, l.version); err != nil {
+	if err := l.job.Sink.InsertLocations(ctx, b.runs, gone, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpAfterBatch); err != nil {
 		return err
 	}
-	l.sum.RunsLoaded += int64(len(l.batch))
-	l.sum.RunsDeleted += int64(len(l.deleted))
-	if l.job.Progress != nil && l.total > 0 {
-		l.job.Progress(l.sum.RowsExtracted, l.total)
-	}
-	l.batch = l.batch[:0]
-	l.deleted = l.deleted[:0]
-	l.dropped = l.dropped[:0]
+	l.loaded += int64(len(b.runs))
+	l.deleted += int64(len(b.deleted))
 	return nil
 }
 
@@ -135,9 +234,10 @@ func (l *runLoader) flush(ctx context.Context) error {
 // from the runs stored for it, and writes the groups in batches.
 func recompute(ctx context.Context, job *Job, after, version uint64, sum *Summary) error {
 	const groupBatch = 2000
+	var agg transform.Aggregator
 	var out []load.Group
 	n, err := job.Sink.PendingGroups(ctx, after, func(key transform.GroupKey, runs []transform.Run) error {
-		day, has, steps := transform.Aggregate(runs)
+		day, has, steps := agg.Aggregate(runs)
 		if has {
 			day.ScriptID, day.Day = key.ScriptID, key.Day
 		}

@@ -145,7 +145,7 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	if err := read(ctx, func(src *transform.SourceRun) error { return loader.addSource(ctx, src) }); err != nil {
 		return sum, err
 	}
-	if err := loader.flush(ctx); err != nil {
+	if err := loader.finish(ctx); err != nil {
 		return sum, err
 	}
 	if err := failpoint(ctx, fpAfterExtract); err != nil {

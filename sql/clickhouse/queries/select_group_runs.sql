@@ -33,4 +33,4 @@ LEFT JOIN
       AND (script_id, day) IN (SELECT script_id, day FROM pending_groups WHERE pass_version > {after:UInt64})
 ) AS r ON r.script_id = g.script_id AND r.day = g.day
 ORDER BY script_id, day, run_id
-SETTINGS join_use_nulls = 1
+SETTINGS join_use_nulls = 1, max_block_size = 4096
