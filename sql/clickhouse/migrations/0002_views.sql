@@ -2,13 +2,17 @@
 -- these; the tables behind them are private. Every view reads through FINAL,
 -- so results never contain a replaced or deleted row, even right after a load
 -- and before any background merge. Works on ClickHouse 24.8 and later.
+--
+-- SQL SECURITY DEFINER: a view runs with the rights of the user who ran
+-- `scriptstats migrate`, so an analyst needs SELECT on the views only, never
+-- on the private tables behind them (ClickHouse >= 24.2).
 
-CREATE OR REPLACE VIEW script_names AS
+CREATE OR REPLACE VIEW script_names SQL SECURITY DEFINER AS
 SELECT script_id, name
 FROM scripts_state FINAL
 WHERE _is_deleted = 0;
 
-CREATE OR REPLACE VIEW script_daily AS
+CREATE OR REPLACE VIEW script_daily SQL SECURITY DEFINER AS
 SELECT
     g.script_id AS script_id,
     if(s.present = 1, s.name, concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
@@ -45,7 +49,7 @@ LEFT JOIN
     WHERE _is_deleted = 0
 ) AS s ON s.script_id = g.script_id;
 
-CREATE OR REPLACE VIEW step_daily AS
+CREATE OR REPLACE VIEW step_daily SQL SECURITY DEFINER AS
 SELECT
     g.script_id AS script_id,
     if(s.present = 1, s.name, concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
@@ -87,7 +91,7 @@ LEFT JOIN
     WHERE _is_deleted = 0
 ) AS s ON s.script_id = g.script_id;
 
-CREATE OR REPLACE VIEW runs AS
+CREATE OR REPLACE VIEW runs SQL SECURITY DEFINER AS
 SELECT
     r.run_id AS run_id,
     r.script_id AS script_id,
@@ -116,7 +120,7 @@ LEFT JOIN
     WHERE _is_deleted = 0
 ) AS s ON s.script_id = r.script_id;
 
-CREATE OR REPLACE VIEW run_steps AS
+CREATE OR REPLACE VIEW run_steps SQL SECURITY DEFINER AS
 SELECT
     run_id,
     script_id,
@@ -139,7 +143,7 @@ WHERE _is_deleted = 0;
 -- first_divergent_step: the smallest step index whose status differs, a step
 -- present in only one run counting as differing; NULL when none differs or
 -- when there is no previous run.
-CREATE OR REPLACE VIEW run_vs_previous AS
+CREATE OR REPLACE VIEW run_vs_previous SQL SECURITY DEFINER AS
 SELECT
     run_id,
     previous_run_id,
