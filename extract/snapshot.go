@@ -94,6 +94,17 @@ func (s *Snapshot) ChangedRuns(ctx context.Context, since time.Time, errorChars 
 	return s.stream(ctx, "changed runs", fn, sqlfiles.Postgres("runs_changed"), since, errorChars)
 }
 
+// RunsWrittenBy streams the runs whose current version was written by one
+// of the given transactions (64-bit ids) and whose updated_at is before
+// the given time.
+func (s *Snapshot) RunsWrittenBy(ctx context.Context, xids []int64, before time.Time, errorChars int, fn RunFunc) error {
+	short := make([]int64, len(xids))
+	for i, x := range xids {
+		short[i] = x & 0xFFFFFFFF // xmin holds the low 32 bits of the xid8
+	}
+	return s.stream(ctx, "runs by writer", fn, sqlfiles.Postgres("runs_written_by"), short, before, errorChars)
+}
+
 // AllRuns streams every run.
 func (s *Snapshot) AllRuns(ctx context.Context, errorChars int, fn RunFunc) error {
 	return s.stream(ctx, "all runs", fn, sqlfiles.Postgres("runs_all"), errorChars)

@@ -126,10 +126,17 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 		if opts.Since != nil {
 			j.Log.Warn().Str("since", opts.Since.String()).Msg("--since applies only to the first pass on an empty database; ignored")
 		}
-		from := lowerBound(st.Watermark, info, j.Lookback)
-		sum.ScanFrom = from
+		plan := planScan(st.Watermark, info, j.Lookback)
+		sum.ScanFrom = plan.From
 		read = func(ctx context.Context, fn extract.RunFunc) error {
-			return p.snap.ChangedRuns(ctx, from, j.Limits.ErrorBytes, fn)
+			if err := p.snap.ChangedRuns(ctx, plan.From, j.Limits.ErrorBytes, fn); err != nil {
+				return err
+			}
+			if len(plan.ByWriter) == 0 {
+				return nil
+			}
+			j.Log.Info().Int("transactions", len(plan.ByWriter)).Msg("reading the rows of transactions of unknown age by writer")
+			return p.snap.RunsWrittenBy(ctx, plan.ByWriter, plan.From, j.Limits.ErrorBytes, fn)
 		}
 	}
 	if st.Since != "" {

@@ -27,35 +27,56 @@ import (
 // bounds when X got its id: u >= T' − lookback. The bound is therefore
 // min(T, T') − lookback. Transaction ids are 64-bit (xid8): they never wrap,
 // and a source whose xmax went back was restored from a backup, which a
-// pass refuses. Without a marker (a hot standby) the bound is T − lookback
-// and rests on the lookback alone.
+// pass refuses. A transaction older than every marker (running since before
+// the first pass) cannot be dated: its rows are read by writer instead
+// (xmin), a scan that returns only them. Without a marker (a hot standby)
+// the bound is T − lookback and rests on the lookback alone.
 
 // maxMarkers bounds the marker history kept in the state.
 const maxMarkers = 5000
 
-// lowerBound returns where the incremental read starts; the zero time means
-// from the beginning (a transaction of unknown age has completed).
-func lowerBound(wm *load.Watermark, snap extract.SnapshotInfo, lookback time.Duration) time.Time {
+// maxByWriter bounds how many transactions of unknown age are read by
+// writer; beyond it the pass reads everything again.
+const maxByWriter = 10000
+
+// scanPlan says what an incremental pass reads: every run with
+// updated_at >= From, plus the runs written by ByWriter, transactions that
+// were running at the previous snapshot, have committed since, and whose
+// start cannot be dated (they began before any marker, e.g. before the
+// first pass). A zero From means everything.
+type scanPlan struct {
+	From     time.Time
+	ByWriter []int64
+}
+
+func planScan(wm *load.Watermark, snap extract.SnapshotInfo, lookback time.Duration) scanPlan {
 	bound := wm.SnapshotTime
 	if wm.Marker == 0 {
-		return bound.Add(-lookback)
+		return scanPlan{From: bound.Add(-lookback)}
 	}
-	oldest, found := oldestCompleted(wm, snap)
-	if found {
-		appeared, known := appearedAfter(oldest, wm.Markers)
+	var plan scanPlan
+	for _, x := range completedSince(wm, snap) {
+		appeared, known := appearedAfter(x, wm.Markers)
 		if !known {
-			return time.Time{}
+			plan.ByWriter = append(plan.ByWriter, x)
+			continue
 		}
 		if appeared.Before(bound) {
 			bound = appeared
 		}
 	}
-	return bound.Add(-lookback)
+	if len(plan.ByWriter) > maxByWriter {
+		return scanPlan{}
+	}
+	plan.From = bound.Add(-lookback)
+	return plan
 }
 
-// oldestCompleted returns the smallest id that was running (or assigned but
-// not complete) at the previous snapshot and has completed by this one.
-func oldestCompleted(wm *load.Watermark, snap extract.SnapshotInfo) (int64, bool) {
+// completedSince returns, ascending, the ids that were running (or
+// assigned but not complete) at the previous snapshot and have completed by
+// this one. A range of more than a million such ids is answered by its
+// first id alone: the bound is then conservative rather than exact.
+func completedSince(wm *load.Watermark, snap extract.SnapshotInfo) []int64 {
 	running := make(map[int64]struct{}, len(snap.InProgress))
 	for _, x := range snap.InProgress {
 		running[x] = struct{}{}
@@ -64,25 +85,26 @@ func oldestCompleted(wm *load.Watermark, snap extract.SnapshotInfo) (int64, bool
 		_, r := running[x]
 		return x < snap.Xmax && !r
 	}
+	var out []int64
 	for _, x := range wm.InProgress { // ascending
 		if completed(x) {
-			return x, true
+			out = append(out, x)
 		}
 	}
 	// Ids in [xmax, marker) of the previous snapshot: assigned before its
-	// marker and not complete at its snapshot. The range is a handful of ids
-	// in practice; scanning a huge one is capped (and stays correct, if less
-	// tight, by answering its first id).
+	// marker and not complete at its snapshot.
 	const scanCap = 1 << 20
 	for x := wm.Xmax; x < wm.Marker; x++ {
 		if x-wm.Xmax >= scanCap {
-			return wm.Xmax, true
+			out = append(out, wm.Xmax)
+			break
 		}
 		if completed(x) {
-			return x, true
+			out = append(out, x)
 		}
 	}
-	return 0, false
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // appearedAfter returns the snapshot time of the latest marker below xid:

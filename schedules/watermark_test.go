@@ -20,7 +20,7 @@ func markers(pairs ...any) []load.MarkerAt {
 
 func TestLowerBoundWithoutLongTransactions(t *testing.T) {
 	wm := &load.Watermark{SnapshotTime: t0, Xmin: 100, Xmax: 100, Marker: 100, Markers: markers(100, t0)}
-	got := lowerBound(wm, extract.SnapshotInfo{Time: t0.Add(5 * time.Minute), Xmin: 150, Xmax: 150, Marker: 150}, 10*time.Minute)
+	got := planScan(wm, extract.SnapshotInfo{Time: t0.Add(5 * time.Minute), Xmin: 150, Xmax: 150, Marker: 150}, 10*time.Minute).From
 	if want := t0.Add(-10 * time.Minute); !got.Equal(want) {
 		t.Fatalf("bound = %v, want %v", got, want)
 	}
@@ -33,7 +33,7 @@ func TestLowerBoundReachesBackForCompletedTransaction(t *testing.T) {
 	wm := &load.Watermark{SnapshotTime: t0, Xmin: 90, Xmax: 100, Marker: 100, InProgress: []int64{90, 95},
 		Markers: markers(80, t0.Add(-time.Hour), 93, t0.Add(-30*time.Minute), 100, t0)}
 	snap := extract.SnapshotInfo{Time: t0.Add(5 * time.Minute), Xmin: 95, Xmax: 150, Marker: 150, InProgress: []int64{95}}
-	got := lowerBound(wm, snap, time.Minute)
+	got := planScan(wm, snap, time.Minute).From
 	if want := t0.Add(-time.Hour - time.Minute); !got.Equal(want) {
 		t.Fatalf("bound = %v, want %v", got, want)
 	}
@@ -46,23 +46,25 @@ func TestLowerBoundSeesTransactionsAboveXmax(t *testing.T) {
 	wm := &load.Watermark{SnapshotTime: t0, Xmin: 101, Xmax: 101, Marker: 103,
 		Markers: markers(99, t0.Add(-5*time.Minute), 103, t0)}
 	snap := extract.SnapshotInfo{Time: t0.Add(5 * time.Minute), Xmin: 120, Xmax: 120, Marker: 120}
-	got := lowerBound(wm, snap, 0)
+	got := planScan(wm, snap, 0).From
 	if want := t0.Add(-5 * time.Minute); !got.Equal(want) {
 		t.Fatalf("bound = %v, want %v", got, want)
 	}
 }
 
-func TestLowerBoundUnknownAgeMeansEverything(t *testing.T) {
+func TestUnknownAgeIsReadByWriter(t *testing.T) {
+	// 90 was running before the first marker (100): it cannot be dated, so
+	// its rows are read by writer, and the time bound stays tight.
 	wm := &load.Watermark{SnapshotTime: t0, Xmin: 90, Xmax: 100, Marker: 100, InProgress: []int64{90}, Markers: markers(100, t0)}
-	got := lowerBound(wm, extract.SnapshotInfo{Time: t0, Xmin: 110, Xmax: 110, Marker: 110}, time.Minute)
-	if !got.IsZero() {
-		t.Fatalf("bound = %v, want zero (read from the beginning)", got)
+	got := planScan(wm, extract.SnapshotInfo{Time: t0, Xmin: 110, Xmax: 110, Marker: 110}, time.Minute)
+	if !got.From.Equal(t0.Add(-time.Minute)) || len(got.ByWriter) != 1 || got.ByWriter[0] != 90 {
+		t.Fatalf("plan = %+v, want from %v and by writer [90]", got, t0.Add(-time.Minute))
 	}
 }
 
 func TestLowerBoundWithoutMarkerFallsBackToLookback(t *testing.T) {
 	wm := &load.Watermark{SnapshotTime: t0, Xmin: 90, Xmax: 100, InProgress: []int64{90}}
-	got := lowerBound(wm, extract.SnapshotInfo{Time: t0, Xmin: 110, Xmax: 110}, time.Minute)
+	got := planScan(wm, extract.SnapshotInfo{Time: t0, Xmin: 110, Xmax: 110}, time.Minute).From
 	if want := t0.Add(-time.Minute); !got.Equal(want) {
 		t.Fatalf("bound = %v, want %v", got, want)
 	}
