@@ -51,6 +51,8 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	if err := j.syncScripts(ctx, p, &sum); err != nil {
 		return sum, err
 	}
+	loadStart := j.Now()
+	sum.SetupDuration = loadStart.Sub(p.started)
 	lo, hi := dayStart(from, j.Zone), dayStart(to+1, j.Zone)
 	err = p.snap.RunsBetween(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
 		return loader.addSource(ctx, src)
@@ -76,9 +78,12 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	if err := failpoint(ctx, fpAfterExtract); err != nil {
 		return sum, err
 	}
+	recomputeStart := j.Now()
+	sum.LoadDuration = recomputeStart.Sub(loadStart)
 	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
 		return sum, err
 	}
+	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
 	if err := failpoint(ctx, fpBeforeState); err != nil {
 		return sum, err
 	}

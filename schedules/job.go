@@ -62,7 +62,10 @@ type Summary struct {
 	// SnapshotTime − NewestChange.
 	SnapshotTime time.Time
 	ScanFrom     time.Time
-	Duration     time.Duration
+	// Where the time went: setup (lock, state, snapshot, script names),
+	// loading runs (extract, normalize, write), recomputing groups.
+	SetupDuration, LoadDuration, RecomputeDuration time.Duration
+	Duration                                       time.Duration
 }
 
 // Log writes the pass's summary line.
@@ -83,5 +86,6 @@ func (s *Summary) Log(ev *zerolog.Event, snapshotTime time.Time) {
 	if !s.NewestChange.IsZero() && !snapshotTime.IsZero() {
 		ev = ev.Dur("lag", snapshotTime.Sub(s.NewestChange))
 	}
-	ev.Dur("duration", s.Duration).Msg("pass finished")
+	ev.Dur("setup_duration", s.SetupDuration).Dur("load_duration", s.LoadDuration).
+		Dur("recompute_duration", s.RecomputeDuration).Dur("duration", s.Duration).Msg("pass finished")
 }

@@ -149,6 +149,8 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	if err := j.syncScripts(ctx, p, &sum); err != nil {
 		return sum, err
 	}
+	loadStart := j.Now()
+	sum.SetupDuration = loadStart.Sub(p.started)
 	if err := read(ctx, func(src *transform.SourceRun) error { return loader.addSource(ctx, src) }); err != nil {
 		return sum, err
 	}
@@ -158,9 +160,12 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	if err := failpoint(ctx, fpAfterExtract); err != nil {
 		return sum, err
 	}
+	recomputeStart := j.Now()
+	sum.LoadDuration = recomputeStart.Sub(loadStart)
 	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
 		return sum, err
 	}
+	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
 	if err := failpoint(ctx, fpBeforeState); err != nil {
 		return sum, err
 	}
