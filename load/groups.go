@@ -90,6 +90,7 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 		have    bool
 		runs    []transform.Run
 		scanned groupRunRow
+		dec     stepDecoder
 	)
 	flush := func() error {
 		if !have {
@@ -111,7 +112,11 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 			runs = runs[:0]
 		}
 		if scanned.runID != nil {
-			runs = append(runs, scanned.run(key))
+			run, err := scanned.run(key, &dec)
+			if err != nil {
+				return groups, fmt.Errorf("clickhouse read groups: %w", err)
+			}
+			runs = append(runs, run)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -131,15 +136,12 @@ type groupRunRow struct {
 	startedAt  *time.Time
 	finishedAt *time.Time
 	duration   *float64
-	stepIndex  []int32
-	stepName   []*string
-	stepStatus []string
-	stepError  []*string
+	aggSteps   *string // NULL for a group without runs (LEFT JOIN)
 }
 
 func (g *groupRunRow) scan(rows interface{ Scan(...any) error }) error {
 	return rows.Scan(&g.scriptID, &g.day, &g.runID, &g.class, &g.orderedAt, &g.createdAt,
-		&g.startedAt, &g.finishedAt, &g.duration, &g.stepIndex, &g.stepName, &g.stepStatus, &g.stepError)
+		&g.startedAt, &g.finishedAt, &g.duration, &g.aggSteps)
 }
 
 var classByName = map[string]transform.StatusClass{
@@ -151,7 +153,7 @@ var classByName = map[string]transform.StatusClass{
 	"other":      transform.StatusOther,
 }
 
-func (g *groupRunRow) run(key transform.GroupKey) transform.Run {
+func (g *groupRunRow) run(key transform.GroupKey, dec *stepDecoder) (transform.Run, error) {
 	r := transform.Run{
 		ID:         *g.runID,
 		ScriptID:   key.ScriptID,
@@ -163,18 +165,14 @@ func (g *groupRunRow) run(key transform.GroupKey) transform.Run {
 		FinishedAt: nullTime(g.finishedAt),
 		Duration:   nullFloat(g.duration),
 	}
-	if n := len(g.stepIndex); n > 0 {
-		r.Steps = make([]transform.Step, n)
-		for i := range n {
-			r.Steps[i] = transform.Step{
-				Index:  g.stepIndex[i],
-				Name:   nullString(g.stepName[i]),
-				Status: g.stepStatus[i],
-				Error:  nullString(g.stepError[i]),
-			}
+	if g.aggSteps != nil && *g.aggSteps != "" {
+		steps, err := dec.decode(*g.aggSteps, nil)
+		if err != nil {
+			return r, fmt.Errorf("run %d: %w", r.ID, err)
 		}
+		r.Steps = steps
 	}
-	return r
+	return r, nil
 }
 
 func deref(p *string) string {

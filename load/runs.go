@@ -96,8 +96,10 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 		return fmt.Errorf("clickhouse insert runs: %w", err)
 	}
 	defer batch.Abort()
+	var packed []byte
 	for i := range runs {
 		r := &runs[i]
+		packed = encodeSteps(packed, r.Steps)
 		n := len(r.Steps)
 		idx := make([]int32, n)
 		names := make([]*string, n)
@@ -119,7 +121,7 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 			floatPtr(r.ReportedDuration), floatPtr(r.Duration),
 			int32Ptr(r.FailedStepIndex), strPtr(r.FailedStepName), strPtr(r.ErrorMessage),
 			idx, names, statuses, durs, errs,
-			version, uint8(0),
+			string(packed), version, uint8(0),
 		)
 		if err != nil {
 			return fmt.Errorf("clickhouse insert runs: run %d: %w", r.ID, err)
@@ -131,7 +133,7 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 			int64(0), int64(0), int64(0),
 			nil, nil, nil, nil, nil, nil, nil,
 			[]int32{}, []*string{}, []string{}, []*float64{}, []*string{},
-			version, uint8(1),
+			"", version, uint8(1),
 		)
 		if err != nil {
 			return fmt.Errorf("clickhouse insert runs: tombstone of run %d: %w", g.RunID, err)

@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS runs_state
     step_status        Array(LowCardinality(String)),
     step_duration      Array(Nullable(Float64)),
     step_error         Array(Nullable(String)),
+    -- The steps again, packed for the aggregates (load/stepcodec.go): what
+    -- recomputing a group reads instead of the five arrays.
+    agg_steps          String,
     _version           UInt64,
     _is_deleted        UInt8,
     INDEX run_id_bloom run_id TYPE bloom_filter GRANULARITY 4

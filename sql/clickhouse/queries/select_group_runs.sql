@@ -1,6 +1,5 @@
 -- The runs of every group journaled by passes after the last completed one,
--- in group order, with only what the aggregates need (errors only of failed
--- steps). A group whose runs all left appears as one row with run_id NULL so
+-- in group order, with only what the aggregates need (the packed steps). A group whose runs all left appears as one row with run_id NULL so
 -- that the reader still learns to write its tombstone.
 SELECT
     g.script_id AS script_id,
@@ -12,10 +11,7 @@ SELECT
     r.started_at AS started_at,
     r.finished_at AS finished_at,
     r.duration AS duration,
-    r.step_index AS step_index,
-    r.step_name AS step_name,
-    r.step_status AS step_status,
-    r.step_error AS step_error
+    r.agg_steps AS agg_steps
 FROM
 (
     SELECT DISTINCT script_id, day
@@ -26,8 +22,7 @@ LEFT JOIN
 (
     SELECT
         script_id, day, run_id, status_class, ordered_at_us, created_at_us, started_at, finished_at, duration,
-        step_index, step_name, step_status,
-        arrayMap((e, s) -> if(s = 'failed', e, NULL), step_error, step_status) AS step_error
+        agg_steps
     FROM runs_state FINAL
     WHERE _is_deleted = 0
       AND (script_id, day) IN (SELECT script_id, day FROM pending_groups WHERE pass_version > {after:UInt64})
