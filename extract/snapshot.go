@@ -91,7 +91,7 @@ type RunFunc func(run *transform.SourceRun) error
 
 // ChangedRuns streams the runs with updated_at >= since.
 func (s *Snapshot) ChangedRuns(ctx context.Context, since time.Time, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "changed runs", fn, sqlfiles.Postgres("runs_changed"), since, errorChars)
+	return s.stream(ctx, "changed runs", fn, runQuery("runs_changed"), errorChars, since)
 }
 
 // RunsWrittenBy streams the runs whose current version was written by one
@@ -102,23 +102,28 @@ func (s *Snapshot) RunsWrittenBy(ctx context.Context, xids []int64, before time.
 	for i, x := range xids {
 		short[i] = x & 0xFFFFFFFF // xmin holds the low 32 bits of the xid8
 	}
-	return s.stream(ctx, "runs by writer", fn, sqlfiles.Postgres("runs_written_by"), short, before, errorChars)
+	return s.stream(ctx, "runs by writer", fn, runQuery("runs_written_by"), errorChars, short, before)
 }
 
 // AllRuns streams every run.
 func (s *Snapshot) AllRuns(ctx context.Context, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "all runs", fn, sqlfiles.Postgres("runs_all"), errorChars)
+	return s.stream(ctx, "all runs", fn, runQuery("runs_all"), errorChars)
 }
 
 // RunsBetween streams the runs whose coalesce(started_at, created_at) lies
 // in [from, to), sorted by script, then that time, then id.
 func (s *Snapshot) RunsBetween(ctx context.Context, from, to time.Time, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "runs by day", fn, sqlfiles.Postgres("runs_between"), from, to, errorChars)
+	return s.stream(ctx, "runs by day", fn, runQuery("runs_between"), errorChars, from, to)
 }
 
 // RunsByID streams the runs with the given ids that still exist.
 func (s *Snapshot) RunsByID(ctx context.Context, ids []int64, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "runs by id", fn, sqlfiles.Postgres("runs_by_id"), ids, errorChars)
+	return s.stream(ctx, "runs by id", fn, runQuery("runs_by_id"), errorChars, ids)
+}
+
+// runQuery is the shared column list followed by a query's WHERE clause.
+func runQuery(name string) string {
+	return sqlfiles.Postgres("run_columns") + "\n" + sqlfiles.Postgres(name)
 }
 
 func (s *Snapshot) stream(ctx context.Context, what string, fn RunFunc, query string, args ...any) error {

@@ -29,8 +29,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	}
 	defer p.end(ctx)
 	sum.PassID, sum.Mode = p.id(), "backfill"
-	info := p.snap.Info()
-	sum.SnapshotTime = info.Time
+	sum.SnapshotTime = p.snap.Info().Time
 	st := p.state
 	if !p.stored {
 		st = load.State{Timezone: j.ZoneName}
@@ -75,25 +74,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	if err := j.Sink.JournalGroupsOfDays(ctx, from, to, p.version); err != nil {
 		return sum, err
 	}
-	if err := failpoint(ctx, fpAfterExtract); err != nil {
-		return sum, err
-	}
-	recomputeStart := j.Now()
-	sum.LoadDuration = recomputeStart.Sub(loadStart)
-	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
-		return sum, err
-	}
-	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
-	if err := failpoint(ctx, fpBeforeState); err != nil {
-		return sum, err
-	}
-	st.CompletedVersion = p.version
-	if err := j.Sink.WriteState(ctx, st, p.version); err != nil {
-		return sum, err
-	}
-	sum.Duration = j.Now().Sub(p.started)
-	sum.Log(j.Log.Info(), info.Time)
-	return sum, nil
+	return sum, j.complete(ctx, p, st, loadStart, &sum)
 }
 
 // resolveStale reads the stale runs by id: those still at the source moved

@@ -157,27 +157,34 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	if err := loader.finish(ctx); err != nil {
 		return sum, err
 	}
+	st.Watermark = nextWatermark(st.Watermark, info)
+	st.LastPassAt = info.Time
+	return sum, j.complete(ctx, p, st, loadStart, &sum)
+}
+
+// complete ends every kind of pass once its runs are written: recompute
+// the journaled groups, then write the state — the last write, so that a
+// pass that dies before it is finished by the next one.
+func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart time.Time, sum *Summary) error {
 	if err := failpoint(ctx, fpAfterExtract); err != nil {
-		return sum, err
+		return err
 	}
 	recomputeStart := j.Now()
 	sum.LoadDuration = recomputeStart.Sub(loadStart)
-	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, &sum); err != nil {
-		return sum, err
+	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, sum); err != nil {
+		return err
 	}
 	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
 	if err := failpoint(ctx, fpBeforeState); err != nil {
-		return sum, err
+		return err
 	}
-	st.Watermark = nextWatermark(st.Watermark, info)
 	st.CompletedVersion = p.version
-	st.LastPassAt = info.Time
 	if err := j.Sink.WriteState(ctx, st, p.version); err != nil {
-		return sum, err
+		return err
 	}
 	sum.Duration = j.Now().Sub(p.started)
-	sum.Log(j.Log.Info(), info.Time)
-	return sum, nil
+	sum.Log(j.Log.Info(), sum.SnapshotTime)
+	return nil
 }
 
 func (j *Job) syncScripts(ctx context.Context, p *pass, sum *Summary) error {

@@ -1,17 +1,2 @@
 -- Runs by id: what became of runs that left a range of days.
-SELECT
-    id,
-    script_id,
-    status,
-    started_at,
-    finished_at,
-    created_at,
-    updated_at,
-    duration,
-    failed_step_index,
-    failed_step_name,
-    left(error_message, $2) AS error_message,
-    octet_length(error_message) AS error_message_bytes,
-    steps::text AS steps
-FROM task_log
-WHERE id = ANY($1);
+WHERE id = ANY($2)
