@@ -112,6 +112,10 @@ FROM
     SELECT *
     FROM runs_state FINAL
     WHERE _is_deleted = 0
+    -- A lookup by run id may skip granules by the run_id bloom filter even
+    -- under FINAL (the default only from 25.x): every version of a row has
+    -- the same run_id, part of the sorting key, so no version is missed.
+    SETTINGS use_skip_indexes_if_final = 1
 ) AS r
 LEFT JOIN
 (
@@ -136,7 +140,8 @@ ARRAY JOIN
     step_status AS status,
     step_duration AS duration,
     step_error AS error
-WHERE _is_deleted = 0;
+WHERE _is_deleted = 0
+SETTINGS use_skip_indexes_if_final = 1;
 
 -- Each counted run beside the previous counted run of the same script
 -- (ordered by coalesce(started_at, created_at), then run id).
