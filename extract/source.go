@@ -35,7 +35,8 @@ func Open(ctx context.Context, dsn string, statementTimeout time.Duration) (*Sou
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "scriptstats"
 	if statementTimeout > 0 {
-		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(statementTimeout.Milliseconds())
+		// Rounded up: a timeout under 1 ms must not become 0, "no timeout".
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint((statementTimeout + time.Millisecond - 1).Milliseconds())
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

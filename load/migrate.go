@@ -69,6 +69,9 @@ func (s *Sink) checkSchema(ctx context.Context) error {
 	var have uint32
 	row := s.conn.QueryRow(ctx, sqlfiles.ClickHouse("select_schema_version"))
 	if err := row.Scan(&have); err != nil {
+		if IsTransient(err) { // ClickHouse unreachable: retried, and not "not migrated"
+			return fmt.Errorf("clickhouse read schema version: %w", err)
+		}
 		return fmt.Errorf("%w (%v)", ErrNotMigrated, err)
 	}
 	if have < want {

@@ -84,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(a.stdout, "scriptstats", version)
 		return exitOK
 	default:
+		if strings.ContainsAny(cmd, ":@/") { // a DSN pasted as the command: no secret is known yet to scrub
+			cmd = "(not shown: it looks like a DSN)"
+		}
 		fmt.Fprintf(a.stderr, "scriptstats: unknown command %q (see scriptstats --help)\n", cmd)
 		return exitUsage
 	}

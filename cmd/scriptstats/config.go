@@ -187,8 +187,8 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 		if err != nil {
 			return fmt.Errorf("%w: --pg-dsn does not parse as a libpq URL or key=value DSN", errUsage)
 		}
-		if cfg.Password != "" {
-			c.secrets = append(c.secrets, cfg.Password)
+		if cfg.Password != "" { // as given, and as a URL DSN writes it
+			c.secrets = append(c.secrets, cfg.Password, url.QueryEscape(cfg.Password), url.PathEscape(cfg.Password))
 		}
 	}
 	if needCH {
