@@ -52,3 +52,8 @@ demo:
 
 bench: stack-up
 	eval "$$($(STACK) env)" && $(GO) run ./deploy/bench $(BENCH_FLAGS)
+
+#   make soak        long crash soak: hundreds of SIGKILLs of passes at failpoints and random moments (SOAK_FLAGS="-run TestCrashAtRandomMoments" to narrow; SCRIPTSTATS_SOAK_KILLS=N kills per kind of pass)
+.PHONY: soak
+soak: stack-up
+	eval "$$($(STACK) env)" && SCRIPTSTATS_SOAK=1 $(GO) test -count=1 -timeout 180m -v -run 'TestCrash' $(SOAK_FLAGS) ./cmd/scriptstats/
