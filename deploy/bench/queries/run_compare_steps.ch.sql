@@ -1,0 +1,5 @@
+-- The steps of two runs, from the run_steps view.
+SELECT run_id, script_id, step_index, step_name, status, duration, error
+FROM run_steps
+WHERE run_id IN {ids:Array(Int64)}
+ORDER BY run_id, step_index

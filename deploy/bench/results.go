@@ -1,0 +1,604 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Series is the samples of one measurement and their median, min and max.
+type Series struct {
+	Samples []float64 `json:"samples"`
+	Median  float64   `json:"median"`
+	Min     float64   `json:"min"`
+	Max     float64   `json:"max"`
+}
+
+func (s *Series) add(v float64) {
+	s.Samples = append(s.Samples, v)
+	sorted := slices.Sorted(slices.Values(s.Samples))
+	n := len(sorted)
+	s.Min, s.Max = sorted[0], sorted[n-1]
+	if n%2 == 1 {
+		s.Median = sorted[n/2]
+	} else {
+		s.Median = (sorted[n/2-1] + sorted[n/2]) / 2
+	}
+}
+
+// per returns the series of x/v for each sample v (e.g. rows per second).
+func (s Series) per(x float64) Series {
+	var out Series
+	for _, v := range s.Samples {
+		out.add(x / v)
+	}
+	return out
+}
+
+// Results is everything one invocation measured (docs/bench-results.json).
+type Results struct {
+	Started        time.Time      `json:"started"`
+	Finished       time.Time      `json:"finished"`
+	ElapsedSeconds float64        `json:"elapsed_seconds"`
+	Command        string         `json:"command"`
+	Revision       string         `json:"revision"` // git commit of the measured tree, "+dirty" with local changes
+	Machine        Machine        `json:"machine"`
+	Config         ConfigSummary  `json:"config"`
+	Sizes          []SizeResult   `json:"sizes"`
+	Profile        *ProfileResult `json:"profile,omitempty"`
+	Goals          []Goal         `json:"goals"`
+	Error          string         `json:"error,omitempty"`       // the invocation failed: the figures are partial
+	BusyStarts     []string       `json:"busy_starts,omitempty"` // measurements started on a busy machine after -quiet-wait
+}
+
+// Machine describes where the figures were taken.
+type Machine struct {
+	CPUs              int    `json:"cpus"`
+	CPUModel          string `json:"cpu_model"`
+	MemoryBytes       int64  `json:"memory_bytes"`
+	Kernel            string `json:"kernel"`
+	GoVersion         string `json:"go_version"`
+	ClickHouseVersion string `json:"clickhouse_version"`
+	PostgresVersion   string `json:"postgres_version"`
+	LoadAvgStart      string `json:"load_average_start"`
+	LoadAvgEnd        string `json:"load_average_end"`
+}
+
+// ConfigSummary is the invocation's settings.
+type ConfigSummary struct {
+	Runs       int      `json:"runs"`
+	BigRuns    int      `json:"big_runs"`
+	Reps       int      `json:"reps"`
+	QueryReps  int      `json:"query_reps"`
+	NewRuns    int      `json:"new_runs"`
+	Scripts    int      `json:"scripts"`
+	Days       int      `json:"days"`
+	BigDays    int      `json:"big_days"`
+	QuietWaitS float64  `json:"quiet_wait_s"`
+	StepsShare float64  `json:"steps_share"`
+	MinSteps   int      `json:"min_steps"`
+	MaxSteps   int      `json:"max_steps"`
+	Seed       int64    `json:"seed"`
+	JobFlags   []string `json:"job_flags,omitempty"`
+}
+
+func summarizeConfig(c Config) ConfigSummary {
+	return ConfigSummary{Runs: c.Runs, BigRuns: c.BigRuns, Reps: c.Reps, QueryReps: c.QueryReps, NewRuns: c.NewRuns,
+		Scripts: c.Scripts, Days: c.Days, BigDays: c.BigDays, QuietWaitS: c.QuietWait.Seconds(), StepsShare: c.StepsShare, MinSteps: c.MinSteps, MaxSteps: c.MaxSteps,
+		Seed: c.Seed, JobFlags: c.JobArgs}
+}
+
+// DataResult describes the source history of one size.
+type DataResult struct {
+	Database      string  `json:"postgres_database"`
+	Reused        bool    `json:"reused"`
+	Seconds       float64 `json:"generation_seconds"` // when generated (now or by the invocation that made it)
+	RowsPerSecond float64 `json:"generation_rows_per_second"`
+	WithSteps     int64   `json:"runs_with_steps"`
+	DatabaseBytes int64   `json:"postgres_database_bytes"`
+}
+
+// SizeResult is every figure of one history size.
+type SizeResult struct {
+	Runs            int              `json:"runs"`
+	Days            int              `json:"days"`
+	Label           string           `json:"label"`
+	Data            DataResult       `json:"data"`
+	Raw             Series           `json:"raw_move_seconds"`
+	RawRate         Series           `json:"raw_move_rows_per_second"`
+	RawCPU          []CPUUse         `json:"raw_move_cpu"`
+	Full            Series           `json:"full_load_seconds"`
+	FullRate        Series           `json:"full_load_rows_per_second"`
+	FullToRaw       float64          `json:"full_to_raw_ratio"` // median rows/s of the full load / of the raw move
+	FullRSS         Series           `json:"full_load_max_rss_kib"`
+	FullCPU         []CPUUse         `json:"full_load_cpu"`
+	FullPass        PassSummary      `json:"full_load_pass"`
+	FullPhases      [3]Series        `json:"full_load_phases_ms"`       // setup, load, recompute (the pass's own figures)
+	Settle          Series           `json:"first_incremental_seconds"` // the pass right after the full load, nothing new
+	SettleRows      Series           `json:"first_incremental_rows_read"`
+	Incremental     Series           `json:"incremental_seconds"`
+	IncrementalRows Series           `json:"incremental_rows_read"`
+	IncrementalRSS  Series           `json:"incremental_max_rss_kib"`
+	IncrementalCPU  []CPUUse         `json:"incremental_cpu"`
+	IncrementalPass PassSummary      `json:"incremental_pass"`
+	IncPhases       [3]Series        `json:"incremental_phases_ms"`
+	IncToFull       float64          `json:"incremental_to_full_ratio"`
+	Retries         []string         `json:"retried_reps,omitempty"`
+	Dashboards      []QuestionResult `json:"dashboards,omitempty"`
+	LoadAvgStart    string           `json:"load_average_start"`
+	LoadAvgEnd      string           `json:"load_average_end"`
+}
+
+func (s *SizeResult) finish() {
+	s.RawRate = s.Raw.per(float64(s.Runs))
+	s.FullRate = s.Full.per(float64(s.Runs))
+	if s.RawRate.Median > 0 {
+		s.FullToRaw = s.FullRate.Median / s.RawRate.Median
+	}
+	if s.Full.Median > 0 {
+		s.IncToFull = s.Incremental.Median / s.Full.Median
+	}
+}
+
+// QuestionResult is one dashboard question at one size.
+type QuestionResult struct {
+	Name           string     `json:"name"`
+	Title          string     `json:"title"`
+	ClickHouseMS   Series     `json:"clickhouse_ms"`
+	PostgresMS     Series     `json:"postgres_ms"`
+	Speedup        float64    `json:"postgres_to_clickhouse"` // median PostgreSQL / median ClickHouse
+	RowsClickHouse int        `json:"rows_clickhouse"`
+	RowsPostgres   int        `json:"rows_postgres"`
+	Match          bool       `json:"results_match"`
+	MatchNote      string     `json:"match_note,omitempty"`
+	Params         dashParams `json:"params"`
+}
+
+func (q *QuestionResult) finish() {
+	if q.ClickHouseMS.Median > 0 {
+		q.Speedup = q.PostgresMS.Median / q.ClickHouseMS.Median
+	}
+}
+
+// ProfileResult is the profiled full load.
+type ProfileResult struct {
+	Runs        int               `json:"runs"`
+	WallSeconds float64           `json:"wall_seconds"`
+	MaxRSSKiB   int64             `json:"max_rss_kib"`
+	Runtime     RuntimeStats      `json:"runtime"`
+	Dir         string            `json:"dir"`
+	Files       map[string]string `json:"files"`
+	Listings    []Listing         `json:"listings"`
+}
+
+// Listing is one `go tool pprof -top` output.
+type Listing struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// Goal is one target of issue 4 and whether the figures meet it.
+type Goal struct {
+	What     string `json:"what"`
+	Target   string `json:"target"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+// Goals of issue 4.
+const (
+	goalFullToRaw     = 0.5
+	goalIncRatio      = 1.2
+	goalRSSMiB        = 512
+	goalRSSSame       = 1.1 // "the same at both sizes": within 10%
+	goalDashboardMS   = 100
+	goalDashboardGain = 20
+)
+
+func (r *Results) evaluate() {
+	r.Goals = nil
+	add := func(what, target, measured string, met bool) {
+		r.Goals = append(r.Goals, Goal{What: what, Target: target, Measured: measured, Met: met})
+	}
+	for _, s := range r.Sizes {
+		if s.Raw.Median > 0 {
+			add(fmt.Sprintf("full load rows/s ÷ raw move rows/s (%s)", s.Label), fmt.Sprintf("≥ %.1f", goalFullToRaw),
+				fmt.Sprintf("%.2f (%.0f ÷ %.0f rows/s)", s.FullToRaw, s.FullRate.Median, s.RawRate.Median), s.FullToRaw >= goalFullToRaw)
+		}
+	}
+	if len(r.Sizes) == 2 {
+		a, b := r.Sizes[0], r.Sizes[1]
+		ratio := b.Incremental.Median / a.Incremental.Median
+		add(fmt.Sprintf("incremental pass time %s ÷ %s", b.Label, a.Label), fmt.Sprintf("≤ %.1f", goalIncRatio),
+			fmt.Sprintf("%.2f (%.2f s ÷ %.2f s)", ratio, b.Incremental.Median, a.Incremental.Median), ratio <= goalIncRatio)
+	}
+	for _, s := range r.Sizes {
+		mib := s.FullRSS.Max / 1024
+		add(fmt.Sprintf("peak RSS of the full load (%s)", s.Label), fmt.Sprintf("≤ %d MiB", goalRSSMiB),
+			fmt.Sprintf("%.0f MiB (max of %d)", mib, len(s.FullRSS.Samples)), mib <= goalRSSMiB)
+	}
+	if len(r.Sizes) == 2 {
+		a, b := r.Sizes[0], r.Sizes[1]
+		ratio := b.FullRSS.Median / a.FullRSS.Median
+		add(fmt.Sprintf("peak RSS %s ÷ %s (the same at both sizes)", b.Label, a.Label), fmt.Sprintf("≤ %.1f", goalRSSSame),
+			fmt.Sprintf("%.2f (%.0f ÷ %.0f MiB)", ratio, b.FullRSS.Median/1024, a.FullRSS.Median/1024), ratio <= goalRSSSame)
+	}
+	for _, s := range r.Sizes {
+		for _, q := range s.Dashboards {
+			add(fmt.Sprintf("%s on ClickHouse (%s)", q.Name, s.Label), fmt.Sprintf("< %d ms", goalDashboardMS),
+				fmt.Sprintf("%.1f ms", q.ClickHouseMS.Median), q.ClickHouseMS.Median < goalDashboardMS)
+			add(fmt.Sprintf("%s PostgreSQL ÷ ClickHouse (%s)", q.Name, s.Label), fmt.Sprintf("≥ %d×", goalDashboardGain),
+				fmt.Sprintf("%s (%.1f ÷ %.1f ms)", times(q.Speedup), q.PostgresMS.Median, q.ClickHouseMS.Median), q.Speedup >= goalDashboardGain)
+		}
+	}
+}
+
+// writeOutputs writes the JSON and the Markdown; the region of the doc
+// only when the invocation succeeded.
+func (h *harness) writeOutputs(ok bool) error {
+	r := h.res
+	if h.cfg.Out != "" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := writeFile(h.cfg.Out, append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	md := r.Markdown()
+	if h.cfg.MD != "" {
+		head := "<!-- Generated by `make bench` (deploy/bench); do not edit. -->\n\n"
+		if err := writeFile(h.cfg.MD, []byte(head+md)); err != nil {
+			return err
+		}
+	}
+	if h.cfg.Doc != "" && ok {
+		if err := replaceRegion(h.cfg.Doc, md); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// render writes cfg.MD and cfg.Doc from the results in cfg.Render.
+func render(cfg Config) error {
+	b, err := os.ReadFile(cfg.Render)
+	if err != nil {
+		return err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %w", cfg.Render, err)
+	}
+	r.evaluate()
+	h := &harness{cfg: cfg, res: &r}
+	h.cfg.Out = ""
+	return h.writeOutputs(r.Error == "")
+}
+
+func writeFile(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+const (
+	regionBegin = "<!-- bench:begin -->"
+	regionEnd   = "<!-- bench:end -->"
+)
+
+// replaceRegion replaces what lies between the markers in a Markdown file;
+// a file without them is left alone.
+func replaceRegion(path, md string) error {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, regionBegin), strings.Index(s, regionEnd)
+	if i < 0 || j < i {
+		return nil
+	}
+	out := s[:i+len(regionBegin)] + "\n<!-- Generated by `make bench`; edit outside the markers. -->\n\n" + md + "\n" + s[j:]
+	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+// Markdown renders the results as the tables docs/performance.md shows.
+func (r *Results) Markdown() string {
+	var b strings.Builder
+	m := r.Machine
+	if r.Error != "" {
+		fmt.Fprintf(&b, "**The invocation failed; the figures are partial.** %s\n\n", r.Error)
+	}
+	fmt.Fprintf(&b, "Measured %s (%.1f min) on revision %s, `%s`.\n\n", r.Started.Format("2006-01-02 15:04 MST"),
+		r.ElapsedSeconds/60, r.Revision, r.Command)
+	b.WriteString("| machine | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| CPU | %d × %s |\n", m.CPUs, m.CPUModel)
+	fmt.Fprintf(&b, "| memory | %.1f GiB |\n", float64(m.MemoryBytes)/(1<<30))
+	fmt.Fprintf(&b, "| kernel | %s |\n", m.Kernel)
+	fmt.Fprintf(&b, "| Go | %s |\n", m.GoVersion)
+	fmt.Fprintf(&b, "| ClickHouse | %s |\n", m.ClickHouseVersion)
+	fmt.Fprintf(&b, "| PostgreSQL | %s |\n", m.PostgresVersion)
+	fmt.Fprintf(&b, "| load average (1, 5, 15 min) at start / end | %s / %s |\n", m.LoadAvgStart, m.LoadAvgEnd)
+	c := r.Config
+	fmt.Fprintf(&b, "\nData: demodata, %d scripts, %d days, %.0f%% of runs with %d–%d steps, seed %d. "+
+		"Medians of %d repetitions (min–max in brackets); dashboard latencies: medians of %d after a warm-up.\n",
+		c.Scripts, c.Days, c.StepsShare*100, c.MinSteps, c.MaxSteps, c.Seed, c.Reps, c.QueryReps)
+	if len(r.BusyStarts) > 0 {
+		fmt.Fprintf(&b, "Started on a busy machine after waiting %.0f s: %s.\n", c.QuietWaitS, strings.Join(r.BusyStarts, "; "))
+	}
+	if len(c.JobFlags) > 0 {
+		fmt.Fprintf(&b, "Job flags: `%s`.\n", strings.Join(c.JobFlags, " "))
+	}
+
+	if len(r.Goals) > 0 {
+		b.WriteString("\n#### Goals (issue 4)\n\n| goal | target | measured | |\n|---|---|---|---|\n")
+		for _, g := range r.Goals {
+			mark := "**not met**"
+			if g.Met {
+				mark = "met"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.What, g.Target, g.Measured, mark)
+		}
+	}
+
+	b.WriteString("\n#### Loads\n\n| | " + joinSizes(r.Sizes, func(s SizeResult) string { return s.Label + " runs" }) + " |\n")
+	b.WriteString("|---|" + strings.Repeat("---|", len(r.Sizes)) + "\n")
+	row := func(name string, f func(s SizeResult) string) {
+		fmt.Fprintf(&b, "| %s | %s |\n", name, joinSizes(r.Sizes, f))
+	}
+	row("source data generated (demodata)", func(s SizeResult) string {
+		d := s.Data
+		how := fmt.Sprintf("%.0f s, %s runs/s", d.Seconds, kilo(d.RowsPerSecond))
+		if d.Reused {
+			how += " (earlier invocation)"
+		}
+		return fmt.Sprintf("%d days; %s; %.1f GB in PostgreSQL", s.Days, how, float64(d.DatabaseBytes)/1e9)
+	})
+	row("raw move (COPY → INSERT, no transform), rows/s", func(s SizeResult) string { return rate(s.RawRate) })
+	row("raw move, s", func(s SizeResult) string { return secs(s.Raw) })
+	row("full load (`scriptstats run`), rows/s", func(s SizeResult) string { return rate(s.FullRate) })
+	row("full load, s", func(s SizeResult) string { return secs(s.Full) })
+	row("raw move CPU s: harness / PostgreSQL / ClickHouse / machine busy of available", func(s SizeResult) string { return cpuRow(s.RawCPU) })
+	row("full load CPU s: job / PostgreSQL / ClickHouse / machine busy of available", func(s SizeResult) string { return cpuRow(s.FullCPU) })
+	row("full load phases (the pass's log), s: setup / extract + load runs / recompute groups", func(s SizeResult) string {
+		return phases(s.FullPhases, 1000, "%.1f")
+	})
+	row("full load ÷ raw move", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.FullToRaw) })
+	row("full load peak RSS, MiB", func(s SizeResult) string { return mib(s.FullRSS) })
+	row("full load: groups recomputed", func(s SizeResult) string { return strconv.FormatInt(s.FullPass.GroupsRecomputed, 10) })
+	row("first pass after the full load (nothing new), s", func(s SizeResult) string { return secs2(s.Settle) })
+	row("first pass after the full load: rows read (min–max)", func(s SizeResult) string {
+		return fmt.Sprintf("%.0f (%.0f–%.0f)", s.SettleRows.Median, s.SettleRows.Min, s.SettleRows.Max)
+	})
+	row(fmt.Sprintf("incremental pass after %d new runs, s", c.NewRuns), func(s SizeResult) string { return secs2(s.Incremental) })
+	row("incremental: rows read (min–max), groups recomputed (last)", func(s SizeResult) string {
+		return fmt.Sprintf("%.0f (%.0f–%.0f), %d", s.IncrementalRows.Median, s.IncrementalRows.Min, s.IncrementalRows.Max,
+			s.IncrementalPass.GroupsRecomputed)
+	})
+	row("incremental phases (the pass's log), ms: setup / read + load runs / recompute groups", func(s SizeResult) string {
+		return phases(s.IncPhases, 1, "%.0f")
+	})
+	row("incremental ÷ full load", func(s SizeResult) string { return fmt.Sprintf("%.2f%%", 100*s.IncToFull) })
+	row("incremental peak RSS, MiB", func(s SizeResult) string { return mib(s.IncrementalRSS) })
+	for _, s := range r.Sizes {
+		for _, why := range s.Retries {
+			fmt.Fprintf(&b, "\n%s: retried %s", s.Label, why)
+		}
+	}
+
+	for _, s := range r.Sizes {
+		if len(s.Dashboards) == 0 {
+			continue
+		}
+		p := s.Dashboards[0].Params
+		fmt.Fprintf(&b, "\n#### Dashboard questions, %s runs\n\nScript %d (the busiest), days %s..%s, runs %d and %d. "+
+			"Client-side latency (query sent to last row read): clickhouse-go on the public views, pgx on task_log "+
+			"(SQL in deploy/bench/queries).\n\n",
+			s.Label, p.Script, p.From.Format(dayFmt), p.To.Format(dayFmt), p.RunA, p.RunB)
+		b.WriteString("| question | ClickHouse, ms | PostgreSQL, ms | PostgreSQL ÷ ClickHouse | rows | same answer |\n|---|---|---|---|---|---|\n")
+		for _, q := range s.Dashboards {
+			same := "yes"
+			if !q.Match {
+				same = "**no**: " + q.MatchNote
+			}
+			fmt.Fprintf(&b, "| %s: %s | %s | %s | %s | %d | %s |\n", q.Name, q.Title, ms(q.ClickHouseMS), ms(q.PostgresMS),
+				times(q.Speedup), q.RowsClickHouse, same)
+		}
+	}
+
+	if p := r.Profile; p != nil {
+		rt := p.Runtime
+		fmt.Fprintf(&b, "\n#### Profile of one full load, %s runs\n\n"+
+			"In-process (`bench profile-run`: schedules.Job.Run built as `scriptstats run` builds it, batch size %d): "+
+			"%.1f s (%.1f s extract + normalize + insert runs, %.1f s recompute groups from the stored runs), "+
+			"peak RSS %d MiB, peak live heap %d MiB, Go runtime mapped %d MiB at most, "+
+			"%.1f GB allocated in %s objects, %d GC cycles (%.0f ms of pauses). Profiles: `%s`.\n",
+			sizeLabel(p.Runs), jobBatchSize, rt.Seconds, rt.LoadSeconds, rt.RecomputeSeconds,
+			p.MaxRSSKiB>>10, rt.PeakHeapBytes>>20, rt.PeakGoMemBytes>>20,
+			float64(rt.TotalAlloc)/1e9, kilo(float64(rt.Mallocs)), rt.NumGC, rt.GCPauseTotalMS, relPath(p.Dir))
+		for _, l := range p.Listings {
+			fmt.Fprintf(&b, "\n`%s`:\n\n```text\n%s\n```\n", l.Name, l.Text)
+		}
+	}
+	return b.String()
+}
+
+// phases shows the medians of setup, load and recompute, divided by div.
+func phases(p [3]Series, div float64, format string) string {
+	if len(p[0].Samples) == 0 {
+		return "–"
+	}
+	f := func(s Series) string { return fmt.Sprintf(format, s.Median/div) }
+	return f(p[0]) + " / " + f(p[1]) + " / " + f(p[2])
+}
+
+// cpuRow shows the median of each CPU figure over the repetitions.
+func cpuRow(uses []CPUUse) string {
+	if len(uses) == 0 {
+		return "–"
+	}
+	var wall, client, pg, ch, machine Series
+	for _, u := range uses {
+		wall.add(u.Wall)
+		client.add(u.Client)
+		pg.add(u.Postgres)
+		ch.add(u.ClickHouse)
+		machine.add(u.Machine)
+	}
+	var others Series
+	for _, u := range uses {
+		others.add(max(0, u.Machine-u.Client-u.Postgres-u.ClickHouse))
+	}
+	return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f of %.1f (other processes %.1f)", client.Median, pg.Median, ch.Median,
+		machine.Median, float64(runtime.NumCPU())*wall.Median, others.Median)
+}
+
+// times formats a ratio: 12.3×, or 0.02× below 1.
+func times(x float64) string {
+	if x < 1 {
+		return fmt.Sprintf("%.2f×", x)
+	}
+	return fmt.Sprintf("%.1f×", x)
+}
+
+func joinSizes(sizes []SizeResult, f func(SizeResult) string) string {
+	parts := make([]string, len(sizes))
+	for i, s := range sizes {
+		parts[i] = f(s)
+	}
+	return strings.Join(parts, " | ")
+}
+
+func rate(s Series) string {
+	return fmt.Sprintf("%s (%s–%s)", kilo(s.Median), kilo(s.Min), kilo(s.Max))
+}
+func secs(s Series) string  { return fmt.Sprintf("%.1f (%.1f–%.1f)", s.Median, s.Min, s.Max) }
+func secs2(s Series) string { return fmt.Sprintf("%.2f (%.2f–%.2f)", s.Median, s.Min, s.Max) }
+func ms(s Series) string {
+	f := func(v float64) string {
+		if v >= 100 {
+			return fmt.Sprintf("%.0f", v)
+		}
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+}
+func mib(s Series) string {
+	return fmt.Sprintf("%.0f (%.0f–%.0f)", s.Median/1024, s.Min/1024, s.Max/1024)
+}
+
+// kilo formats 12345 as 12.3k and 1234567 as 1.23M.
+func kilo(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func sizeLabel(n int) string {
+	switch {
+	case n >= 1e6 && n%1e6 == 0:
+		return fmt.Sprintf("%dM", n/1e6)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1e3 && n%1e3 == 0:
+		return fmt.Sprintf("%dk", n/1e3)
+	}
+	return strconv.Itoa(n)
+}
+
+func relPath(p string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+	}
+	return p
+}
+
+func commandLine() string {
+	args := os.Args[1:]
+	if len(args) == 0 {
+		return "make bench"
+	}
+	return "go run ./deploy/bench " + strings.Join(args, " ")
+}
+
+// revision is the git commit of root, with "+dirty" when the tree has
+// local changes ("unknown" without git).
+func revision(ctx context.Context, root string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += "+dirty"
+	}
+	return rev
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func machineInfo(ctx context.Context, pg *pgxpool.Pool, ch driver.Conn) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadAvgStart: loadAvg()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var kb int64
+			if n, _ := fmt.Sscanf(sc.Text(), "MemTotal: %d kB", &kb); n == 1 {
+				m.MemoryBytes = kb << 10
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	_ = ch.QueryRow(ctx, "SELECT version()").Scan(&m.ClickHouseVersion)
+	_ = pg.QueryRow(ctx, "SHOW server_version").Scan(&m.PostgresVersion)
+	return m
+}
