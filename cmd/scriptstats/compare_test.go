@@ -6,24 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/scriptstats/scriptstats/deploy/teststack"
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
 
 // TestCompareAlignsSteps loads three hand-made runs and checks the text and
 // JSON diffs, and the errors for an unknown run.
 func TestCompareAlignsSteps(t *testing.T) {
-	pgDSN := teststack.Postgres(t)
-	chDSN := teststack.ClickHouse(t)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	for _, q := range []string{
+	pgDSN, chDSN, _ := freshDatabases(t,
 		sqlfiles.Postgres("reference_schema"),
 		`INSERT INTO scripts VALUES (1, 'checkout'), (2, 'login')`,
 		`INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, error_message, steps) VALUES
@@ -32,11 +22,7 @@ func TestCompareAlignsSteps(t *testing.T) {
 		 (11, 1, 'failed', '2026-11-21 10:00Z', '2026-11-21 10:02Z', 75.5, 'card declined',
 		  '[{"index":0,"name":"open","status":"success","duration":2},{"index":1,"name":"pay","status":"failed","duration":9,"error":"declined"},{"index":2,"name":"confirm","status":"skipped"}]'),
 		 (20, 2, 'success', '2026-11-21 11:00Z', '2026-11-21 11:00:05Z', 5, NULL, NULL)`,
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	mustCLI(t, "migrate", "--clickhouse-dsn", chDSN)
 	mustCLI(t, "run", "--pg-dsn", pgDSN, "--clickhouse-dsn", chDSN, "--log-format", "json")
 

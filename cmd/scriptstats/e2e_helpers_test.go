@@ -13,6 +13,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scriptstats/scriptstats/deploy/teststack"
 )
 
 var (
@@ -308,4 +310,24 @@ func sp(p *string) string {
 		return fmt.Sprintf("%q…(%d bytes)", (*p)[:80], len(*p))
 	}
 	return fmt.Sprintf("%q", *p)
+}
+
+// freshDatabases gives a new source database (with a pool on it, closed at
+// the end of the test) after running the given statements in it, and the
+// DSN of a new, not yet created, ClickHouse database.
+func freshDatabases(t *testing.T, statements ...string) (pgDSN, chDSN string, pool *pgxpool.Pool) {
+	t.Helper()
+	pgDSN = teststack.Postgres(t)
+	chDSN = teststack.ClickHouse(t)
+	pool, err := pgxpool.New(context.Background(), pgDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	for _, q := range statements {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%.80s: %v", q, err)
+		}
+	}
+	return pgDSN, chDSN, pool
 }

@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/scriptstats/scriptstats/deploy/demodata"
-	"github.com/scriptstats/scriptstats/deploy/teststack"
 )
 
 // TestEndToEndMatchesRecomputation loads generated data with odd values
@@ -17,18 +14,12 @@ import (
 // does, and after every pass compares every row of script_daily and
 // step_daily with an independent recomputation in PostgreSQL SQL.
 func TestEndToEndMatchesRecomputation(t *testing.T) {
-	pgDSN := teststack.Postgres(t)
-	chDSN := teststack.ClickHouse(t)
+	pgDSN, chDSN, pool := freshDatabases(t)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	const tz = "America/New_York"
 	// The window spans the 25-hour day of 2026-11-01 in New York.
 	end := time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)
-	_, err = demodata.Generate(ctx, pool, demodata.Options{
+	_, err := demodata.Generate(ctx, pool, demodata.Options{
 		Scripts: 12, Days: 12, Runs: 6000, End: end, Seed: 7,
 		StepsShare: 0.7, MinSteps: 3, MaxSteps: 8, Stories: true, Odd: true, OddRate: 0.05,
 	}, nil)

@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/scriptstats/scriptstats/deploy/teststack"
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
 
@@ -16,25 +13,14 @@ import (
 // unknown) commits after it, with a stamp far in the past: the next pass
 // reads its rows by writer, not the whole history again.
 func TestTransactionOfUnknownAgeIsReadByWriter(t *testing.T) {
-	pgDSN := teststack.Postgres(t)
-	chDSN := teststack.ClickHouse(t)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	for _, q := range []string{
+	pgDSN, chDSN, pool := freshDatabases(t,
 		sqlfiles.Postgres("reference_schema"),
 		`INSERT INTO scripts VALUES (1, 'nightly')`,
 		`INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, updated_at)
 		 SELECT g, 1, 'success', '2026-11-20 10:00Z'::timestamptz + g * interval '1 second', NULL, 1, '2026-11-20 12:00Z'
 		 FROM generate_series(1, 500) g`,
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
