@@ -64,7 +64,8 @@ Connect:
   ClickHouse client:  clickhouse client --host 127.0.0.1 --port ${tcp_port} --database scriptstats
   HTTP:               curl '${ch_http}' --data-binary 'SELECT * FROM script_daily LIMIT 5'
   Metabase:           ClickHouse driver, host 127.0.0.1, port ${http_port}, database scriptstats,
-                      user default, no password (see docs/metabase.md)
+                      user scriptstats_analyst, password scriptstats-analyst-local
+                      (reads the five views only; see docs/metabase.md)
   Compare two runs:   bin/scriptstats compare RUN_A RUN_B     (env: eval "\$(bash deploy/local/stack.sh env)")
 Views: script_daily, step_daily, runs, run_steps, run_vs_previous (CONTRACT.md section 3).
 Stop the stack: make stack-down
