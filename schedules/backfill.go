@@ -47,6 +47,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 		}
 	}
 	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
+	defer loader.abort()
 	if err := j.syncScripts(ctx, p, &sum); err != nil {
 		return sum, err
 	}

@@ -40,12 +40,13 @@ type runLoader struct {
 	// total is the expected number of rows, for progress (0: no progress).
 	total int64
 
-	cur     *runBatch
-	work    chan *runBatch
-	free    chan *runBatch
-	done    chan error
-	failed  atomic.Bool
-	running bool
+	cur      *runBatch
+	work     chan *runBatch
+	free     chan *runBatch
+	done     chan error
+	failed   atomic.Bool
+	aborting atomic.Bool
+	running  bool
 
 	// Written by the writer only; folded into sum by finish.
 	loaded, moved, deleted int64
@@ -149,12 +150,28 @@ func (l *runLoader) finish(ctx context.Context) error {
 	return err
 }
 
+// abort discards the batch being filled and any queued one, and waits for
+// the writer to end the batch it is sending: a failing pass then exits with
+// no insert half-sent (a reset connection mid-insert is harmless to a
+// ClickHouse server, but the local test engine aborts on it). A no-op once
+// finish has run.
+func (l *runLoader) abort() {
+	l.cur = nil
+	if !l.running {
+		return
+	}
+	l.aborting.Store(true)
+	close(l.work)
+	<-l.done
+	l.running = false
+}
+
 // writer writes batches in order until work is closed. After a failure it
 // only drains, so that the reader never blocks, and reports the error.
 func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan<- *runBatch, done chan<- error) {
 	var err error
 	for b := range work {
-		if err == nil {
+		if err == nil && !l.aborting.Load() {
 			if err = l.write(ctx, b); err != nil {
 				l.failed.Store(true)
 			}
