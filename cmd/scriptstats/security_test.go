@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/scriptstats/scriptstats/deploy/teststack"
 )
@@ -35,20 +34,6 @@ const (
 
 // publicViews are the views analysts read (CONTRACT.md section 3).
 var publicViews = []string{"script_daily", "step_daily", "runs", "run_steps", "run_vs_previous"}
-
-func chConnect(t *testing.T, dsn string) driver.Conn {
-	t.Helper()
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
-}
 
 func chCode(err error) int32 {
 	var ex *clickhouse.Exception
@@ -80,14 +65,14 @@ func TestClickHouseUsers(t *testing.T) {
 	ctx := context.Background()
 
 	// The loader has nothing outside its database.
-	loader := chConnect(t, chs.DSN(loaderUser, loaderPassword, "default"))
+	loader := openClickHouse(t, chs.DSN(loaderUser, loaderPassword, "default"))
 	for _, q := range []string{"CREATE DATABASE other_db", "SELECT count() FROM system.users", "CREATE TABLE default.x (a UInt8) ENGINE = Log"} {
 		if err := loader.Exec(ctx, q); chCode(err) != 497 {
 			t.Errorf("loader: %s: %v, want ACCESS_DENIED (497)", q, err)
 		}
 	}
 
-	analyst := chConnect(t, chs.DSN(analystUser, analystPassword, "scriptstats"))
+	analyst := openClickHouse(t, chs.DSN(analystUser, analystPassword, "scriptstats"))
 	for _, v := range publicViews {
 		var n uint64
 		if err := analyst.QueryRow(ctx, "SELECT count() FROM "+v).Scan(&n); err != nil {
@@ -183,7 +168,7 @@ func TestClickHouseUsersMatchProduction(t *testing.T) {
 
 	// Every statement parses (EXPLAIN AST: the local server cannot create
 	// users, but it parses their statements).
-	admin := chConnect(t, teststack.ClickHouseAdminDSN(t))
+	admin := openClickHouse(t, teststack.ClickHouseAdminDSN(t))
 	for _, s := range stmts {
 		rows, err := admin.Query(context.Background(), "EXPLAIN AST "+s)
 		if err != nil {
