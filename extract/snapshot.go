@@ -94,6 +94,16 @@ func (s *Snapshot) ChangedRuns(ctx context.Context, since time.Time, errorChars 
 	return s.stream(ctx, "changed runs", fn, runQuery("runs_changed"), errorChars, since)
 }
 
+// CountRunsBetween counts the runs RunsBetween would stream (for progress
+// display; 0 when the count fails).
+func (s *Snapshot) CountRunsBetween(ctx context.Context, from, to time.Time) int64 {
+	var n int64
+	if err := s.tx.QueryRow(ctx, sqlfiles.Postgres("count_between"), from, to).Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
 // RunsWrittenBy streams the runs whose current version was written by one
 // of the given transactions (64-bit ids) and whose updated_at is before
 // the given time.

@@ -54,6 +54,9 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	loadStart := j.Now()
 	sum.SetupDuration = loadStart.Sub(p.started)
 	lo, hi := dayStart(from, j.Zone), dayStart(to+1, j.Zone)
+	if j.Progress != nil {
+		loader.total = p.snap.CountRunsBetween(ctx, lo, hi)
+	}
 	err = p.snap.RunsBetween(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
 		return loader.addSource(ctx, src)
 	})

@@ -41,7 +41,8 @@ type Job struct {
 	// Now is the clock, used only to number passes.
 	Now func() time.Time
 	// Progress, when set, is told how far the run loading of a full load or
-	// backfill is (total is an estimate; 0 when unknown).
+	// a backfill is (total: the planner's estimate for a full load, a count
+	// for a backfill).
 	Progress func(done, total int64)
 }
 
