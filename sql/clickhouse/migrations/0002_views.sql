@@ -45,8 +45,7 @@ FROM
 LEFT JOIN
 (
     SELECT script_id, name, toUInt8(1) AS present
-    FROM scripts_state FINAL
-    WHERE _is_deleted = 0
+    FROM script_names
 ) AS s ON s.script_id = g.script_id;
 
 CREATE OR REPLACE VIEW step_daily SQL SECURITY DEFINER AS
@@ -87,8 +86,7 @@ FROM
 LEFT JOIN
 (
     SELECT script_id, name, toUInt8(1) AS present
-    FROM scripts_state FINAL
-    WHERE _is_deleted = 0
+    FROM script_names
 ) AS s ON s.script_id = g.script_id;
 
 CREATE OR REPLACE VIEW runs SQL SECURITY DEFINER AS
@@ -120,8 +118,7 @@ FROM
 LEFT JOIN
 (
     SELECT script_id, name, toUInt8(1) AS present
-    FROM scripts_state FINAL
-    WHERE _is_deleted = 0
+    FROM script_names
 ) AS s ON s.script_id = r.script_id;
 
 CREATE OR REPLACE VIEW run_steps SQL SECURITY DEFINER AS
