@@ -584,11 +584,11 @@ func (e *jobEnv) verifyAll(stage string) {
 	}
 }
 
-// checkAll is verify over all days and the PostgreSQL recomputation.
+// checkAll is verify over all days and the PostgreSQL oracle of every view.
 func (e *jobEnv) checkAll(stage string) {
 	e.t.Helper()
 	e.verifyAll(stage)
-	assertMatchesReference(e.t, stage, e.pool, e.ch, e.tz)
+	assertViewsMatchOracle(e.t, stage, e.pool, e.ch, e.tz)
 }
 
 // chState is everything a pass may write, to check that a failed pass
