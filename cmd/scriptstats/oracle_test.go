@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scriptstats/scriptstats/deploy/demodata"
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
 
 // TestOracleCatchesCorruption shows that the oracle can fail: after a clean
@@ -130,4 +132,67 @@ func TestOracleCatchesCorruption(t *testing.T) {
 		assertViewsMatchOracle(t, "after undoing "+c.name, pool, ch, tz)
 	}
 	exec("DROP TABLE IF EXISTS oracle_saved")
+}
+
+// TestOracleFunctions checks the oracle's own building blocks against
+// values worked out by hand: the text cut of docs/design.md and the Wilson
+// interval of contract section 2b.
+func TestOracleFunctions(t *testing.T) {
+	ctx := context.Background()
+	_, _, pool := freshDatabases(t, sqlfiles.Postgres("reference_schema"))
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT set_config('scriptstats.tz', 'UTC', true),
+		set_config('scriptstats.error_bytes', '4096', true), set_config('scriptstats.name_bytes', '512', true)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, oracleSetupSQL); err != nil {
+		t.Fatal(err)
+	}
+	x100 := strings.Repeat("x", 100)
+	e50 := strings.Repeat("é", 50) // 100 bytes
+	for _, c := range []struct {
+		s    string
+		lim  int
+		want string
+	}{
+		{"short", 40, "short"},
+		{x100, 100, x100},
+		{x100, 0, x100},
+		// "…[cut, 100 bytes in all]" is 26 bytes: 14 bytes of text remain.
+		{x100, 40, strings.Repeat("x", 14) + "…[cut, 100 bytes in all]"},
+		// 15 bytes remain: 7 é, never half of the 8th.
+		{e50, 41, strings.Repeat("é", 7) + "…[cut, 100 bytes in all]"},
+		{e50, 42, strings.Repeat("é", 8) + "…[cut, 100 bytes in all]"},
+		// No room for the marker: "…" alone (3 bytes), then nothing.
+		{"abcdef", 5, "ab…"},
+		{"ééé", 4, "…"},
+		{"abcdef", 2, "ab"},
+	} {
+		var got string
+		if err := tx.QueryRow(ctx, "SELECT pg_temp.ref_cut($1, $2)", c.s, c.lim).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("ref_cut(%.20q…, %d) = %q, want %q", c.s, c.lim, got, c.want)
+		}
+	}
+	// Wilson 95 % intervals: 8 of 10 is 0.4902..0.9433 (p = 0.8,
+	// centre 0.99208/1.38416, half-width 1.96·sqrt(0.016 + 0.009604)/1.38416);
+	// 0 of 5 and 5 of 5 clamp at 0 and 1.
+	for _, c := range []struct {
+		k, n      int64
+		low, high float64
+	}{{8, 10, 0.49015684672072, 0.94331905201931}, {0, 5, 0, 0.43449149475208}, {5, 5, 0.56550850524792, 1}} {
+		var low, high float64
+		if err := tx.QueryRow(ctx, "SELECT pg_temp.ref_wilson($1, $2, false), pg_temp.ref_wilson($1, $2, true)", c.k, c.n).Scan(&low, &high); err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(low-c.low) > 1e-12 || math.Abs(high-c.high) > 1e-12 {
+			t.Errorf("wilson(%d, %d) = %v..%v, want %v..%v", c.k, c.n, low, high, c.low, c.high)
+		}
+	}
 }

@@ -50,11 +50,13 @@ func TestTransactionOfUnknownAgeIsReadByWriter(t *testing.T) {
 	if sum.Mode != "incremental" || sum.RowsExtracted != 1 {
 		t.Fatalf("second pass: %+v, want incremental with exactly the one row of the late transaction\n%s", sum, logs)
 	}
+	ch := openClickHouse(t, chDSN)
 	var failed uint64
-	if err := openClickHouse(t, chDSN).QueryRow(ctx, "SELECT failed FROM script_daily WHERE script_id = 1").Scan(&failed); err != nil {
+	if err := ch.QueryRow(ctx, "SELECT failed FROM script_daily WHERE script_id = 1").Scan(&failed); err != nil {
 		t.Fatal(err)
 	}
 	if failed != 1 {
 		t.Fatalf("the late transaction's change is missing: failed = %d", failed)
 	}
+	assertViewsMatchOracle(t, "after the late transaction", pool, ch, "UTC")
 }

@@ -8,4 +8,4 @@ SELECT
     s.duration,
     s.error
 FROM ref_steps AS s
-JOIN ref_runs AS r ON r.run_id = s.run_id;
+JOIN ref_runs AS r ON r.run_id = s.run_id

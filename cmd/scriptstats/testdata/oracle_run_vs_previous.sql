@@ -50,4 +50,4 @@ SELECT
     o.duration - o.previous_duration AS duration_delta,
     d.first_divergent_step
 FROM ordered AS o
-LEFT JOIN divergent AS d ON d.run_id = o.run_id;
+LEFT JOIN divergent AS d ON d.run_id = o.run_id

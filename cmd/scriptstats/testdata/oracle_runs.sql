@@ -11,4 +11,4 @@ SELECT
     failed_step_index,
     failed_step_name,
     error_message
-FROM ref_runs;
+FROM ref_runs

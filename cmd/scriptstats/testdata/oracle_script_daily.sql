@@ -13,6 +13,8 @@ SELECT
     count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
     count(*) FILTER (WHERE status NOT IN ('success', 'failed', 'timeout', 'cancelled')) AS other,
     (count(*) FILTER (WHERE status = 'success'))::float8 / count(*) AS success_rate,
+    pg_temp.ref_wilson(count(*) FILTER (WHERE status = 'success'), count(*), false) AS success_rate_low,
+    pg_temp.ref_wilson(count(*) FILTER (WHERE status = 'success'), count(*), true) AS success_rate_high,
     count(duration) AS duration_count,
     count(*) - count(duration) AS invalid_duration,
     sum(duration) / nullif(count(duration), 0) AS duration_avg,
@@ -28,4 +30,4 @@ SELECT
     percentile_disc(0.95) WITHIN GROUP (ORDER BY duration) FILTER (WHERE status = 'success') AS success_duration_p95
 FROM ref_runs
 WHERE counted
-GROUP BY script_id, day;
+GROUP BY script_id, day

@@ -54,6 +54,20 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN t BETWEEN '1900-01-01 00:00:00+00' AND '2299-12-31 23:59:59.999999+00' THEN t END
 $$;
 
+-- ref_wilson: the Wilson interval of k out of n, z = 1.96 (contract section
+-- 2b), clamped to [0, 1]; high when upper, else low. NULL when n = 0.
+CREATE FUNCTION pg_temp.ref_wilson(k bigint, n bigint, upper boolean) RETURNS float8
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN n = 0 THEN NULL
+                WHEN upper THEN least(1::float8, w.centre + w.half)
+                ELSE greatest(0::float8, w.centre - w.half) END
+    FROM (
+        SELECT (p + z * z / (2 * nn)) / (1 + z * z / nn) AS centre,
+               z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / (1 + z * z / nn) AS half
+        FROM (SELECT k::float8 / nullif(n, 0) AS p, n::float8 AS nn, 1.96::float8 AS z) AS a
+    ) AS w
+$$;
+
 -- Every run the job stores: all of task_log but the runs whose day is
 -- outside 1900-01-01 .. 2299-12-31 or ±infinity (design.md: rejected and
 -- counted, in no view).
