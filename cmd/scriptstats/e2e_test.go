@@ -70,6 +70,29 @@ func TestEndToEndMatchesRecomputation(t *testing.T) {
 		t.Fatalf("script rename did not reach the views: %q", name)
 	}
 
+	// Runs moved to another script (both scripts' run_vs_previous chains
+	// change), a deleted script row (its runs count under the placeholder),
+	// steps emptied down to the failed step with a long multibyte error,
+	// start-time ties broken by run id, finished runs running again, a
+	// failed step with no error of its own.
+	exec(`UPDATE task_log SET script_id = 3
+	      WHERE id IN (SELECT id FROM task_log WHERE script_id = 2 ORDER BY id LIMIT 20 OFFSET 50)`)
+	exec(`DELETE FROM scripts WHERE id = 4`)
+	exec(`UPDATE task_log SET steps = '[]', failed_step_index = 1, failed_step_name = 'fallback step', status = 'failed',
+	             error_message = repeat('é', 3000)
+	      WHERE id IN (SELECT id FROM task_log WHERE jsonb_typeof(steps) = 'array' ORDER BY id LIMIT 10 OFFSET 200)`)
+	exec(`UPDATE task_log SET started_at = t.first, finished_at = t.first + interval '5 seconds', duration = NULL
+	      FROM (SELECT script_id, min(started_at) AS first FROM task_log WHERE started_at > '2026-10-30Z' GROUP BY script_id) t
+	      WHERE task_log.script_id = t.script_id
+	        AND task_log.id IN (SELECT id FROM task_log WHERE started_at > '2026-10-30Z' ORDER BY id DESC LIMIT 30)`)
+	exec(`UPDATE task_log SET status = 'running', finished_at = NULL
+	      WHERE id IN (SELECT id FROM task_log WHERE status = 'success' ORDER BY id DESC LIMIT 5 OFFSET 100)`)
+	exec(`UPDATE task_log SET steps = '[{"index":0,"name":"a","status":"success"},{"index":1,"name":"b","status":"failed"},{"index":1,"name":"c","status":"success"},{"index":2,"status":"skipped"}]',
+	             status = 'failed', error_message = 'run-level error'
+	      WHERE id IN (SELECT id FROM task_log WHERE script_id = 5 ORDER BY id DESC LIMIT 6)`)
+	runPass()
+	assertViewsMatchOracle(t, "after moves between scripts, a deleted script, fallback steps, ties", pool, ch, tz)
+
 	// An out-of-order commit: a transaction writes (stamped before the next
 	// pass) but commits only after it. With no lookback margin at all, only
 	// the snapshot bookkeeping can catch it.

@@ -196,3 +196,94 @@ func TestOracleFunctions(t *testing.T) {
 		}
 	}
 }
+
+// oracleEdgeSQL: source rows at the edges of the contract's rules and of
+// the choices of docs/design.md, on the day 2026-11-10 (UTC), for the
+// oracle to judge. Scripts 1 and 2; script 3 has no scripts row.
+const oracleEdgeSQL = `
+INSERT INTO scripts VALUES (1, 'edges'), (2, repeat('ü', 300));
+INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration,
+                      failed_step_index, failed_step_name, error_message, steps, created_at) VALUES
+    -- integer indexes written as 2.0 and 20e-1 are 2; out of int32 range and
+    -- fractional ones are invalid; a repeated key keeps its last value.
+    (1, 1, 'failed', '2026-11-10 10:00Z', '2026-11-10 10:01Z', NULL, NULL, NULL, 'run error 1',
+     '[{"index": 2.0, "name": "two", "status": "success", "duration": -0},
+       {"index": 20e-1, "name": "two again", "status": "failed", "duration": 1e400},
+       {"index": 3000000000, "name": "huge", "status": "success"},
+       {"index": -1, "name": "minus one", "status": "failed", "error": {"code": 7, "text": "object error"}},
+       {"index": 4, "index": 5, "name": 42, "status": "failed", "status": "success", "duration": "1.5"},
+       {"index": 6, "name": "tiny", "status": "failed", "error": 17, "duration": 1e-400}]', '2026-11-10 09:00Z'),
+    -- the same start as run 1: ties go by run id; steps diverge at index 2.
+    (2, 1, 'success', '2026-11-10 10:00Z', NULL, -0.0, NULL, NULL, NULL,
+     '[{"index": 2, "name": "two", "status": "success"}, {"index": 5, "name": "five", "status": "success"}]', '2026-11-10 09:00Z'),
+    -- no start: ordered by created_at, between runs 1-2 and 4.
+    (3, 1, 'failed', NULL, '2026-11-10 10:30Z', NULL, 0, 'only step', repeat('é', 2100), NULL, '2026-11-10 10:10Z'),
+    -- a finish ClickHouse cannot store: NULL, last_failure_at falls back to the start.
+    (4, 1, 'failed', '2026-11-10 11:00Z', '2400-01-01Z', NULL, 1, 'far', 'far error', '[]', '2026-11-10 09:00Z'),
+    -- error texts at the limit, one byte over, split inside a character.
+    (5, 1, 'failed', '2026-11-10 12:00Z', '2026-11-10 12:00:01.000001Z', NULL, NULL, NULL, repeat('a', 4096), NULL, '2026-11-10 09:00Z'),
+    (6, 1, 'failed', '2026-11-10 12:01Z', '2026-11-10 12:01:01Z', NULL, NULL, NULL, repeat('a', 4097), NULL, '2026-11-10 09:00Z'),
+    (7, 1, 'failed', '2026-11-10 12:02Z', '2026-11-10 12:02:01Z', NULL, 3, repeat('名', 200), 'x' || repeat('€', 2000), NULL, '2026-11-10 09:00Z'),
+    -- unfinished: in runs and run_steps, not counted.
+    (8, 1, 'running', '2026-11-10 13:00Z', NULL, NULL, NULL, NULL, NULL,
+     '[{"index": 0, "name": "open", "status": "failed"}]', '2026-11-10 09:00Z'),
+    -- a non-empty array with no valid element: no steps, no fallback.
+    (9, 1, 'failed', '2026-11-10 14:00Z', '2026-11-10 14:00:03Z', NULL, 4, 'unused', 'e9', '[1, {"index": 1}]', '2026-11-10 09:00Z'),
+    -- no steps beside a run with steps: it diverges at the other's smallest index.
+    (10, 1, 'success', '2026-11-10 15:00Z', '2026-11-10 15:00:03Z', NULL, NULL, NULL, NULL, NULL, '2026-11-10 09:00Z'),
+    -- a long script name; a script with no row.
+    (11, 2, 'success', '2026-11-10 10:00Z', '2026-11-10 10:00:03Z', NULL, NULL, NULL, NULL, NULL, '2026-11-10 09:00Z'),
+    (12, 3, 'timeout', '2026-11-10 10:00Z', '2026-11-10 10:00:03Z', NULL, NULL, NULL, NULL, NULL, '2026-11-10 09:00Z'),
+    -- a day just inside the range, and one just outside (rejected).
+    (13, 1, 'success', '1900-01-01 00:00:00Z', '1900-01-01 00:00:01Z', NULL, NULL, NULL, NULL, NULL, '2026-11-10 09:00Z'),
+    (14, 1, 'success', '1899-12-31 23:59:59Z', '1900-01-01 00:00:01Z', NULL, NULL, NULL, NULL, NULL, '2026-11-10 09:00Z');
+`
+
+// TestOracleEdgeRules runs the job on rows at the edges of the rules and
+// asks the oracle, then changes them and asks again.
+func TestOracleEdgeRules(t *testing.T) {
+	pgDSN, chDSN, pool := freshDatabases(t, sqlfiles.Postgres("reference_schema"), oracleEdgeSQL)
+	ctx := context.Background()
+	ch := openClickHouse(t, chDSN)
+	common := []string{"--pg-dsn", pgDSN, "--clickhouse-dsn", chDSN, "--log-format", "json"}
+	mustCLI(t, "migrate", "--clickhouse-dsn", chDSN)
+	mustCLI(t, append([]string{"run"}, common...)...)
+	assertViewsMatchOracle(t, "edge rows", pool, ch, "UTC")
+	// A few of the same values worked out by hand, so that the oracle is
+	// not only agreeing with the job.
+	for _, c := range []struct{ q, want string }{
+		// run 1's first steps: 2 success, -1 failed, 5 success, 6 failed;
+		// run 2's: 2 and 5 success. -1 is only in run 1.
+		{"SELECT toString(previous_run_id) || ' ' || toString(first_divergent_step) FROM run_vs_previous WHERE run_id = 2", "1 -1"},
+		{"SELECT toString(previous_run_id) FROM run_vs_previous WHERE run_id = 3", "2"},
+		{"SELECT error_message = repeat('a', 4069) || '…[cut, 4097 bytes in all]' FROM runs WHERE run_id = 6", "true"},
+		{"SELECT error_message = 'x' || repeat('€', 1356) || '…[cut, 6001 bytes in all]' FROM runs WHERE run_id = 7", "true"},
+		{"SELECT toString(finished_at) FROM runs WHERE run_id = 4", "NULL"},
+		{"SELECT toString(last_failure_at) FROM step_daily WHERE script_id = 1 AND step_index = 1", "2026-11-10 11:00:00.000000"},
+		{"SELECT toString(duration) FROM run_steps WHERE run_id = 1 AND step_index = 2 AND step_name = 'two again'", "inf"},
+		{"SELECT error FROM run_steps WHERE run_id = 1 AND step_index = -1", `{"code": 7, "text": "object error"}`},
+	} {
+		var got string
+		if err := ch.QueryRow(ctx, "SELECT ifNull(toString(("+c.q+")), 'NULL')").Scan(&got); err != nil {
+			t.Fatalf("%s: %v", c.q, err)
+		}
+		if got != c.want && !(c.want == "true" && got == "1") {
+			t.Errorf("%s: %q, want %q", c.q, got, c.want)
+		}
+	}
+
+	for _, q := range []string{
+		`UPDATE task_log SET status = 'success' WHERE id = 8`,
+		`UPDATE task_log SET started_at = NULL, created_at = '2026-11-10 10:00Z' WHERE id = 10`,
+		`UPDATE task_log SET steps = NULL WHERE id = 1`,
+		`UPDATE task_log SET script_id = 2 WHERE id = 3`,
+		`UPDATE scripts SET name = 'edges renamed' WHERE id = 1`,
+		`INSERT INTO scripts VALUES (3, 'now known')`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	mustCLI(t, append([]string{"run"}, common...)...)
+	assertViewsMatchOracle(t, "edge rows changed", pool, ch, "UTC")
+}
