@@ -11,8 +11,9 @@ import (
 
 // TestEndToEndMatchesRecomputation loads generated data with odd values
 // through the real commands, then changes the source the ways production
-// does, and after every pass compares every row of script_daily and
-// step_daily with an independent recomputation in PostgreSQL SQL.
+// does, and after every pass compares every row and column of every public
+// view with the oracle, an independent recomputation in PostgreSQL SQL
+// (testdata/oracle_*.sql).
 func TestEndToEndMatchesRecomputation(t *testing.T) {
 	pgDSN, chDSN, pool := freshDatabases(t)
 	ctx := context.Background()
