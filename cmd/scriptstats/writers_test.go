@@ -126,6 +126,18 @@ func TestLongTransactionsAreNeverMissed(t *testing.T) {
 	pass()
 	e.wantStatus("after long transactions", map[int64]string{ids[0]: "failed", ids[1]: "timeout", ids[2]: "cancelled", ids[3]: "other-status"})
 	e.checkAll("after long transactions")
+
+	// doctor on a primary, as a superuser, with the reference schema's
+	// trigger: every guarantee holds.
+	r = e.cli(nil, "doctor")
+	if r.code != 0 {
+		t.Fatalf("doctor on a primary: %s", r)
+	}
+	for _, want := range []string{"ok    incremental guarantee", "stamped by trigger task_log_touch_updated_at (UPDATE): database clock", "ok    time zone data", "ok    sink schema"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("doctor on a primary does not say %q:\n%s", want, r.stdout)
+		}
+	}
 }
 
 // TestPreparedTransactionsAreNeverMissed: two-phase commit, prepared
@@ -200,6 +212,9 @@ func TestStandbyWithPausedReplay(t *testing.T) {
 	if !strings.Contains(r.stderr, "hot standby") {
 		t.Fatalf("pass on a standby did not warn: %s", r)
 	}
+	if d := e.cli(nil, "doctor"); d.code != 1 || !strings.Contains(d.stdout, "FAIL  incremental guarantee  the source is a hot standby") {
+		t.Fatalf("doctor on a standby: want exit 1 and the guarantee failed: %s", d)
+	}
 	sb := writerConn(t, standby.DSN("source"))
 	e.sqlOn(sb, "SELECT pg_wal_replay_pause()")
 	e.exec(`UPDATE task_log SET status = 'failed', updated_at = now() WHERE id = $1`, ids[0])
@@ -261,7 +276,13 @@ func TestHiddenSessionsAreSaid(t *testing.T) {
 	if !strings.Contains(r.stderr, "pg_read_all_stats") {
 		t.Fatalf("the warning does not name the missing privilege: %s", r)
 	}
+	if d := e.cli(nil, "doctor"); d.code != 1 || !strings.Contains(d.stdout, "GRANT pg_read_all_stats TO "+role) {
+		t.Fatalf("doctor as a SELECT-only role: want exit 1 naming the grant: %s", d)
+	}
 	admin.exec("GRANT pg_read_all_stats TO " + pgx.Identifier{role}.Sanitize())
+	if d := e.cli(nil, "doctor"); d.code != 0 {
+		t.Fatalf("doctor as a SELECT-only role with pg_read_all_stats: %s", d)
+	}
 	r = e.mustPass("run")
 	if holds, issue := guaranteeOf(t, r); !holds {
 		t.Fatalf("with pg_read_all_stats: guarantee does not hold (%s): %s", issue, r)
