@@ -28,6 +28,8 @@ type SnapshotInfo struct {
 	// above it was assigned later. 0 when the source cannot assign one (a
 	// hot standby).
 	Marker int64
+	// Activity was read right before the snapshot.
+	Activity Activity
 }
 
 // Snapshot is a read-only REPEATABLE READ transaction on the source.

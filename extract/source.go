@@ -55,6 +55,12 @@ func (s *Source) Close() { s.pool.Close() }
 // Begin opens a read-only REPEATABLE READ transaction: everything read
 // through the returned Snapshot sees one consistent state of the source.
 func (s *Source) Begin(ctx context.Context) (*Snapshot, error) {
+	// Before the snapshot, not after: a transaction that commits between
+	// the two is then either listed here or visible to the snapshot.
+	activity, err := s.readActivity(ctx)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("postgres begin: %w", err)
@@ -64,5 +70,6 @@ func (s *Source) Begin(ctx context.Context) (*Snapshot, error) {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	snap.info.Activity = activity
 	return snap, nil
 }

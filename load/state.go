@@ -40,6 +40,23 @@ type Watermark struct {
 	// Markers is the recent history of (marker, snapshot time), oldest
 	// first: a transaction id above a marker was assigned after that time.
 	Markers []MarkerAt `json:"markers,omitempty"`
+	// Horizon is no later than the start of any transaction the snapshot
+	// did not see (schedules/watermark.go); zero with HorizonComplete
+	// means unknown (read everything), zero without it an older state.
+	Horizon time.Time `json:"horizon,omitzero"`
+	// HorizonComplete: every such transaction was accounted for (a primary,
+	// every session visible). Otherwise the markers are used as well.
+	HorizonComplete bool `json:"horizon_complete,omitempty"`
+	// Prepared are the transactions prepared at the snapshot with a bound
+	// on their start, kept while they stay prepared.
+	Prepared []PreparedSince `json:"prepared,omitempty"`
+}
+
+// PreparedSince is a prepared transaction (32-bit id) and a time no later
+// than its start (zero: unknown).
+type PreparedSince struct {
+	Xid   int64     `json:"xid"`
+	Since time.Time `json:"since"`
 }
 
 // MarkerAt is one pass's marker transaction id and snapshot time.

@@ -63,6 +63,12 @@ type Summary struct {
 	// SnapshotTime − NewestChange.
 	SnapshotTime time.Time
 	ScanFrom     time.Time
+	// GuaranteeIssue is why the incremental guarantee does not hold at
+	// this source (IssueStandby, IssueHiddenSessions), "" when it does.
+	GuaranteeIssue string
+	// HeldBack is how far the oldest open transaction holds the next
+	// incremental read back.
+	HeldBack time.Duration
 	// Where the time went: setup (lock, state, snapshot, script names),
 	// loading runs (extract, normalize, write), recomputing groups.
 	SetupDuration, LoadDuration, RecomputeDuration time.Duration
@@ -84,6 +90,10 @@ func (s *Summary) Log(ev *zerolog.Event, snapshotTime time.Time) {
 	invalid := zerolog.Dict()
 	s.Issues.Each(func(kind string, n int64) { invalid.Int64(kind, n) })
 	ev = ev.Dict("invalid", invalid)
+	ev = ev.Bool("incremental_guarantee", s.GuaranteeIssue == "")
+	if s.GuaranteeIssue != "" {
+		ev = ev.Str("guarantee_issue", s.GuaranteeIssue)
+	}
 	if !s.NewestChange.IsZero() && !snapshotTime.IsZero() {
 		ev = ev.Dur("lag", snapshotTime.Sub(s.NewestChange))
 	}

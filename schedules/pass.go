@@ -100,6 +100,7 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	sum.PassID = p.id()
 	info := p.snap.Info()
 	sum.SnapshotTime = info.Time
+	j.checkGuarantee(info.Activity, &sum)
 	st := p.state
 	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
 	defer loader.abort()

@@ -56,6 +56,8 @@ type passMetrics struct {
 	lag         *prometheus.GaugeVec
 	invalid     *prometheus.GaugeVec
 	failures    *prometheus.CounterVec
+	guarantee   *prometheus.GaugeVec
+	heldBack    *prometheus.GaugeVec
 	build       *prometheus.GaugeVec
 }
 
@@ -99,11 +101,19 @@ func newPassMetrics(passLabel bool) *passMetrics {
 		Name: "scriptstats_pass_failures_total",
 		Help: "Failed passes by the stage that failed: lock (another pass runs), extract (PostgreSQL), load (ClickHouse), pass (the pass's own checks).",
 	}, l("stage"))
+	m.guarantee = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "scriptstats_incremental_guarantee",
+		Help: "1 when the last successful pass could see what the incremental guarantee rests on (a primary, every session's transaction start), 0 when not: see the pass's warning (docs/design.md).",
+	}, l())
+	m.heldBack = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "scriptstats_open_transaction_age_seconds",
+		Help: "Age of the oldest open transaction on the source at the last successful pass: the next incremental read reaches back to its start.",
+	}, l())
 	m.build = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "scriptstats_build_info",
 		Help: "Always 1; the version of the running binary.",
 	}, []string{"version"})
-	m.reg.MustRegister(m.lastSuccess, m.lastFailure, m.duration, m.rows, m.groups, m.lag, m.invalid, m.failures, m.build)
+	m.reg.MustRegister(m.lastSuccess, m.lastFailure, m.duration, m.rows, m.groups, m.lag, m.invalid, m.failures, m.guarantee, m.heldBack, m.build)
 	m.build.WithLabelValues(version).Set(1)
 	return m
 }
@@ -145,6 +155,14 @@ func (m *passMetrics) observe(kind string, sum schedules.Summary, err error, end
 	sum.Issues.Each(func(k string, n int64) {
 		m.invalid.WithLabelValues(m.labels(kind, k)...).Set(float64(n))
 	})
+	if sum.Mode != "backfill" {
+		holds := 0.0
+		if sum.GuaranteeIssue == "" {
+			holds = 1
+		}
+		m.guarantee.WithLabelValues(m.labels(kind)...).Set(holds)
+		m.heldBack.WithLabelValues(m.labels(kind)...).Set(sum.HeldBack.Seconds())
+	}
 	if !sum.NewestChange.IsZero() {
 		m.lag.WithLabelValues(m.labels(kind)...).Set(passLag(sum, end).Seconds())
 	}

@@ -143,6 +143,9 @@ type PostgresOptions struct {
 	ListenAlso []string
 	// Encoding of the cluster (default UTF8).
 	Encoding string
+	// Settings are more postgresql.conf lines (e.g.
+	// "max_prepared_transactions = 10").
+	Settings []string
 }
 
 // PostgresServer is a private PostgreSQL cluster. The superuser is
@@ -247,6 +250,7 @@ shared_buffers = 32MB
 timezone = 'UTC'
 log_min_messages = warning
 `, strings.Join(listen, ","), s.Port)
+	conf += strings.Join(s.opts.Settings, "\n") + "\n"
 	hba := "local all all trust\n"
 	kind := "host"
 	if s.opts.TLS != nil {
@@ -255,6 +259,7 @@ log_min_messages = warning
 	}
 	for _, a := range listen {
 		hba += fmt.Sprintf("%s all all %s/32 scram-sha-256\n", kind, a)
+		hba += fmt.Sprintf("%s replication all %s/32 scram-sha-256\n", kind, a)
 	}
 	if err := os.WriteFile(filepath.Join(s.data, "scriptstats-private.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

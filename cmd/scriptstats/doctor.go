@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/schedules"
+)
+
+// errDoctor: doctor found a guarantee that does not hold (exit 1).
+type errDoctor struct{ failed int }
+
+func (e errDoctor) Error() string {
+	return fmt.Sprintf("doctor: %d check(s) failed", e.failed)
+}
+
+// doctor checks source and sink and prints, for each guarantee, whether it
+// holds here and on what it rests (CONTRACT.md section 4).
+func (a *app) doctor(ctx context.Context, args []string) error {
+	f := newFlagSet("doctor")
+	a.cfg.connectionFlags(f, true)
+	a.cfg.passFlags(f)
+	asJSON := false
+	f.bool(&asJSON, "json", "false", "print the checks as a JSON array")
+	if err := a.setup(f, args, true, true); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("%w: doctor takes no arguments, got %q", errUsage, f.Arg(0))
+	}
+	in := schedules.DoctorInput{
+		ZoneName: a.cfg.Timezone, Zone: a.cfg.Zone, Lookback: a.cfg.Lookback,
+		ZoneInstant: schedules.ZoneInstants(a.cfg.Zone),
+	}
+	if src, err := extract.Open(ctx, a.cfg.PGDSN, a.cfg.StatementTimeout); err != nil {
+		in.SourceErr = err
+	} else {
+		in.Source, in.SourceErr = src.Inspect(ctx, a.cfg.Timezone, in.ZoneInstant)
+		src.Close()
+	}
+	if sink, err := load.Open(ctx, a.cfg.ClickHouseDSN); err != nil {
+		in.SinkErr = err
+	} else {
+		sink.Retry.Attempts = 1 // a doctor reports; it does not wait out an outage
+		in.SinkVersion, in.SinkErr = sink.ServerVersion(ctx)
+		if in.SinkErr == nil {
+			if in.SchemaErr = sink.CheckSchema(ctx); in.SchemaErr == nil {
+				in.State, in.HasState, in.SchemaErr = sink.ReadState(ctx)
+			}
+		}
+		_ = sink.Close()
+	}
+	checks := schedules.Diagnose(in)
+	if err := printChecks(a.stdout, checks, asJSON); err != nil {
+		return err
+	}
+	failed := 0
+	for _, c := range checks {
+		if c.Status == schedules.CheckFail {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return errDoctor{failed}
+	}
+	return nil
+}
+
+func printChecks(w io.Writer, checks []schedules.Check, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(checks)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range checks {
+		fmt.Fprintf(tw, "%-4s\t%s\t%s\n", c.Status, c.Name, c.Detail)
+		if c.RestsOn != "" {
+			fmt.Fprintf(tw, "\t\trests on: %s\n", c.RestsOn)
+		}
+	}
+	return tw.Flush()
+}

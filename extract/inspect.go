@@ -1,0 +1,71 @@
+package extract
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+)
+
+// MinServerVersion is the oldest PostgreSQL the extract queries run on
+// (pg_current_snapshot, xid8: PostgreSQL 13).
+const MinServerVersion = 130000
+
+// Facts are what the source says about the guarantees that rest on it
+// (`scriptstats doctor`).
+type Facts struct {
+	VersionNum   int
+	Version      string
+	Role         string
+	Superuser    bool
+	Replication  bool
+	ReadAllStats bool
+	InRecovery   bool
+	// TablesFound: task_log and scripts are in the search path.
+	TablesFound bool
+	// SelectTaskLog and SelectScripts: the role may read the source tables.
+	SelectTaskLog, SelectScripts bool
+	WalLevel                     string
+	// StampingTriggers are the BEFORE ROW triggers on task_log whose
+	// function mentions updated_at, as "name (INSERT UPDATE): database clock".
+	StampingTriggers []string
+	// UpdatedAtDefault is the column default of task_log.updated_at.
+	UpdatedAtDefault string
+	// SchemaError is what the schema check found wrong (nil: nothing).
+	SchemaError error
+	// Activity is the activity a pass would read now.
+	Activity Activity
+	// ZoneOffsets are the UTC offsets PostgreSQL gives for the instants
+	// Inspect was asked about, in seconds.
+	ZoneOffsets []int
+}
+
+// Inspect reads the Facts; zoneInstants are instants whose UTC offset in
+// zone PostgreSQL is asked for (to compare its zone data with the job's).
+func (s *Source) Inspect(ctx context.Context, zone string, zoneInstants []time.Time) (Facts, error) {
+	var f Facts
+	err := s.pool.QueryRow(ctx, sqlfiles.Postgres("inspect")).Scan(
+		&f.VersionNum, &f.Version, &f.Role, &f.Superuser, &f.Replication, &f.ReadAllStats, &f.InRecovery,
+		&f.TablesFound, &f.SelectTaskLog, &f.SelectScripts, &f.WalLevel, &f.StampingTriggers, &f.UpdatedAtDefault)
+	if err != nil {
+		return f, fmt.Errorf("postgres inspect: %w", err)
+	}
+	if f.Activity, err = s.readActivity(ctx); err != nil {
+		return f, err
+	}
+	if len(zoneInstants) > 0 {
+		if err := s.pool.QueryRow(ctx, sqlfiles.Postgres("zone_offsets"), zone, zoneInstants).Scan(&f.ZoneOffsets); err != nil {
+			return f, fmt.Errorf("postgres zone offsets of %s: %w", zone, err)
+		}
+	}
+	if f.SelectTaskLog && f.SelectScripts {
+		snap, err := s.Begin(ctx)
+		if err != nil {
+			return f, err
+		}
+		f.SchemaError = snap.CheckSchema(ctx)
+		_ = snap.Close(ctx)
+	}
+	return f, nil
+}

@@ -1,0 +1,231 @@
+package schedules
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
+)
+
+// Check statuses of `scriptstats doctor`.
+const (
+	CheckOK   = "ok"
+	CheckWarn = "warn" // holds only if something the job cannot see is true
+	CheckFail = "FAIL" // does not hold here
+	CheckNA   = "n/a"  // does not apply to this configuration
+)
+
+// Check is one line of `scriptstats doctor`: a guarantee or a requirement,
+// whether it holds here, and on what it rests.
+type Check struct {
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Detail  string `json:"detail"`
+	RestsOn string `json:"rests_on,omitempty"`
+}
+
+// DoctorInput is what `scriptstats doctor` could learn; an error stands for
+// what it could not.
+type DoctorInput struct {
+	Source      extract.Facts
+	SourceErr   error
+	ZoneName    string
+	Zone        *time.Location
+	ZoneInstant []time.Time // the instants Source.ZoneOffsets answer
+	Lookback    time.Duration
+	// Sink: its version, whether its schema is current, the job state.
+	SinkVersion string
+	SinkErr     error
+	SchemaErr   error
+	State       load.State
+	HasState    bool
+}
+
+// minClickHouse is the oldest ClickHouse the views run on (SQL SECURITY
+// DEFINER views: 24.2).
+var minClickHouse = [2]int{24, 2}
+
+// Diagnose turns what doctor learned into its checks, in a fixed order.
+func Diagnose(in DoctorInput) []Check {
+	var out []Check
+	add := func(name, status, detail, restsOn string) {
+		out = append(out, Check{Name: name, Status: status, Detail: detail, RestsOn: restsOn})
+	}
+	f := in.Source
+	if in.SourceErr != nil {
+		add("source", CheckFail, in.SourceErr.Error(), "")
+	} else {
+		status, detail := CheckOK, fmt.Sprintf("PostgreSQL %s, role %s", f.Version, f.Role)
+		if f.VersionNum < extract.MinServerVersion {
+			status, detail = CheckFail, detail+": PostgreSQL 13 or later is required"
+		}
+		add("source", status, detail, "")
+		switch {
+		case !f.TablesFound:
+			add("source privileges", CheckFail, "tables task_log and scripts are not both in the search path of the --pg-dsn database", "")
+		case !f.SelectTaskLog || !f.SelectScripts:
+			add("source privileges", CheckFail, "the role cannot SELECT task_log and scripts: GRANT SELECT ON task_log, scripts TO "+f.Role, "")
+		case f.SchemaError != nil:
+			add("source privileges", CheckFail, f.SchemaError.Error(), "")
+		default:
+			add("source privileges", CheckOK, "SELECT on task_log and scripts; every column the job reads has a type it reads", "")
+		}
+		out = append(out, incrementalCheck(f, in.Lookback))
+		out = append(out, stampingCheck(f, in.Lookback))
+		add("deletes", CheckOK, "a run deleted at the source leaves the views at the next backfill covering its day (--source cursor)",
+			"a backfill of the trailing days on a schedule (the Kubernetes backfill CronJob, or `schedule`)")
+		out = append(out, zoneCheck(in))
+		logical := fmt.Sprintf("wal_level=%s, REPLICATION attribute: %v", f.WalLevel, f.Replication || f.Superuser)
+		add("logical source", CheckNA, logical+" (--source logical is not used)", "")
+	}
+	switch {
+	case in.SinkErr != nil:
+		add("sink", CheckFail, in.SinkErr.Error(), "")
+	default:
+		status, detail := CheckOK, "ClickHouse "+in.SinkVersion
+		if !versionAtLeast(in.SinkVersion, minClickHouse) {
+			status, detail = CheckFail, detail+fmt.Sprintf(": ClickHouse %d.%d or later is required (SQL SECURITY DEFINER views)", minClickHouse[0], minClickHouse[1])
+		}
+		add("sink", status, detail, "")
+		switch {
+		case in.SchemaErr != nil:
+			add("sink schema", CheckFail, in.SchemaErr.Error(), "")
+		case !in.HasState:
+			add("sink schema", CheckOK, "up to date; no pass has run yet", "")
+		case in.State.Timezone != in.ZoneName:
+			add("sink schema", CheckFail, fmt.Sprintf("days were computed in %s, --timezone is %s", in.State.Timezone, in.ZoneName), "")
+		default:
+			add("sink schema", CheckOK, "up to date; last pass read the source as of "+in.State.LastPassAt.UTC().Format(time.RFC3339), "")
+		}
+		add("exact views", CheckOK, "every view is recomputed from all runs of each changed (script, day); a killed pass is finished by the next",
+			"the journal of changed groups and versioned rows in ClickHouse (docs/design.md)")
+	}
+	return out
+}
+
+func incrementalCheck(f extract.Facts, lookback time.Duration) Check {
+	c := Check{Name: "incremental guarantee"}
+	kind, why := guaranteeIssue(f.Activity, lookback)
+	switch {
+	case kind == IssueStandby:
+		c.Status, c.Detail = CheckFail, why
+		c.RestsOn = "--lookback alone, and the last replayed commit's time"
+	case kind == IssueHiddenSessions || (!f.Superuser && !f.ReadAllStats):
+		c.Status = CheckFail
+		c.Detail = why
+		if c.Detail == "" {
+			c.Detail = "the role lacks pg_read_all_stats: sessions of other roles will hide when their transactions began"
+		}
+		c.Detail += "; fix: GRANT pg_read_all_stats TO " + f.Role
+		c.RestsOn = "--lookback and the marker transaction ids: a transaction's stamp at most --lookback before its first write"
+	default:
+		c.Status = CheckOK
+		c.Detail = "every committed insert or update is read by the first pass after its commit"
+		c.RestsOn = "a primary; the start time of every open transaction (pg_stat_activity, " + privilegeName(f) + "); updated_at stamped by the database clock or within --lookback (" + lookback.String() + ") of it"
+		if f.Activity.OldestStart.IsZero() {
+			break
+		}
+		if age := f.Activity.ReadAt.Sub(f.Activity.OldestStart); age > heldBackWarning {
+			c.Status = CheckWarn
+			c.Detail += fmt.Sprintf("; a transaction open for %s (%s) makes each pass read back to its start", age.Round(time.Second), f.Activity.OldestSession)
+		}
+	}
+	return c
+}
+
+func privilegeName(f extract.Facts) string {
+	if f.Superuser {
+		return "superuser"
+	}
+	return "pg_read_all_stats"
+}
+
+func stampingCheck(f extract.Facts, lookback time.Duration) Check {
+	c := Check{Name: "updated_at stamping"}
+	var dbTriggers []string
+	for _, t := range f.StampingTriggers {
+		if strings.Contains(t, "UPDATE") && strings.Contains(t, ": database clock") {
+			dbTriggers = append(dbTriggers, t)
+		}
+	}
+	if len(dbTriggers) > 0 {
+		c.Status = CheckOK
+		c.Detail = "stamped by trigger " + strings.Join(dbTriggers, ", ")
+		c.RestsOn = "the trigger's function (read, not run, by doctor)"
+		return c
+	}
+	c.Status = CheckWarn
+	c.Detail = "no BEFORE UPDATE trigger stamps updated_at with the database clock"
+	if f.UpdatedAtDefault != "" {
+		c.Detail += " (inserts take the default " + f.UpdatedAtDefault + ")"
+	}
+	c.RestsOn = fmt.Sprintf("the application setting updated_at on every update, from the database clock or a clock at most --lookback (%s) behind it", lookback)
+	return c
+}
+
+func zoneCheck(in DoctorInput) Check {
+	c := Check{Name: "time zone data", RestsOn: "the zone data built into the binary and PostgreSQL's (recomputations in SQL use PostgreSQL's)"}
+	if len(in.Source.ZoneOffsets) != len(in.ZoneInstant) {
+		c.Status, c.Detail = CheckFail, "PostgreSQL did not answer for every instant"
+		return c
+	}
+	for i, t := range in.ZoneInstant {
+		_, goOff := t.In(in.Zone).Zone()
+		if pg := in.Source.ZoneOffsets[i]; pg != goOff {
+			c.Status = CheckFail
+			c.Detail = fmt.Sprintf("%s at %s: PostgreSQL says UTC%+.2g h, the job UTC%+.2g h; update the zone data of one of them (tzdata)",
+				in.ZoneName, t.UTC().Format(time.RFC3339), float64(pg)/3600, float64(goOff)/3600)
+			return c
+		}
+	}
+	c.Status = CheckOK
+	c.Detail = fmt.Sprintf("%s: PostgreSQL and the job agree on %d instants (every transition 1970-2037)", in.ZoneName, len(in.ZoneInstant))
+	return c
+}
+
+// ZoneInstants returns instants that test a zone's rules: each transition
+// of 1970-2037 and the second before it.
+func ZoneInstants(loc *time.Location) []time.Time {
+	var out []time.Time
+	t := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(2038, 1, 1, 0, 0, 0, 0, time.UTC)
+	out = append(out, t)
+	for t.Before(end) {
+		_, next := t.In(loc).ZoneBounds()
+		if next.IsZero() || !next.After(t) || next.After(end) {
+			break
+		}
+		out = append(out, next.Add(-time.Second), next)
+		t = next
+	}
+	return out
+}
+
+// Failed reports whether any check failed.
+func Failed(checks []Check) bool {
+	for _, c := range checks {
+		if c.Status == CheckFail {
+			return true
+		}
+	}
+	return false
+}
+
+// versionAtLeast compares "major.minor…" with min; an unparsable version
+// fails.
+func versionAtLeast(v string, min [2]int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err := errors.Join(err1, err2); err != nil {
+		return false
+	}
+	return major > min[0] || (major == min[0] && minor >= min[1])
+}
