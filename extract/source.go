@@ -8,10 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
 
 // ErrLocked is returned by Lock when another pass holds the lock.
@@ -61,9 +64,27 @@ func (s *Source) Begin(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.begin(ctx, activity, "")
+}
+
+// BeginAt is Begin in a snapshot exported by another session (a new
+// replication slot's, see NewSlotSnapshot).
+func (s *Source) BeginAt(ctx context.Context, snapshot string) (*Snapshot, error) {
+	return s.begin(ctx, Activity{}, snapshot)
+}
+
+func (s *Source) begin(ctx context.Context, activity Activity, snapshot string) (*Snapshot, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("postgres begin: %w", err)
+	}
+	if snapshot != "" {
+		// The name comes from the server; quoted as a literal all the same.
+		q := fmt.Sprintf(sqlfiles.Postgres("set_snapshot"), strings.ReplaceAll(snapshot, "'", "''"))
+		if _, err := tx.Exec(ctx, q); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("postgres set snapshot: %w", err)
+		}
 	}
 	snap := &Snapshot{tx: tx}
 	if err := snap.readInfo(ctx); err != nil {

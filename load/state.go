@@ -25,6 +25,16 @@ type State struct {
 	Watermark *Watermark `json:"watermark,omitempty"`
 	// LastPassAt is the source time of the last completed pass.
 	LastPassAt time.Time `json:"last_pass_at"`
+	// Logical is where the replication slot's stream was read up to
+	// (--source logical); nil before the first logical pass.
+	Logical *LogicalPosition `json:"logical,omitempty"`
+}
+
+// LogicalPosition is a replication slot and the WAL position up to which
+// ClickHouse holds the effect of its changes.
+type LogicalPosition struct {
+	Slot string `json:"slot"`
+	LSN  string `json:"lsn"`
 }
 
 // Watermark is the source snapshot the last incremental pass read.

@@ -29,6 +29,8 @@ const (
 	fpAfterExtract  = "after_extract"   // every run read and written, groups not recomputed
 	fpMidRecompute  = "mid_recompute"   // some groups written
 	fpBeforeState   = "before_state"    // everything written but the watermark
+	// --source logical: the state written, the slot not yet advanced.
+	fpBeforeSlotAdvance = "before_slot_advance"
 )
 
 func parseFailpoints(spec string) map[string]string {

@@ -35,6 +35,12 @@ type Job struct {
 	// Lookback is the safety margin of the incremental read (see
 	// watermark.go for the guarantee it buys).
 	Lookback time.Duration
+	// Slot, when set, is the replication slot passes read changes from
+	// (--source logical); nil reads by updated_at (--source cursor).
+	Slot *extract.Slot
+	// PGDSN is the source DSN, for the replication connection that creates
+	// a slot (--source logical).
+	PGDSN string
 	// BatchSize is how many runs go into one ClickHouse insert.
 	BatchSize int
 	Log       zerolog.Logger
@@ -69,6 +75,9 @@ type Summary struct {
 	// HeldBack is how far the oldest open transaction holds the next
 	// incremental read back.
 	HeldBack time.Duration
+	// SlotLagBytes is how much WAL the replication slot held back at the
+	// start of the pass (--source logical).
+	SlotLagBytes int64
 	// Where the time went: setup (lock, state, snapshot, script names),
 	// loading runs (extract, normalize, write), recomputing groups.
 	SetupDuration, LoadDuration, RecomputeDuration time.Duration
@@ -90,6 +99,9 @@ func (s *Summary) Log(ev *zerolog.Event, snapshotTime time.Time) {
 	invalid := zerolog.Dict()
 	s.Issues.Each(func(kind string, n int64) { invalid.Int64(kind, n) })
 	ev = ev.Dict("invalid", invalid)
+	if s.Mode == "logical" || s.SlotLagBytes > 0 {
+		ev = ev.Int64("slot_lag_bytes", s.SlotLagBytes)
+	}
 	ev = ev.Bool("incremental_guarantee", s.GuaranteeIssue == "")
 	if s.GuaranteeIssue != "" {
 		ev = ev.Str("guarantee_issue", s.GuaranteeIssue)

@@ -88,6 +88,17 @@ func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) err
 	return nil
 }
 
+// addGone records a run id the source no longer has, wherever the job
+// stored it (nothing when it never did).
+func (l *runLoader) addGone(ctx context.Context, id int64) error {
+	b := l.batch()
+	b.dropped = append(b.dropped, id)
+	if b.size() >= l.job.BatchSize {
+		return l.submit(ctx)
+	}
+	return nil
+}
+
 // addDeleted records a run that no longer exists at the source.
 func (l *runLoader) addDeleted(ctx context.Context, loc load.Location) error {
 	loc.Deleted = true

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pglogrepl"
+
 	"github.com/scriptstats/scriptstats/extract"
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
@@ -98,16 +100,18 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	}
 	defer p.end(ctx)
 	sum.PassID = p.id()
-	info := p.snap.Info()
-	sum.SnapshotTime = info.Time
-	j.checkGuarantee(info.Activity, &sum)
 	st := p.state
 	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
 	defer loader.abort()
 	var read func(context.Context, extract.RunFunc) error
-	if st.Watermark == nil {
+	// A logical pass with no position of this slot (the first, or a switch
+	// from --source cursor) loads everything from a new slot's snapshot.
+	logicalFirst := j.Slot != nil && (st.Logical == nil || st.Logical.Slot != j.Slot.Name)
+	var upTo pglogrepl.LSN
+	switch {
+	case st.Watermark == nil || logicalFirst:
 		sum.Mode = "full"
-		if !p.stored {
+		if !p.stored || logicalFirst {
 			// A first pass starts from empty tables: whatever an earlier,
 			// crashed first pass left is not trusted.
 			if err := j.Sink.Reset(ctx); err != nil {
@@ -119,16 +123,28 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 				st.Since = opts.Since.String()
 			}
 		}
+		if j.Slot != nil {
+			if upTo, err = j.logicalFirstSnapshot(ctx, p); err != nil {
+				return sum, err
+			}
+		}
 		loader.total = p.snap.EstimateRuns(ctx)
 		read = func(ctx context.Context, fn extract.RunFunc) error {
 			return p.snap.AllRuns(ctx, j.Limits.ErrorBytes, fn)
 		}
-	} else {
+	case j.Slot != nil:
+		sum.Mode = "logical"
+		var readChanged func(context.Context) error
+		if upTo, readChanged, err = j.logicalChanges(ctx, p, &sum, loader); err != nil {
+			return sum, err
+		}
+		read = func(ctx context.Context, _ extract.RunFunc) error { return readChanged(ctx) }
+	default:
 		sum.Mode = "incremental"
 		if opts.Since != nil {
 			j.Log.Warn().Str("since", opts.Since.String()).Msg("--since applies only to the first pass on an empty database; ignored")
 		}
-		plan := planScan(st.Watermark, info, j.Lookback)
+		plan := planScan(st.Watermark, p.snap.Info(), j.Lookback)
 		sum.ScanFrom = plan.From
 		read = func(ctx context.Context, fn extract.RunFunc) error {
 			if err := p.snap.ChangedRuns(ctx, plan.From, j.Limits.ErrorBytes, fn); err != nil {
@@ -140,6 +156,14 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 			j.Log.Info().Int("transactions", len(plan.ByWriter)).Msg("reading the rows of transactions of unknown age by writer")
 			return p.snap.RunsWrittenBy(ctx, plan.ByWriter, plan.From, j.Limits.ErrorBytes, fn)
 		}
+	}
+	info := p.snap.Info()
+	sum.SnapshotTime = info.Time
+	if j.Slot == nil {
+		j.checkGuarantee(info.Activity, &sum)
+	}
+	if j.Slot != nil {
+		st.Logical = &load.LogicalPosition{Slot: j.Slot.Name, LSN: upTo.String()}
 	}
 	if st.Since != "" {
 		d, err := transform.ParseDay(st.Since)
@@ -161,7 +185,16 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	}
 	st.Watermark = nextWatermark(st.Watermark, info)
 	st.LastPassAt = info.Time
-	return sum, j.complete(ctx, p, st, loadStart, &sum)
+	if err := j.complete(ctx, p, st, loadStart, &sum); err != nil {
+		return sum, err
+	}
+	if j.Slot != nil && sum.Mode == "logical" {
+		if err := failpoint(ctx, fpBeforeSlotAdvance); err != nil {
+			return sum, err
+		}
+		return sum, j.advanceSlot(ctx, st)
+	}
+	return sum, nil
 }
 
 // complete ends every kind of pass once its runs are written: recompute

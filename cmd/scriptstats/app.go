@@ -190,5 +190,9 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 		Now:       time.Now,
 		Progress:  a.newProgress(),
 	}
+	if a.cfg.Source == "logical" {
+		slot := extract.SlotFor(sink.Database())
+		j.Slot, j.PGDSN = &slot, a.cfg.PGDSN
+	}
 	return j, func() { src.Close(); _ = sink.Close() }, nil
 }

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/scriptstats/scriptstats/extract"
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/schedules"
 	"github.com/scriptstats/scriptstats/transform"
@@ -12,6 +16,8 @@ import (
 func (a *app) migrate(ctx context.Context, args []string) error {
 	f := newFlagSet("migrate")
 	a.cfg.connectionFlags(f, false)
+	f.secret(&a.cfg.PGDSN, "pg-dsn", "source PostgreSQL; only with --source logical, which creates the publication and the replication slot there")
+	sourceFlag(f, &a.cfg.Source)
 	if err := a.setup(f, args, false, true); err != nil {
 		return err
 	}
@@ -20,6 +26,38 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 		return err
 	}
 	a.log.Info().Int("migrations", n).Msg("clickhouse schema up to date")
+	if a.cfg.Source == "logical" {
+		return a.migrateSlot(ctx)
+	}
+	return nil
+}
+
+// migrateSlot creates the publication and the replication slot of
+// --source logical, or prints the SQL for a DBA when the role may not.
+func (a *app) migrateSlot(ctx context.Context) error {
+	opts, err := load.ParseDSN(a.cfg.ClickHouseDSN)
+	if err != nil {
+		return err
+	}
+	slot := extract.SlotFor(opts.Auth.Database)
+	src, err := extract.Open(ctx, a.cfg.PGDSN, a.cfg.StatementTimeout)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	created, err := src.CreateSlot(ctx, slot)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42501" || pgErr.Code == "55000") {
+		fmt.Fprintln(a.stdout, "-- run as a superuser (or the owner of task_log and scripts with REPLICATION) on the source database:")
+		for _, q := range slot.SetupSQL() {
+			fmt.Fprintln(a.stdout, q)
+		}
+		return fmt.Errorf("%w: the role may not create publication and slot %s (%s): a DBA must run the SQL printed above", errUsage, slot.Name, pgErr.Message)
+	}
+	if err != nil {
+		return err
+	}
+	a.log.Info().Str("slot", slot.Name).Str("publication", slot.Publication).Bool("created", created).Msg("logical source ready")
 	return nil
 }
 

@@ -34,6 +34,7 @@ type Config struct {
 	ErrorBytes       int
 	LogFormat        string
 	LogLevel         string
+	Source           string // cursor or logical
 
 	Since    string // run
 	From, To string // backfill, verify
@@ -172,12 +173,25 @@ func (c *Config) passFlags(f *flagSet) {
 	f.int(&c.BatchSize, "batch-size", "20000", "runs per ClickHouse insert")
 	f.duration(&c.StatementTimeout, "statement-timeout", "0s", "PostgreSQL statement_timeout for the job's queries (0: server default)")
 	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes (longer ones are cut with a marker)")
+	sourceFlag(f, &c.Source)
+}
+
+// sourceFlag registers --source.
+func sourceFlag(f *flagSet, p *string) {
+	f.string(p, "source", "cursor", "how passes find changes: cursor (updated_at reads) or logical (a replication slot; needs wal_level=logical and REPLICATION)")
 }
 
 // validate checks and derives everything; usage errors wrap errUsage.
 func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 	if len(f.envErrs) > 0 {
 		return fmt.Errorf("%w: %w", errUsage, f.envErrs[0])
+	}
+	switch c.Source {
+	case "", "cursor":
+	case "logical":
+		needPG = true
+	default:
+		return fmt.Errorf("%w: --source %q: want cursor or logical", errUsage, c.Source)
 	}
 	if needPG {
 		if c.PGDSN == "" {
