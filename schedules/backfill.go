@@ -46,7 +46,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 			st.Since = from.String()
 		}
 	}
-	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
+	loader := &runLoader{job: j, store: j.Sink, version: p.version, sum: &sum, lookup: true}
 	defer loader.abort()
 	if err := j.syncScripts(ctx, p, &sum); err != nil {
 		return sum, err

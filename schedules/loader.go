@@ -28,6 +28,16 @@ func (b *runBatch) reset() {
 	b.runs, b.deleted, b.dropped, b.known = b.runs[:0], b.deleted[:0], b.dropped[:0], b.known[:0]
 }
 
+// runStore is what the loader writes runs through: load.Sink, or a fake in
+// the tests of the write order.
+type runStore interface {
+	Places(ctx context.Context, ids []int64) (map[int64][]transform.GroupKey, error)
+	JournalGroups(ctx context.Context, keys []transform.GroupKey, version uint64) error
+	AddPlaces(ctx context.Context, runs []transform.Run, version uint64) error
+	InsertRuns(ctx context.Context, runs []transform.Run, gone []load.Location, version uint64) error
+	RemovePlaces(ctx context.Context, gone []load.Location, version uint64) error
+}
+
 // runLoader gathers normalized runs into batches and hands each full batch
 // to a writer goroutine, so that reading and normalizing the next batch
 // overlaps with writing this one. At most two batches are in memory besides
@@ -35,6 +45,7 @@ func (b *runBatch) reset() {
 // (see write).
 type runLoader struct {
 	job     *Job
+	store   runStore
 	version uint64
 	sum     *Summary
 	minDay  transform.Day // runs of earlier days are skipped (--since)
@@ -220,7 +231,7 @@ func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 			ids = append(ids, d.RunID)
 		}
 		var err error
-		if places, err = l.job.Sink.Places(ctx, ids); err != nil {
+		if places, err = l.store.Places(ctx, ids); err != nil {
 			return err
 		}
 	} else {
@@ -276,25 +287,25 @@ func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	for k := range keys {
 		list = append(list, k)
 	}
-	if err := l.job.Sink.JournalGroups(ctx, list, l.version); err != nil {
+	if err := l.store.JournalGroups(ctx, list, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpAfterJournal); err != nil {
 		return err
 	}
-	if err := l.job.Sink.AddPlaces(ctx, added, l.version); err != nil {
+	if err := l.store.AddPlaces(ctx, added, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpAfterPlacesAdd); err != nil {
 		return err
 	}
-	if err := l.job.Sink.InsertRuns(ctx, b.runs, gone, l.version); err != nil {
+	if err := l.store.InsertRuns(ctx, b.runs, gone, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpMidRunsInsert); err != nil {
 		return err
 	}
-	if err := l.job.Sink.RemovePlaces(ctx, gone, l.version); err != nil {
+	if err := l.store.RemovePlaces(ctx, gone, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpAfterBatch); err != nil {

@@ -101,7 +101,7 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	info := p.snap.Info()
 	sum.SnapshotTime = info.Time
 	st := p.state
-	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
+	loader := &runLoader{job: j, store: j.Sink, version: p.version, sum: &sum, lookup: true}
 	defer loader.abort()
 	var read func(context.Context, extract.RunFunc) error
 	if st.Watermark == nil {
