@@ -89,6 +89,9 @@ type biCase struct {
 	Compress bool           `json:"compression,omitempty"`
 	Command  bool           `json:"command,omitempty"`
 	Column   string         `json:"column,omitempty"`
+	Session  bool           `json:"session,omitempty"` // in the JS client's HTTP session (cases run in order)
+
+	only string // the one client that runs the case ("" for all)
 
 	wantCode         int32 // 0: success
 	minRows, maxRows int   // when wantCode is 0
@@ -193,6 +196,15 @@ func biCases(r biRef) []biCase {
 		Settings: map[string]any{"max_result_rows": 10}}, codeTooManyRows)
 	refused(biCase{ID: "grafana/timeout enforced", SQL: "SELECT sleepEachRow(0.25) FROM numbers(10)",
 		Settings: map[string]any{"max_execution_time": 1}}, codeTimeoutExceeded)
+
+	// Tableau's Initial SQL: SET in an HTTP session (the connector opens
+	// one), then the session's queries carry the setting.
+	js := "js-http"
+	ok(biCase{ID: "session/SET join_use_nulls = 1", SQL: "SET join_use_nulls = 1", Command: true, Session: true, only: js}, 0, 0)
+	ok(biCase{ID: "session/join after SET", SQL: join, Session: true, only: js}, r.runsWithoutSteps, r.runsWithoutSteps)
+	refused(biCase{ID: "session/SET max_execution_time = 301", SQL: "SET max_execution_time = 301", Command: true, Session: true, only: js}, codeConstraintViolation)
+	refused(biCase{ID: "session/SET readonly = 0", SQL: "SET readonly = 0", Command: true, Session: true, only: js}, codeReadonly)
+	refused(biCase{ID: "session/SET max_threads = 64", SQL: "SET max_threads = 64", Command: true, Session: true, only: js}, codeReadonly)
 
 	// The metadata queries of a BI sync: the views visible, nothing else.
 	ok(biCase{ID: "sync/databases", SQL: "SELECT name FROM system.databases WHERE name NOT IN ('system', 'information_schema', 'INFORMATION_SCHEMA')"}, 1, 1)
@@ -311,8 +323,12 @@ func runGoBICase(conn driver.Conn, c biCase) biResult {
 // checkBIResults compares what a client got with the cases.
 func checkBIResults(t *testing.T, client string, cases []biCase, results map[string]biResult) {
 	t.Helper()
-	bad := 0
+	bad, ran := 0, 0
 	for _, c := range cases {
+		if c.only != "" && c.only != client {
+			continue
+		}
+		ran++
 		r, found := results[c.ID]
 		if !found {
 			t.Errorf("%s %s: no result", client, c.ID)
@@ -336,7 +352,7 @@ func checkBIResults(t *testing.T, client string, cases []biCase, results map[str
 		}
 		bad++
 	}
-	t.Logf("%s: %d cases, %d as expected", client, len(cases), len(cases)-bad)
+	t.Logf("%s: %d cases, %d as expected", client, ran, ran-bad)
 }
 
 // TestBIClientsAsAnalyst loads a private ClickHouse through the real
@@ -346,7 +362,7 @@ func checkBIResults(t *testing.T, client string, cases []biCase, results map[str
 // in the middle of a query, which a failing node process could do.
 func TestBIClientsAsAnalyst(t *testing.T) {
 	t.Parallel()
-	chs := teststack.PrivateClickHouse(t) // users: deploy/local/clickhouse-users.xml
+	chs := teststack.PrivateClickHouse(t, teststack.ClickHouseOptions{ConfigFile: biProbeConfig(t)})
 	e := newJobEnv(t, teststack.Postgres(t), chs.DSN(loaderUser, loaderPassword, "scriptstats"))
 	e.generate(smallHistory(151, 1500))
 	e.migrate()
@@ -356,11 +372,53 @@ func TestBIClientsAsAnalyst(t *testing.T) {
 	ref := loadBIRef(t, e.ch, admin)
 	cases := biCases(ref)
 
+	t.Run("the profile alone, over-granted", func(t *testing.T) {
+		// A user of the same profile granted what the analyst lacks
+		// (writes, DDL, every source): readonly = 1 still refuses it all,
+		// where readonly = 2 would run table functions and let any other
+		// setting change.
+		conn := openClickHouse(t, chs.DSN(biProbeUser, biProbePassword, "scriptstats"))
+		var probe []biCase
+		for _, q := range []string{
+			"INSERT INTO runs_state (run_id) VALUES (1)",
+			"CREATE TABLE scriptstats.bi_x (a UInt8) ENGINE = Memory",
+			"DROP TABLE runs_state",
+			"CREATE TEMPORARY TABLE bi_tmp (a UInt8)",
+			"INSERT INTO FUNCTION file('bi.csv', CSV, 'a String') VALUES ('a')",
+		} {
+			probe = append(probe, biCase{ID: "write/" + q, SQL: q, Command: true, wantCode: codeReadonly})
+		}
+		for _, q := range []string{
+			"SELECT * FROM url('http://127.0.0.1:1/x.csv', CSV, 'a String')",
+			"SELECT * FROM file('bi.csv', CSV, 'a String')",
+			"SELECT * FROM postgresql('127.0.0.1:1', 'db', 't', 'u', 'p')",
+			"SELECT * FROM remote('127.0.0.1', system.one)",
+			"SELECT * FROM s3('http://127.0.0.1:1/bucket/key.csv', CSV, 'a String')",
+		} {
+			probe = append(probe, biCase{ID: "table function/" + q, SQL: q, wantCode: codeReadonly})
+		}
+		for _, set := range []map[string]any{{"max_memory_usage": int64(1) << 40}, {"max_threads": 64}, {"readonly": 2}} {
+			probe = append(probe, biCase{ID: fmt.Sprintf("setting/%v", set), SQL: "SELECT 1", Settings: set, wantCode: codeReadonly})
+		}
+		probe = append(probe, biCase{ID: "setting/max_execution_time 301", SQL: "SELECT 1",
+			Settings: map[string]any{"max_execution_time": 301}, wantCode: codeConstraintViolation})
+		probe = append(probe, biCase{ID: "read/script_daily", SQL: "SELECT * FROM script_daily",
+			Settings: map[string]any{"max_result_rows": 200, "result_overflow_mode": "break"},
+			minRows:  min(200, ref.viewRows["script_daily"]), maxRows: ref.viewRows["script_daily"]})
+		results := map[string]biResult{}
+		for _, c := range probe {
+			results[c.ID] = runGoBICase(conn, c)
+		}
+		checkBIResults(t, "go-native, over-granted", probe, results)
+	})
+
 	t.Run("clickhouse-go native", func(t *testing.T) {
 		conn := openClickHouse(t, chs.DSN(analystUser, analystPassword, "scriptstats"))
 		results := map[string]biResult{}
 		for _, c := range cases {
-			results[c.ID] = runGoBICase(conn, c)
+			if c.only == "" {
+				results[c.ID] = runGoBICase(conn, c)
+			}
 		}
 		checkBIResults(t, "go-native", cases, results)
 		checkGoDeadlines(t, conn)
@@ -386,7 +444,9 @@ func TestBIClientsAsAnalyst(t *testing.T) {
 		}
 		results := map[string]biResult{}
 		for _, c := range cases {
-			results[c.ID] = runGoBICase(conn, c)
+			if c.only == "" {
+				results[c.ID] = runGoBICase(conn, c)
+			}
 		}
 		checkBIResults(t, "go-http", cases, results)
 		checkGoDeadlines(t, conn)
@@ -452,6 +512,59 @@ func checkGoDeadlines(t *testing.T, conn driver.Conn) {
 			t.Errorf("query with a %s deadline: %v, want code %d", c.deadline, err, c.want)
 		}
 	}
+}
+
+// An extra user of the analysts' profile with far more grants than the
+// analyst: the test's server has it beside the users of the local users file.
+const (
+	biProbeUser     = "bi_profile_probe"
+	biProbePassword = "bi-profile-probe-local"
+)
+
+// biProbeConfig writes a server config whose users are those of
+// deploy/local/clickhouse-users.xml plus biProbeUser, and returns its path.
+func biProbeConfig(t *testing.T) string {
+	t.Helper()
+	root, err := teststack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := os.ReadFile(filepath.Join(root, "deploy", "local", "clickhouse-users.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := `    <` + biProbeUser + `>
+            <password>` + biProbePassword + `</password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>scriptstats_bi</profile>
+            <quota>default</quota>
+            <grants>
+                <query>GRANT SELECT, INSERT, CREATE TABLE, DROP TABLE ON scriptstats.*</query>
+                <query>GRANT CREATE TEMPORARY TABLE ON *.*</query>
+                <query>GRANT READ, WRITE ON URL</query>
+                <query>GRANT READ, WRITE ON FILE</query>
+                <query>GRANT READ, WRITE ON POSTGRES</query>
+                <query>GRANT READ, WRITE ON REMOTE</query>
+                <query>GRANT READ, WRITE ON S3</query>
+            </grants>
+        </` + biProbeUser + `>
+    </users>`
+	if bytes.Count(users, []byte("</users>")) != 1 {
+		t.Fatal("clickhouse-users.xml: want one </users>")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), bytes.Replace(users, []byte("</users>"), []byte(probe), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "config.xml")
+	err = os.WriteFile(config, []byte(`<clickhouse>
+    <user_directories><users_xml><path>users.xml</path></users_xml></user_directories>
+</clickhouse>
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return config
 }
 
 // nodeBinary is node on PATH, else /usr/bin/node.

@@ -3,10 +3,10 @@
 //
 // Input (stdin, JSON): {module, url, username, password, database, cases}
 // where module is the path of the installed @clickhouse/client and each case
-// is {id, sql, settings, compression, command, column}. Output (stdout): one
-// JSON line per case, {id, rows, value, code, message}: the rows read (every
-// row parsed), the value of `column` in the first row, or the server's error
-// code and message.
+// is {id, sql, settings, compression, command, column, session}. Output
+// (stdout): one JSON line per case, {id, rows, value, code, message}: the
+// rows read (every row parsed), the value of `column` in the first row, or
+// the server's error code and message.
 "use strict";
 
 async function main() {
@@ -15,11 +15,14 @@ async function main() {
   const plan = JSON.parse(input);
   const { createClient } = require(plan.module);
   const clients = new Map();
-  const clientFor = (compression) => {
-    if (!clients.has(compression)) {
+  const clientFor = (compression, session) => {
+    const key = `${compression}/${session}`;
+    if (!clients.has(key)) {
       clients.set(
-        compression,
+        key,
         createClient({
+          // One HTTP session, as Tableau's connector opens for its Initial SQL.
+          session_id: session ? `scriptstats-bi-test-${process.pid}` : undefined,
           url: plan.url,
           username: plan.username,
           password: plan.password,
@@ -32,12 +35,12 @@ async function main() {
         }),
       );
     }
-    return clients.get(compression);
+    return clients.get(key);
   };
   for (const c of plan.cases) {
     const out = { id: c.id, rows: 0 };
     try {
-      const client = clientFor(Boolean(c.compression));
+      const client = clientFor(Boolean(c.compression), Boolean(c.session));
       if (c.command) {
         await client.command({ query: c.sql, clickhouse_settings: c.settings || {} });
       } else {
