@@ -358,8 +358,11 @@ func checkBIResults(t *testing.T, client string, cases []biCase, results map[str
 // TestBIClientsAsAnalyst loads a private ClickHouse through the real
 // commands as the loader, then sends every BI tool's settings, the
 // metadata queries of a BI sync and the refusals through each client as
-// the analyst. A private server: the chDB engine aborts when a client dies
-// in the middle of a query, which a failing node process could do.
+// the analyst, each result checked against figures the loader reads. Its
+// server has the users of the local users file plus an over-granted user
+// of the same profile, to show the profile refuses on its own. A private
+// server: the chDB engine aborts when a client dies in the middle of a
+// query, which a failing node process could do.
 func TestBIClientsAsAnalyst(t *testing.T) {
 	t.Parallel()
 	chs := teststack.PrivateClickHouse(t, teststack.ClickHouseOptions{ConfigFile: biProbeConfig(t)})
