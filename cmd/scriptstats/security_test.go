@@ -33,7 +33,7 @@ const (
 )
 
 // publicViews are the views analysts read (CONTRACT.md section 3).
-var publicViews = []string{"script_daily", "step_daily", "runs", "run_steps", "run_vs_previous"}
+var publicViews = []string{"script_daily", "step_daily", "runs", "run_steps", "run_vs_previous", "success_rate_drops"}
 
 func chCode(err error) int32 {
 	var ex *clickhouse.Exception
