@@ -135,3 +135,16 @@ func (s *Sink) writeState(ctx context.Context, st State, version uint64) error {
 	}
 	return nil
 }
+
+// MaxVersion returns the highest version written by any pass, a killed
+// one included (0 on an empty database).
+func (s *Sink) MaxVersion(ctx context.Context) (uint64, error) {
+	var v uint64
+	err := s.retry(ctx, func() error {
+		if err := s.conn.QueryRow(ctx, sqlfiles.ClickHouse("select_max_version")).Scan(&v); err != nil {
+			return fmt.Errorf("clickhouse read versions: %w", err)
+		}
+		return nil
+	})
+	return v, err
+}

@@ -46,7 +46,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 			st.Since = from.String()
 		}
 	}
-	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
+	loader := &runLoader{job: j, store: j.Sink, version: p.version, sum: &sum, lookup: true}
 	defer loader.abort()
 	if err := j.syncScripts(ctx, p, &sum); err != nil {
 		return sum, err
@@ -82,28 +82,42 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 }
 
 // resolveStale reads the stale runs by id: those still at the source moved
-// and are rewritten where they now belong; the others are deleted.
+// and are rewritten where they now belong; the others are deleted. Every
+// stale copy goes, even one run_places does not list (a run an older
+// version left live in two groups): what verify sees, backfill removes.
 func (j *Job) resolveStale(ctx context.Context, p *pass, loader *runLoader, stale []load.Location) error {
 	const chunk = 10000
 	for start := 0; start < len(stale); start += chunk {
 		part := stale[start:min(start+chunk, len(stale))]
-		ids := make([]int64, len(part))
-		for i, s := range part {
-			ids[i] = s.RunID
+		at := make(map[int64][]load.Location, len(part))
+		ids := make([]int64, 0, len(part))
+		for _, s := range part {
+			if _, ok := at[s.RunID]; !ok {
+				ids = append(ids, s.RunID)
+			}
+			at[s.RunID] = append(at[s.RunID], s)
 		}
 		found := map[int64]bool{}
 		err := p.snap.RunsByID(ctx, ids, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
 			found[src.ID] = true
+			for _, s := range at[src.ID] {
+				loader.addKnown(s)
+			}
 			return loader.addSource(ctx, src)
 		})
 		if err != nil {
 			return err
 		}
-		for _, s := range part {
-			if !found[s.RunID] {
-				if err := loader.addDeleted(ctx, s); err != nil {
-					return err
-				}
+		for _, id := range ids {
+			if found[id] {
+				continue
+			}
+			locs := at[id]
+			for _, s := range locs[1:] {
+				loader.addKnown(s)
+			}
+			if err := loader.addDeleted(ctx, locs[0]); err != nil {
+				return err
 			}
 		}
 		if err := loader.finish(ctx); err != nil {

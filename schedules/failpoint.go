@@ -22,13 +22,14 @@ var failpoints = parseFailpoints(os.Getenv("SCRIPTSTATS_FAILPOINTS"))
 
 // The failpoints a pass passes through, in order.
 const (
-	fpAfterLock     = "after_lock"      // lock held, nothing read
-	fpAfterJournal  = "after_journal"   // a batch's groups journaled, its runs not written
-	fpMidRunsInsert = "mid_runs_insert" // runs_state written, run_locations not
-	fpAfterBatch    = "after_batch"     // a batch of runs fully written
-	fpAfterExtract  = "after_extract"   // every run read and written, groups not recomputed
-	fpMidRecompute  = "mid_recompute"   // some groups written
-	fpBeforeState   = "before_state"    // everything written but the watermark
+	fpAfterLock      = "after_lock"       // lock held, nothing read
+	fpAfterJournal   = "after_journal"    // a batch's groups journaled, nothing else written
+	fpAfterPlacesAdd = "after_places_add" // new places in run_places, runs_state not written
+	fpMidRunsInsert  = "mid_runs_insert"  // runs_state written, old places still in run_places
+	fpAfterBatch     = "after_batch"      // a batch of runs fully written
+	fpAfterExtract   = "after_extract"    // every run read and written, groups not recomputed
+	fpMidRecompute   = "mid_recompute"    // some groups written
+	fpBeforeState    = "before_state"     // everything written but the watermark
 	// --source logical: the state written, the slot not yet advanced.
 	fpBeforeSlotAdvance = "before_slot_advance"
 )

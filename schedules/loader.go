@@ -11,32 +11,46 @@ import (
 // runBatch is one batch of work for ClickHouse.
 type runBatch struct {
 	runs    []transform.Run
-	deleted []load.Location // runs deleted at the source
+	deleted []load.Location // runs deleted at the source, at a place known live
 	// dropped are runs the source still has but the job will not keep
 	// (rejected, or before --since): any stored copy must go.
 	dropped []int64
+	// known are places known live in runs_state (backfill's stale runs),
+	// added to what run_places says: backfill then removes a copy verify
+	// sees even if run_places missed it.
+	known []load.Location
 }
 
 func (b *runBatch) size() int { return len(b.runs) + len(b.deleted) + len(b.dropped) }
 
 func (b *runBatch) reset() {
 	clear(b.runs) // let the runs' strings go
-	b.runs, b.deleted, b.dropped = b.runs[:0], b.deleted[:0], b.dropped[:0]
+	b.runs, b.deleted, b.dropped, b.known = b.runs[:0], b.deleted[:0], b.dropped[:0], b.known[:0]
+}
+
+// runStore is what the loader writes runs through: load.Sink, or a fake in
+// the tests of the write order.
+type runStore interface {
+	Places(ctx context.Context, ids []int64) (map[int64][]transform.GroupKey, error)
+	JournalGroups(ctx context.Context, keys []transform.GroupKey, version uint64) error
+	AddPlaces(ctx context.Context, runs []transform.Run, version uint64) error
+	InsertRuns(ctx context.Context, runs []transform.Run, gone []load.Location, version uint64) error
+	RemovePlaces(ctx context.Context, gone []load.Location, version uint64) error
 }
 
 // runLoader gathers normalized runs into batches and hands each full batch
 // to a writer goroutine, so that reading and normalizing the next batch
 // overlaps with writing this one. At most two batches are in memory besides
-// the one being filled. The writer writes each batch the crash-safe way:
-// journal the groups it touches (old and new), then the runs with the
-// tombstones at old locations, then the new locations.
+// the one being filled. The writer writes each batch the crash-safe way
+// (see write).
 type runLoader struct {
 	job     *Job
+	store   runStore
 	version uint64
 	sum     *Summary
 	minDay  transform.Day // runs of earlier days are skipped (--since)
 	hasMin  bool
-	lookup  bool // look up old locations (false on the first, empty load)
+	lookup  bool // look up old places (false on the first, empty load)
 	// total is the expected number of rows, for progress (0: no progress).
 	total int64
 
@@ -99,9 +113,16 @@ func (l *runLoader) addGone(ctx context.Context, id int64) error {
 	return nil
 }
 
-// addDeleted records a run that no longer exists at the source.
+// addKnown records a place where the next run given to addSource or
+// addDeleted is known to be live in runs_state.
+func (l *runLoader) addKnown(loc load.Location) {
+	b := l.batch()
+	b.known = append(b.known, loc)
+}
+
+// addDeleted records a run that no longer exists at the source, stored at
+// loc (and wherever else run_places says).
 func (l *runLoader) addDeleted(ctx context.Context, loc load.Location) error {
-	loc.Deleted = true
 	b := l.batch()
 	b.deleted = append(b.deleted, loc)
 	if b.size() >= l.job.BatchSize {
@@ -196,66 +217,122 @@ func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan
 	done <- err
 }
 
+// write writes one batch so that a pass killed between any two of its
+// writes leaves nothing a later pass cannot find:
+//
+//  1. look up every live place of the batch's runs (run_places);
+//  2. journal every group of those places and of the runs' new places;
+//  3. add the new places to run_places (live);
+//  4. write runs_state: the runs, and a tombstone at every other place;
+//  5. remove those other places from run_places.
+//
+// run_places thus always holds every place live in runs_state (3 before 4,
+// 5 after 4), and a run left live at an old place by a killed pass is found
+// by the next pass that reads it, wherever the source has moved it since.
 func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	keys := map[transform.GroupKey]struct{}{}
-	gone := append([]load.Location(nil), b.deleted...)
-	for _, d := range b.deleted {
-		keys[d.Key] = struct{}{}
-	}
-	if l.lookup && len(b.runs)+len(b.dropped) > 0 {
-		ids := make([]int64, 0, len(b.runs)+len(b.dropped))
+	var places map[int64][]transform.GroupKey
+	if l.lookup {
+		ids := make([]int64, 0, b.size())
 		for i := range b.runs {
 			ids = append(ids, b.runs[i].ID)
 		}
 		ids = append(ids, b.dropped...)
-		old, err := l.job.Sink.Locations(ctx, ids)
-		if err != nil {
+		for _, d := range b.deleted {
+			ids = append(ids, d.RunID)
+		}
+		var err error
+		if places, err = l.store.Places(ctx, ids); err != nil {
 			return err
 		}
-		for _, id := range b.dropped {
-			if prev, ok := old[id]; ok {
-				keys[prev] = struct{}{}
-				gone = append(gone, load.Location{RunID: id, Key: prev, Deleted: true})
-				l.deleted++
-			}
+	} else {
+		places = map[int64][]transform.GroupKey{}
+	}
+	for _, k := range b.known {
+		places[k.RunID] = addPlace(places[k.RunID], k.Key)
+	}
+	for _, d := range b.deleted {
+		places[d.RunID] = addPlace(places[d.RunID], d.Key)
+	}
+	var gone []load.Location
+	removeAll := func(id int64) bool {
+		for _, k := range places[id] {
+			keys[k] = struct{}{}
+			gone = append(gone, load.Location{RunID: id, Key: k})
 		}
-		for i := range b.runs {
-			r := &b.runs[i]
-			if prev, ok := old[r.ID]; ok && prev != r.Key() {
-				keys[prev] = struct{}{}
-				gone = append(gone, load.Location{RunID: r.ID, Key: prev})
-				l.moved++
-			}
+		return len(places[id]) > 0
+	}
+	for _, id := range b.dropped {
+		if removeAll(id) {
+			l.deleted++
 		}
 	}
+	for _, d := range b.deleted {
+		removeAll(d.RunID)
+		l.deleted++
+	}
+	// added are the runs whose place is not yet live in run_places; a run
+	// rewritten where it already is (the usual update) adds nothing.
+	added := make([]transform.Run, 0, len(b.runs))
 	for i := range b.runs {
-		keys[b.runs[i].Key()] = struct{}{}
+		r := &b.runs[i]
+		keys[r.Key()] = struct{}{}
+		here, moved := false, false
+		for _, k := range places[r.ID] {
+			if k == r.Key() {
+				here = true
+				continue
+			}
+			keys[k] = struct{}{}
+			gone = append(gone, load.Location{RunID: r.ID, Key: k})
+			moved = true
+		}
+		if moved {
+			l.moved++
+		}
+		if !here {
+			added = append(added, *r)
+		}
 	}
 	list := make([]transform.GroupKey, 0, len(keys))
 	for k := range keys {
 		list = append(list, k)
 	}
-	if err := l.job.Sink.JournalGroups(ctx, list, l.version); err != nil {
+	if err := l.store.JournalGroups(ctx, list, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpAfterJournal); err != nil {
 		return err
 	}
-	if err := l.job.Sink.InsertRuns(ctx, b.runs, gone, l.version); err != nil {
+	if err := l.store.AddPlaces(ctx, added, l.version); err != nil {
+		return err
+	}
+	if err := failpoint(ctx, fpAfterPlacesAdd); err != nil {
+		return err
+	}
+	if err := l.store.InsertRuns(ctx, b.runs, gone, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpMidRunsInsert); err != nil {
 		return err
 	}
-	if err := l.job.Sink.InsertLocations(ctx, b.runs, gone, l.version); err != nil {
+	if err := l.store.RemovePlaces(ctx, gone, l.version); err != nil {
 		return err
 	}
 	if err := failpoint(ctx, fpAfterBatch); err != nil {
 		return err
 	}
 	l.loaded += int64(len(b.runs))
-	l.deleted += int64(len(b.deleted))
 	return nil
+}
+
+func addPlace(list []transform.GroupKey, k transform.GroupKey) []transform.GroupKey {
+	for _, have := range list {
+		if have == k {
+			return list
+		}
+	}
+	return append(list, k)
 }
 
 // recompute rebuilds every group journaled after the last completed pass

@@ -71,11 +71,14 @@ func (j *Job) begin(ctx context.Context) (*pass, error) {
 		return fail(fmt.Errorf("%w: its transaction counter is %d, the last pass saw %d; check the source, then run backfill over the affected days", ErrSourceRewound, info.Xmax, wm.Xmax))
 	}
 	// Versions order every row the job writes: nanoseconds of the clock,
-	// never below the last completed pass (a clock that stepped back).
-	p.version = uint64(j.Now().UnixNano())
-	if p.version <= st.CompletedVersion {
-		p.version = st.CompletedVersion + 1
+	// above every version written so far (a clock that stepped back): the
+	// rows of a killed pass must lose to the next pass's, or a run it wrote
+	// at a place the next pass tombstones would stay live there.
+	written, err := j.Sink.MaxVersion(ctx)
+	if err != nil {
+		return fail(err)
 	}
+	p.version = max(uint64(j.Now().UnixNano()), st.CompletedVersion+1, written+1)
 	return p, nil
 }
 
@@ -101,7 +104,7 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	defer p.end(ctx)
 	sum.PassID = p.id()
 	st := p.state
-	loader := &runLoader{job: j, version: p.version, sum: &sum, lookup: true}
+	loader := &runLoader{job: j, store: j.Sink, version: p.version, sum: &sum, lookup: true}
 	defer loader.abort()
 	var read func(context.Context, extract.RunFunc) error
 	// A logical pass with no position of this slot (the first, or a switch

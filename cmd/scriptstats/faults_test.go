@@ -150,12 +150,12 @@ func TestFaultClickHouse(t *testing.T) {
 
 	// A permanent error (a table is missing) is not retried.
 	e.exec(`UPDATE task_log SET updated_at = clock_timestamp() WHERE id IN (SELECT id FROM task_log ORDER BY id LIMIT 50)`)
-	if err := e.ch.Exec(context.Background(), "DROP TABLE run_locations"); err != nil {
+	if err := e.ch.Exec(context.Background(), "DROP TABLE run_places"); err != nil {
 		t.Fatal(err)
 	}
 	before = e.jobState()
 	r = e.cli(nil, "run")
-	assertOneLineFailure(t, r, 1, "run_locations")
+	assertOneLineFailure(t, r, 1, "run_places")
 	if n := len(logLines(r.stderr, "clickhouse error, retrying")); n != 0 {
 		t.Fatalf("a permanent error was retried %d times: %s", n, r)
 	}

@@ -604,7 +604,7 @@ func (e *jobEnv) snapshotCH() chState {
 	ctx := context.Background()
 	s := chState{Tables: map[string][2]uint64{}}
 	s.State = e.jobState()
-	for _, tbl := range []string{"runs_state", "run_locations", "groups_state", "scripts_state", "job_state"} {
+	for _, tbl := range []string{"runs_state", "run_places", "groups_state", "scripts_state", "job_state"} {
 		var n, v uint64
 		if err := e.ch.QueryRow(ctx, "SELECT count(), max(_version) FROM "+tbl).Scan(&n, &v); err != nil {
 			e.t.Fatal(err)

@@ -33,7 +33,7 @@ const (
 )
 
 // publicViews are the views analysts read (CONTRACT.md section 3).
-var publicViews = []string{"script_daily", "step_daily", "runs", "run_steps", "run_vs_previous"}
+var publicViews = []string{"script_daily", "step_daily", "runs", "run_steps", "run_vs_previous", "success_rate_drops"}
 
 func chCode(err error) int32 {
 	var ex *clickhouse.Exception
@@ -138,8 +138,8 @@ func TestClickHouseUsers(t *testing.T) {
 }
 
 // TestClickHouseUsersMatchProduction: deploy/clickhouse/users.sql parses,
-// and gives its users the privileges the local users file gives the users
-// of the same names.
+// gives its users the privileges the local users file gives the users of
+// the same names, and the analyst the same settings profile.
 func TestClickHouseUsersMatchProduction(t *testing.T) {
 	t.Parallel()
 	root, err := teststack.RepoRoot()
@@ -201,9 +201,6 @@ func TestClickHouseUsersMatchProduction(t *testing.T) {
 		}
 	}
 	var doc struct {
-		Profiles struct {
-			Inner []byte `xml:",innerxml"`
-		} `xml:"profiles"`
 		Users struct {
 			List []struct {
 				XMLName xml.Name
@@ -237,9 +234,8 @@ func TestClickHouseUsersMatchProduction(t *testing.T) {
 			t.Errorf("%s:\nusers.sql             %q\nclickhouse-users.xml  %q", user, p, l)
 		}
 	}
-	if !strings.Contains(string(sqlText), "readonly = 1") || !strings.Contains(string(doc.Profiles.Inner), "<readonly>1</readonly>") {
-		t.Error("the analyst must be read-only (readonly = 1) in both files")
-	}
+	// The analyst's settings profile: the same settings and constraints.
+	checkBIProfilesMatch(t, admin, stmts)
 }
 
 // TestTLSVerifyFull connects to a private PostgreSQL that accepts only TLS,

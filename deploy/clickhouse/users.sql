@@ -12,8 +12,8 @@
 --   role scriptstats_reader -> user scriptstats_analyst  analysts and BI
 --       tools: SELECT on the five public views (CONTRACT.md section 3) and
 --       nothing else, read-only (settings profile scriptstats_bi: readonly = 1,
---       except max_execution_time, which Metabase and Grafana set per query;
---       see docs/metabase.md).
+--       except the bounded settings BI drivers send per query; see
+--       docs/metabase.md).
 --
 -- The views read the private tables with their definer's rights (SQL
 -- SECURITY DEFINER, ClickHouse 24.2 and later): the analyst needs no grant
@@ -30,11 +30,12 @@
 --   sed -e "s/__LOADER_PASSWORD__/$LOADER_PW/" -e "s/__ANALYST_PASSWORD__/$ANALYST_PW/" \
 --       deploy/clickhouse/users.sql | clickhouse-client --multiquery
 --
--- Every statement is idempotent; the grants are what the local stack's
--- deploy/local/clickhouse-users.xml gives its users of the same names (a
--- test compares them). More analysts or BI tools: CREATE USER ... DEFAULT
--- ROLE scriptstats_reader SETTINGS PROFILE 'scriptstats_bi', then GRANT
--- scriptstats_reader TO them (docs/metabase.md does this for Metabase).
+-- Every statement is idempotent; the grants and the profile are what the
+-- local stack's deploy/local/clickhouse-users.xml gives its users of the same
+-- names (TestClickHouseUsersMatchProduction compares them). More analysts or
+-- BI tools: CREATE USER ... DEFAULT ROLE scriptstats_reader SETTINGS PROFILE
+-- 'scriptstats_bi', then GRANT scriptstats_reader TO them (docs/metabase.md
+-- does this for Metabase).
 
 CREATE ROLE IF NOT EXISTS scriptstats_load;
 GRANT CREATE DATABASE ON scriptstats.* TO scriptstats_load;
@@ -48,16 +49,31 @@ CREATE USER IF NOT EXISTS scriptstats_loader
 GRANT scriptstats_load TO scriptstats_loader;
 ALTER USER scriptstats_loader DEFAULT ROLE scriptstats_load;
 
-CREATE SETTINGS PROFILE IF NOT EXISTS scriptstats_bi SETTINGS
+-- The analysts' profile: read-only, except the settings BI drivers send on
+-- every query (docs/metabase.md, "Settings a BI tool may send"), each within
+-- bounds. ALTER replaces the whole list, so running this file again upgrades
+-- a profile an older version created.
+CREATE SETTINGS PROFILE IF NOT EXISTS scriptstats_bi;
+ALTER SETTINGS PROFILE scriptstats_bi SETTINGS
     readonly = 1,
-    max_execution_time = 120 CHANGEABLE_IN_READONLY,
-    max_memory_usage = 4000000000;
+    max_memory_usage = 4000000000 MAX 4000000000,
+    max_execution_time = 120 MIN 1 MAX 300 CHANGEABLE_IN_READONLY,
+    max_result_rows = 1048576 MIN 1 MAX 1048576 CHANGEABLE_IN_READONLY,
+    result_overflow_mode = 'throw' CHANGEABLE_IN_READONLY,
+    join_use_nulls MIN 0 MAX 1 CHANGEABLE_IN_READONLY,
+    date_time_output_format CHANGEABLE_IN_READONLY,
+    session_timezone CHANGEABLE_IN_READONLY,
+    output_format_json_quote_64bit_integers MIN 0 MAX 1 CHANGEABLE_IN_READONLY,
+    enable_http_compression MIN 0 MAX 1 CHANGEABLE_IN_READONLY,
+    send_progress_in_http_headers MIN 0 MAX 1 CHANGEABLE_IN_READONLY,
+    http_headers_progress_interval_ms MIN 1000 MAX 600000 CHANGEABLE_IN_READONLY;
 CREATE ROLE IF NOT EXISTS scriptstats_reader SETTINGS PROFILE 'scriptstats_bi';
 GRANT SELECT ON scriptstats.script_daily TO scriptstats_reader;
 GRANT SELECT ON scriptstats.step_daily TO scriptstats_reader;
 GRANT SELECT ON scriptstats.runs TO scriptstats_reader;
 GRANT SELECT ON scriptstats.run_steps TO scriptstats_reader;
 GRANT SELECT ON scriptstats.run_vs_previous TO scriptstats_reader;
+GRANT SELECT ON scriptstats.success_rate_drops TO scriptstats_reader;
 
 CREATE USER IF NOT EXISTS scriptstats_analyst
     IDENTIFIED WITH sha256_password BY '__ANALYST_PASSWORD__'

@@ -1,6 +1,9 @@
 -- Detection, part 1 (CONTRACT.md section 2b): Wilson intervals on the daily
 -- success and failure rates, and the success-rate drops. All are computed at
--- query time from the exact daily counts: nothing to keep in step.
+-- query time from the exact daily counts: nothing to keep in step. At the
+-- edges (no success, all successes) the bound is exactly 0 or 1, as the
+-- formula gives; floating point would leave ~1e-17. The views keep
+-- join_use_nulls = 0 for themselves (0004_views_join_use_nulls.sql).
 -- 1.9208 = z²/2, 0.9604 = z²/4, 3.8416 = z² for z = 1.96.
 
 CREATE OR REPLACE VIEW script_daily SQL SECURITY DEFINER AS
@@ -28,8 +31,8 @@ SELECT
     g.success_duration_p50 AS success_duration_p50,
     g.success_duration_p95 AS success_duration_p95,
     -- Wilson score interval of success / total (z = 1.96; CONTRACT.md 2b).
-    greatest(0., (p + 1.9208 / n - 1.96 * sqrt(p * (1 - p) / n + 0.9604 / (n * n))) / (1 + 3.8416 / n)) AS success_rate_low,
-    least(1., (p + 1.9208 / n + 1.96 * sqrt(p * (1 - p) / n + 0.9604 / (n * n))) / (1 + 3.8416 / n)) AS success_rate_high
+    if(g.success = 0, 0., greatest(0., (p + 1.9208 / n - 1.96 * sqrt(p * (1 - p) / n + 0.9604 / (n * n))) / (1 + 3.8416 / n))) AS success_rate_low,
+    if(g.success = g.total, 1., least(1., (p + 1.9208 / n + 1.96 * sqrt(p * (1 - p) / n + 0.9604 / (n * n))) / (1 + 3.8416 / n))) AS success_rate_high
 FROM
 (
     SELECT *, toFloat64(total) AS n, success / toFloat64(total) AS p
@@ -40,7 +43,8 @@ LEFT JOIN
 (
     SELECT script_id, name, toUInt8(1) AS present
     FROM script_names
-) AS s ON s.script_id = g.script_id;
+) AS s ON s.script_id = g.script_id
+SETTINGS join_use_nulls = 0;
 
 CREATE OR REPLACE VIEW step_daily SQL SECURITY DEFINER AS
 SELECT
@@ -55,8 +59,8 @@ SELECT
     g.last_failure_at AS last_failure_at,
     g.last_error AS last_error,
     -- Wilson score interval of failures / attempts (z = 1.96).
-    greatest(0., (g.p + 1.9208 / g.n - 1.96 * sqrt(g.p * (1 - g.p) / g.n + 0.9604 / (g.n * g.n))) / (1 + 3.8416 / g.n)) AS failure_rate_low,
-    least(1., (g.p + 1.9208 / g.n + 1.96 * sqrt(g.p * (1 - g.p) / g.n + 0.9604 / (g.n * g.n))) / (1 + 3.8416 / g.n)) AS failure_rate_high
+    if(g.failures = 0, 0., greatest(0., (g.p + 1.9208 / g.n - 1.96 * sqrt(g.p * (1 - g.p) / g.n + 0.9604 / (g.n * g.n))) / (1 + 3.8416 / g.n))) AS failure_rate_low,
+    if(g.failures = g.attempts, 1., least(1., (g.p + 1.9208 / g.n + 1.96 * sqrt(g.p * (1 - g.p) / g.n + 0.9604 / (g.n * g.n))) / (1 + 3.8416 / g.n))) AS failure_rate_high
 FROM
 (
     SELECT
@@ -86,7 +90,8 @@ LEFT JOIN
 (
     SELECT script_id, name, toUInt8(1) AS present
     FROM script_names
-) AS s ON s.script_id = g.script_id;
+) AS s ON s.script_id = g.script_id
+SETTINGS join_use_nulls = 0;
 
 -- Days whose success rate is clearly below the script's recent normal: the
 -- day's Wilson high is below the Wilson low of the pooled counted runs of
@@ -102,12 +107,12 @@ SELECT
     success_rate_high,
     baseline_runs,
     baseline_success / toFloat64(baseline_runs) AS baseline_rate,
-    greatest(0., (baseline_success / toFloat64(baseline_runs) + 1.9208 / baseline_runs
+    if(baseline_success = 0, 0., greatest(0., (baseline_success / toFloat64(baseline_runs) + 1.9208 / baseline_runs
         - 1.96 * sqrt((baseline_success / toFloat64(baseline_runs)) * (1 - baseline_success / toFloat64(baseline_runs)) / baseline_runs
-                      + 0.9604 / (toFloat64(baseline_runs) * baseline_runs))) / (1 + 3.8416 / baseline_runs)) AS baseline_low,
-    least(1., (baseline_success / toFloat64(baseline_runs) + 1.9208 / baseline_runs
+                      + 0.9604 / (toFloat64(baseline_runs) * baseline_runs))) / (1 + 3.8416 / baseline_runs))) AS baseline_low,
+    if(baseline_success = baseline_runs, 1., least(1., (baseline_success / toFloat64(baseline_runs) + 1.9208 / baseline_runs
         + 1.96 * sqrt((baseline_success / toFloat64(baseline_runs)) * (1 - baseline_success / toFloat64(baseline_runs)) / baseline_runs
-                      + 0.9604 / (toFloat64(baseline_runs) * baseline_runs))) / (1 + 3.8416 / baseline_runs)) AS baseline_high
+                      + 0.9604 / (toFloat64(baseline_runs) * baseline_runs))) / (1 + 3.8416 / baseline_runs))) AS baseline_high
 FROM
 (
     SELECT

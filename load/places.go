@@ -1,0 +1,106 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// run_places holds every place where a run may be live in runs_state: a
+// superset, kept so by the order of a pass's writes (AddPlaces before
+// InsertRuns, RemovePlaces after it). See docs/design.md, "One pass".
+
+// Places returns every live place of each of the given runs, in (script,
+// day) order; runs never stored are absent from the map.
+func (s *Sink) Places(ctx context.Context, ids []int64) (map[int64][]transform.GroupKey, error) {
+	var r0 map[int64][]transform.GroupKey
+	err := s.retry(ctx, func() (err error) {
+		r0, err = s.places(ctx, ids)
+		return err
+	})
+	return r0, err
+}
+
+func (s *Sink) places(ctx context.Context, ids []int64) (map[int64][]transform.GroupKey, error) {
+	out := make(map[int64][]transform.GroupKey, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	table, err := ext.NewTable("run_ids", ext.Column("run_id", "Int64"))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse run places: %w", err)
+	}
+	for _, id := range ids {
+		if err := table.Append(id); err != nil {
+			return nil, fmt.Errorf("clickhouse run places: %w", err)
+		}
+	}
+	qctx := clickhouse.Context(ctx, clickhouse.WithExternalTable(table))
+	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_run_places"))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse run places: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, script int64
+		var day time.Time
+		if err := rows.Scan(&id, &script, &day); err != nil {
+			return nil, fmt.Errorf("clickhouse run places: %w", err)
+		}
+		out[id] = append(out[id], transform.GroupKey{ScriptID: script, Day: dayOf(day)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse run places: %w", err)
+	}
+	return out, nil
+}
+
+// AddPlaces records the place of each run as live. It must land before the
+// runs are written there.
+func (s *Sink) AddPlaces(ctx context.Context, runs []transform.Run, version uint64) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	return s.retry(ctx, func() error {
+		return s.insertPlaces(ctx, len(runs), func(i int) (int64, transform.GroupKey) {
+			return runs[i].ID, runs[i].Key()
+		}, version, 0)
+	})
+}
+
+// RemovePlaces records the given places as gone. It must land only after
+// their tombstones in runs_state.
+func (s *Sink) RemovePlaces(ctx context.Context, gone []Location, version uint64) error {
+	if len(gone) == 0 {
+		return nil
+	}
+	return s.retry(ctx, func() error {
+		return s.insertPlaces(ctx, len(gone), func(i int) (int64, transform.GroupKey) {
+			return gone[i].RunID, gone[i].Key
+		}, version, 1)
+	})
+}
+
+func (s *Sink) insertPlaces(ctx context.Context, n int, at func(int) (int64, transform.GroupKey), version uint64, deleted uint8) error {
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_run_places"))
+	if err != nil {
+		return fmt.Errorf("clickhouse insert run places: %w", err)
+	}
+	defer batch.Abort()
+	for i := 0; i < n; i++ {
+		id, key := at(i)
+		if err := batch.Append(id, key.ScriptID, key.Day.Time(), version, deleted); err != nil {
+			return fmt.Errorf("clickhouse insert run places: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("clickhouse insert run places: %w", err)
+	}
+	return nil
+}
