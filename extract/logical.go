@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
@@ -67,7 +68,8 @@ type SlotStatus struct {
 	Publication bool
 }
 
-// SlotStatus reads the slot's state.
+// SlotStatus reads the slot's state, and waits until every change
+// committed before the call can be decoded.
 func (s *Source) SlotStatus(ctx context.Context, sl Slot) (SlotStatus, error) {
 	var st SlotStatus
 	var end string
@@ -80,6 +82,9 @@ func (s *Source) SlotStatus(ctx context.Context, sl Slot) (SlotStatus, error) {
 	if st.WALEnd, err = pglogrepl.ParseLSN(end); err != nil {
 		return st, fmt.Errorf("postgres slot status: %w", err)
 	}
+	if err := s.waitFlushed(ctx, st.WALEnd); err != nil {
+		return st, err
+	}
 	if confirmed != nil {
 		st.Exists = true
 		if st.Confirmed, err = pglogrepl.ParseLSN(*confirmed); err != nil {
@@ -87,6 +92,35 @@ func (s *Source) SlotStatus(ctx context.Context, sl Slot) (SlotStatus, error) {
 		}
 	}
 	return st, nil
+}
+
+// waitFlushed waits until the WAL is flushed up to lsn: logical decoding
+// reads only flushed WAL, and a commit made with synchronous_commit = off
+// is flushed by the WAL writer a little later (3 × wal_writer_delay at most).
+func (s *Source) waitFlushed(ctx context.Context, lsn pglogrepl.LSN) error {
+	const poll = 20 * time.Millisecond
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var flushed string
+		if err := s.pool.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&flushed); err != nil {
+			return fmt.Errorf("postgres wal flush position: %w", err)
+		}
+		f, err := pglogrepl.ParseLSN(flushed)
+		if err != nil {
+			return fmt.Errorf("postgres wal flush position: %w", err)
+		}
+		if f >= lsn {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("postgres: the WAL was not flushed up to %s in 30 s (at %s)", lsn, f)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
 }
 
 // Check fails with ErrSlotLost when the slot cannot be read from.

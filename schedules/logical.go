@@ -66,6 +66,8 @@ func (j *Job) logicalChanges(ctx context.Context, p *pass, sum *Summary, loader 
 	if err != nil {
 		return 0, nil, err
 	}
+	j.Log.Info().Str("slot", j.Slot.Name).Str("from", status.Confirmed.String()).Str("up_to", upTo.String()).
+		Int64("changes", changes.Messages).Int("runs", len(changes.RunIDs)).Msg("read the replication slot")
 	// The snapshot must see every change decoded: take it now.
 	_ = p.snap.Close(ctx)
 	p.snap = nil
