@@ -69,7 +69,22 @@ type scanPlan struct {
 
 func planScan(wm *load.Watermark, snap extract.SnapshotInfo, lookback time.Duration) scanPlan {
 	if wm.HorizonComplete {
-		return scanPlan{From: before(wm.Horizon, lookback)}
+		// The horizon bounds every stamp the contract covers. A transaction
+		// older than every marker is still read by writer, as before the
+		// horizon: that also finds rows an application stamped far in the
+		// past (beyond what the contract asks).
+		plan := scanPlan{From: before(wm.Horizon, lookback)}
+		if wm.Marker != 0 {
+			for _, x := range completedSince(wm, snap) {
+				if _, known := appearedAfter(x, wm.Markers); !known {
+					plan.ByWriter = append(plan.ByWriter, x)
+				}
+			}
+		}
+		if len(plan.ByWriter) > maxByWriter {
+			plan.ByWriter = nil
+		}
+		return plan
 	}
 	bound := wm.SnapshotTime
 	if !wm.Horizon.IsZero() && wm.Horizon.Before(bound) {

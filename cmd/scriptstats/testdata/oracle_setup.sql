@@ -55,11 +55,16 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- ref_wilson: the Wilson interval of k out of n, z = 1.96 (contract section
--- 2b), clamped to [0, 1]; high when upper, else low. NULL when n = 0.
+-- 2b), clamped to [0, 1]; high when upper, else low. NULL when n = 0. At
+-- k = 0 the low bound is exactly 0 and at k = n the high bound exactly 1:
+-- centre and half-width are then equal in exact arithmetic (floating point
+-- leaves ~1e-17 either way).
 CREATE FUNCTION pg_temp.ref_wilson(k bigint, n bigint, upper boolean) RETURNS float8
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN n = 0 THEN NULL
+                WHEN upper AND k = n THEN 1::float8
                 WHEN upper THEN least(1::float8, w.centre + w.half)
+                WHEN k = 0 THEN 0::float8
                 ELSE greatest(0::float8, w.centre - w.half) END
     FROM (
         SELECT (p + z * z / (2 * nn)) / (1 + z * z / nn) AS centre,
