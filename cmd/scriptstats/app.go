@@ -39,6 +39,7 @@ Commands:
   schedule                       run passes on the cron schedules until SIGTERM
   verify --from DATE --to DATE   compare ClickHouse with a recomputation from the source
   compare RUN_A RUN_B [--json]   step-aligned diff of two runs
+  report --out FILE              one self-contained HTML report (--from, --to, --script narrow it)
   version                        print the version
 
 Every flag has an environment fallback (SCRIPTSTATS_<FLAG>); "scriptstats COMMAND --help" lists them.
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = a.verify(ctx, rest)
 	case "compare":
 		err = a.compare(ctx, rest)
+	case "report":
+		err = a.report(ctx, rest)
 	case "version":
 		fmt.Fprintln(a.stdout, "scriptstats", version)
 		return exitOK
