@@ -51,7 +51,7 @@ func (a *app) report(ctx context.Context, args []string) error {
 	if out == "" {
 		return fmt.Errorf("%w: --out FILE is required", errUsage)
 	}
-	var opts reportOptions
+	opts := reportOptions{Script: script}
 	var err error
 	if from != "" {
 		if opts.From, err = parseDayFlag("from", from); err != nil {

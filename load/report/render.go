@@ -46,7 +46,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"ratio":    func(v float64) string { return fmt.Sprintf("×%.2f", v) },
 	"p":        func(v float64) string { return fmt.Sprintf("%.2g", v) },
 	"f2":       func(v float64) string { return fmt.Sprintf("%.2f", v) },
-	"rate": func(k, n uint64) float64 { return float64(k) / float64(n) },
+	"rate":     func(k, n uint64) float64 { return float64(k) / float64(n) },
 	"pairName": func(p transform.StepPair) string {
 		for _, s := range []*transform.Step{p.B, p.A} {
 			if s != nil && s.Name.Valid {
