@@ -214,7 +214,6 @@ func durationChart(s *Script, from, to transform.Day, tz string) string {
 
 // sparkline is the overview's small daily success-rate line (0–100 %).
 func sparkline(s *Script, from, to transform.Day) string {
-	f := frame{w: 160, h: 32, left: 2, right: 2, top: 3, bottom: 3, from: from, to: to, yMin: 0, yMax: 1}
 	var b strings.Builder
 	lo, loDay := 2.0, transform.Day(0)
 	for _, d := range s.Days {
@@ -222,10 +221,14 @@ func sparkline(s *Script, from, to transform.Day) string {
 			lo, loDay = d.SuccessRate, d.Day
 		}
 	}
+	// The scale starts at the lowest rate rounded down to 10 %, so that a
+	// script's own ups and downs show; the title says where it starts.
+	yMin := math.Min(0.9, math.Floor(math.Max(lo, 0)*10)/10)
+	f := frame{w: 160, h: 32, left: 2, right: 2, top: 3, bottom: 3, from: from, to: to, yMin: yMin, yMax: 1}
 	label := "no counted runs in the period"
 	if len(s.Days) > 0 {
 		last := s.Days[len(s.Days)-1]
-		label = fmt.Sprintf("daily success rate: lowest %s on %s, last %s on %s", pct(lo), loDay, pct(last.SuccessRate), last.Day)
+		label = fmt.Sprintf("daily success rate (scale %.0f–100%%): lowest %s on %s, last %s on %s", yMin*100, pct(lo), loDay, pct(last.SuccessRate), last.Day)
 	}
 	fmt.Fprintf(&b, `<svg class="spark" viewBox="0 0 160 32" width="160" height="32" role="img"><title>%s</title>`, esc(label))
 	fmt.Fprintf(&b, `<rect x="2" y="3" width="156" height="26" fill="#f4f6f8"/>`)
