@@ -42,10 +42,10 @@ func day(s string) transform.Day {
 	return d
 }
 
-func nf(v float64) transform.NullFloat   { return transform.NullFloat{Float64: v, Valid: true} }
-func ns(v string) transform.NullString   { return transform.NullString{String: v, Valid: true} }
-func ni(v int32) transform.NullInt32     { return transform.NullInt32{Int32: v, Valid: true} }
-func nt(v time.Time) transform.NullTime  { return transform.NullTime{Time: v, Valid: true} }
+func nf(v float64) transform.NullFloat  { return transform.NullFloat{Float64: v, Valid: true} }
+func ns(v string) transform.NullString  { return transform.NullString{String: v, Valid: true} }
+func ni(v int32) transform.NullInt32    { return transform.NullInt32{Int32: v, Valid: true} }
+func nt(v time.Time) transform.NullTime { return transform.NullTime{Time: v, Valid: true} }
 func mkDay(d string, total, success uint64, p50, p95 float64) Day {
 	lo, hi := Wilson(success, total)
 	return Day{Day: day(d), Total: total, Success: success, SuccessRate: float64(success) / float64(total),
