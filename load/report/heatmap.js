@@ -42,12 +42,14 @@
     var d = JSON.parse(data.textContent), tz = d.tz || "";
     box.textContent = "";
     if (!d.steps.length) { box.appendChild(h("p", "No step attempts in the period (the runs reported no steps).", "quiet")); return; }
-    var cw = 8, ch = 16, left = 10 + 7 * Math.max.apply(null, d.steps.map(function (s) { return label(s).length; })), top = 34;
+    var left = 10 + 7 * Math.max.apply(null, d.steps.map(function (s) { return label(s).length; })), top = 34, ch = 16;
+    // Cells fill the width available (6 to 20 px wide); narrower screens scroll.
+    var cw = Math.max(6, Math.min(20, Math.floor(((box.clientWidth || 900) - left - 10) / d.days)));
     var w = left + cw * d.days + 10, hh = top + ch * d.steps.length + 40;
     var svg = el("svg", { "class": "hm", width: w, height: hh, viewBox: "0 0 " + w + " " + hh, role: "img" });
     svg.appendChild(el("title", {}, "Failed steps by day: failure rate of each step's attempts per day"));
     svg.appendChild(el("text", { x: 4, y: 12, "class": "axis" }, "Step (index · name)"));
-    var step = Math.max(1, Math.ceil(d.days / 8));
+    var step = Math.max(1, Math.ceil(d.days / 8), Math.ceil(52 / cw)); // labels at least 52 px apart
     for (var i = 0; i < d.days; i += step) {
       var x = left + i * cw + cw / 2;
       svg.appendChild(el("line", { x1: x, x2: x, y1: top - 4, y2: top, stroke: "#4a5260" }));

@@ -357,7 +357,7 @@ func TestRenderEmpty(t *testing.T) {
 }
 
 func TestChartGeometry(t *testing.T) {
-	// The first day sits on the left edge of the plot (x = 64), the last on
+	// The first day sits on the left edge of the plot (x = 72), the last on
 	// the right (720 − 16); a rate of 1 at the top (y = 16), 0 at the
 	// bottom (260 − 48).
 	s := &Script{ID: 9, Days: []Day{
@@ -365,7 +365,7 @@ func TestChartGeometry(t *testing.T) {
 		{Day: day("2026-03-03"), Total: 1, Success: 0, SuccessRate: 0, Low: 0, High: 0},
 	}}
 	svg := successChart(s, day("2026-03-01"), day("2026-03-03"), "UTC", false)
-	if !strings.Contains(svg, `class="line"`) || !strings.Contains(svg, `d="M64.0 16.0M704.0 212.0"`) {
+	if !strings.Contains(svg, `class="line"`) || !strings.Contains(svg, `d="M72.0 16.0M704.0 212.0"`) {
 		t.Errorf("success line: %s", svg)
 	}
 	if got := jsonOf(niceTicks(23)); got != "[0,10,20,30]" {

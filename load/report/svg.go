@@ -30,7 +30,7 @@ type frame struct {
 }
 
 func newFrame(from, to transform.Day, yMin, yMax float64) frame {
-	return frame{w: 720, h: 260, left: 64, right: 16, top: 16, bottom: 48, from: from, to: to, yMin: yMin, yMax: yMax}
+	return frame{w: 720, h: 260, left: 72, right: 16, top: 16, bottom: 48, from: from, to: to, yMin: yMin, yMax: yMax}
 }
 
 func (f frame) x(d transform.Day) float64 {
@@ -201,8 +201,13 @@ func durationChart(s *Script, from, to transform.Day, tz string) string {
 			continue
 		}
 		x := f.x(c.Day)
-		fmt.Fprintf(&b, `<g class="change"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="2 3"/><text x="%s" y="%s" class="mark">×%.2f</text><title>Change point on %s (run %d): median %s → %s, ×%.2f, %s</title></g>`,
-			num(x), num(x), num(f.top), num(f.h-f.bottom), colourMarker, num(x+3), num(f.top+10), c.Ratio, c.Day, c.RunID, secs(c.MedianBefore), secs(c.MedianAfter), c.Ratio, c.Direction)
+		// The label goes left of the line near the right edge.
+		lx, anchor := x+4, "start"
+		if x > f.w-f.right-70 {
+			lx, anchor = x-4, "end"
+		}
+		fmt.Fprintf(&b, `<g class="change"><line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-width="2" stroke-dasharray="2 3"/><text x="%s" y="%s" text-anchor="%s" class="mark">×%.2f</text><title>Change point on %s (run %d): median %s → %s, ×%.2f, %s</title></g>`,
+			num(x), num(x), num(f.top), num(f.h-f.bottom), colourMarker, num(lx), num(f.top+12), anchor, c.Ratio, c.Day, c.RunID, secs(c.MedianBefore), secs(c.MedianAfter), c.Ratio, c.Direction)
 	}
 	p50, ok50 := daySeries(s.Days, f, func(d Day) (float64, bool) { return d.DurationP50.Float64, d.DurationP50.Valid })
 	polyline(&b, p50, ok50, `class="p50" stroke="`+colourLine+`" stroke-width="2"`)
