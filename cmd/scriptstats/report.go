@@ -72,7 +72,7 @@ func (a *app) report(ctx context.Context, args []string) error {
 	}
 	defer sink.Close()
 	start := time.Now()
-	html, d, err := buildReport(ctx, sink, opts, start)
+	html, d, err := buildReport(ctx, sink, opts, start, a.log)
 	if err != nil {
 		return err
 	}
@@ -87,10 +87,17 @@ func (a *app) report(ctx context.Context, args []string) error {
 }
 
 // buildReport reads the views and renders the report as of now.
-func buildReport(ctx context.Context, sink *load.Sink, opts reportOptions, now time.Time) ([]byte, report.Data, error) {
+func buildReport(ctx context.Context, sink *load.Sink, opts reportOptions, now time.Time, logger zerolog.Logger) ([]byte, report.Data, error) {
+	// The job's state (a private table) gives the freshness and the zone; a
+	// user allowed only the public views still gets the report, in UTC,
+	// with the freshness marked unknown.
 	st, _, err := sink.ReadState(ctx)
+	stateUnreadable := err != nil
 	if err != nil {
-		return nil, report.Data{}, err
+		if ctx.Err() != nil {
+			return nil, report.Data{}, err
+		}
+		logger.Warn().Str("error", err.Error()).Msg("report: the job's state cannot be read; freshness unknown, days taken as UTC")
 	}
 	zone := st.Timezone
 	if zone == "" {
@@ -114,7 +121,7 @@ func buildReport(ctx context.Context, sink *load.Sink, opts reportOptions, now t
 	if err != nil {
 		return nil, d, err
 	}
-	d.Timezone, d.GeneratedAt, d.LastPassAt = zone, now, st.LastPassAt
+	d.Timezone, d.GeneratedAt, d.LastPassAt, d.StateUnreadable = zone, now, st.LastPassAt, stateUnreadable
 	var buf bytes.Buffer
 	if err := report.Render(&buf, &d); err != nil {
 		return nil, d, err
@@ -171,7 +178,7 @@ func (p *reportPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.html == nil || p.stale {
-		html, _, err := buildReport(r.Context(), p.sink, reportOptions{}, p.now())
+		html, _, err := buildReport(r.Context(), p.sink, reportOptions{}, p.now(), p.log)
 		if err != nil {
 			p.log.Error().Str("error", err.Error()).Msg("report for /report failed")
 			// The log has the error; the page says only what to look at.

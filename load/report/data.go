@@ -21,6 +21,9 @@ type Data struct {
 	// LastPassAt is the source time of the job's last completed pass (the
 	// data's freshness); zero when unknown.
 	LastPassAt time.Time
+	// StateUnreadable: the job's state could not be read (a user allowed
+	// only the public views), so the freshness is unknown.
+	StateUnreadable bool
 	// ScriptFilter is the --script value the report was narrowed to ("" for all).
 	ScriptFilter string
 	// Detection tells which detection views exist. A section whose view is

@@ -117,7 +117,9 @@ func Render(w io.Writer, d *Data) error {
 	p := page{Data: d, Style: template.CSS(styleCSS), Script: template.JS(heatmapJS)}
 	p.Period = fmt.Sprintf("%s to %s (%d days, calendar days in %s)", d.From, d.To, int(d.To-d.From)+1, d.Timezone)
 	p.Generated = when(d.GeneratedAt)
-	if d.LastPassAt.IsZero() {
+	if d.StateUnreadable {
+		p.Freshness = "unknown: the job's state (table job_state) cannot be read with this user; days are taken as UTC"
+	} else if d.LastPassAt.IsZero() {
 		p.Freshness = "unknown: the job has not completed a pass on this database"
 	} else {
 		p.Freshness = fmt.Sprintf("%s (%s before this report)", when(d.LastPassAt), age(d.GeneratedAt.Sub(d.LastPassAt)))

@@ -354,6 +354,10 @@ func TestRenderEmpty(t *testing.T) {
 	if !strings.Contains(out, "No script has a counted run in this period.") || !strings.Contains(out, "unknown: the job has not completed a pass") {
 		t.Error("an empty report does not say so")
 	}
+	d.StateUnreadable = true
+	if out, _ := render(t, d); !strings.Contains(out, "unknown: the job&#39;s state (table job_state) cannot be read with this user") {
+		t.Error("an unreadable state is not said")
+	}
 }
 
 func TestChartGeometry(t *testing.T) {
