@@ -190,8 +190,8 @@ func TestRenderShowsTheInputs(t *testing.T) {
 	ov := find(doc, "table", "")[0]
 	got := rows(ov)
 	want := [][]string{
-		{"1", "checkout", "daily success rate (scale 0–100%): lowest 0.00% on 2026-03-03, last 0.00% on 2026-03-03", "120", "65.00%", "65.00% of 120", "nothing flagged"},
-		{"2", "healthy <b>script</b>", "daily success rate (scale 90–100%): lowest 100.00% on 2026-03-01, last 100.00% on 2026-03-03", "90", "100.00%", "100.00% of 90", "nothing flagged"},
+		{"1", "checkout", "daily success rate (scale 0–100%): lowest 0.00% on 2026-03-03, last 0.00% on 2026-03-03", "120", "65.00%", "65.00% of 120", "not assessed: detection views not installed"},
+		{"2", "healthy <b>script</b>", "daily success rate (scale 90–100%): lowest 100.00% on 2026-03-01, last 100.00% on 2026-03-03", "90", "100.00%", "100.00% of 90", "not assessed: detection views not installed"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("overview rows: %q", got)
