@@ -76,6 +76,9 @@ func (a *app) report(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if opts.Script != "" && len(d.Scripts) == 0 {
+		return fmt.Errorf("report: no script with the id or name %q has a counted run from %s to %s", opts.Script, d.From, d.To)
+	}
 	if err := writeFileAtomic(out, html); err != nil {
 		return err
 	}

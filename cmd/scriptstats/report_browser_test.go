@@ -282,6 +282,18 @@ func TestReportInBrowser(t *testing.T) {
 		}
 	}
 
+	// --script narrows it to one script (by id or name); an unknown one is
+	// an error, not an empty report.
+	one := filepath.Join(t.TempDir(), "one.html")
+	mustCLI(t, "report", "--clickhouse-dsn", chDSN, "--out", one, "--from", from, "--to", to, "--script", "3", "--log-format", "json")
+	if b, err := os.ReadFile(one); err != nil || strings.Count(string(b), `<details class="script"`) != 1 || !strings.Contains(string(b), `id="s-3"`) {
+		t.Errorf("--script 3: the report does not hold exactly script 3 (%v)", err)
+	}
+	if code, _, stderr := cli(t, "report", "--clickhouse-dsn", chDSN, "--out", one, "--script", "no such script", "--log-format", "json"); code != 1 ||
+		!strings.Contains(stderr, `no script with the id or name "no such script"`) {
+		t.Errorf("--script of an unknown script: exit %d, %s", code, stderr)
+	}
+
 	// First the report as migrated: the detection views the migrations
 	// installed (maybe none) and a note for each one missing.
 	missing := missingDetectionViews(t, ch)
