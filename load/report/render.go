@@ -112,7 +112,7 @@ type runView struct {
 	Errors []string
 }
 
-// Render writes the report for d; now is the generation time shown.
+// Render writes the report of d (d.GeneratedAt is the time it shows as made).
 func Render(w io.Writer, d *Data) error {
 	p := page{Data: d, Style: template.CSS(styleCSS), Script: template.JS(heatmapJS)}
 	p.Period = fmt.Sprintf("%s to %s (%d days, calendar days in %s)", d.From, d.To, int(d.To-d.From)+1, d.Timezone)
@@ -147,7 +147,7 @@ func Render(w io.Writer, d *Data) error {
 func viewOf(r ranked, d *Data) (scriptView, error) {
 	v := scriptView{ranked: r}
 	v.Spark = template.HTML(sparkline(r.Script, d.From, d.To))
-	v.SuccessSVG = template.HTML(successChart(r.Script, d.From, d.To, d.Timezone, d.Detection.Drops))
+	v.SuccessSVG = template.HTML(successChart(r.Script, d.From, d.To, d.Timezone))
 	v.DurationSVG = template.HTML(durationChart(r.Script, d.From, d.To, d.Timezone))
 	drops := map[transform.Day]bool{}
 	for _, x := range r.Drops {

@@ -368,7 +368,7 @@ func TestChartGeometry(t *testing.T) {
 		{Day: day("2026-03-01"), Total: 1, Success: 1, SuccessRate: 1, Low: 1, High: 1},
 		{Day: day("2026-03-03"), Total: 1, Success: 0, SuccessRate: 0, Low: 0, High: 0},
 	}}
-	svg := successChart(s, day("2026-03-01"), day("2026-03-03"), "UTC", false)
+	svg := successChart(s, day("2026-03-01"), day("2026-03-03"), "UTC")
 	if !strings.Contains(svg, `class="line"`) || !strings.Contains(svg, `d="M72.0 16.0M704.0 212.0"`) {
 		t.Errorf("success line: %s", svg)
 	}

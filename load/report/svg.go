@@ -135,7 +135,7 @@ func polyline(b *strings.Builder, pts [][2]float64, ok []bool, attrs string) {
 
 // successChart draws the daily success rate with its Wilson band and the
 // drop days.
-func successChart(s *Script, from, to transform.Day, tz string, drops bool) string {
+func successChart(s *Script, from, to transform.Day, tz string) string {
 	f := newFrame(from, to, 0, 1)
 	var b strings.Builder
 	title := "Success rate by day, with its 95 % Wilson interval"
