@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -65,6 +66,16 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 	params := clickhouse.Parameters{"from": q.From.String(), "to": q.To.String(), "script": q.Script,
 		"per_script": strconv.Itoa(max(q.FailingRuns, 0))}
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(params))
+	// The failing runs and their steps (the slowest reads: run_vs_previous
+	// orders every run) are read while the daily series are. The deferred
+	// Wait keeps an early return from leaving the reader behind.
+	var failing []scriptRun
+	var failingErr error
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if q.FailingRuns > 0 {
+		wg.Go(func() { failing, failingErr = s.reportFailingRuns(qctx, ctx) })
+	}
 	byID := map[int64]*report.Script{}
 	var order []int64
 	script := func(id int64) *report.Script {
@@ -218,9 +229,13 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 			})
 		}
 	}
-	if q.FailingRuns > 0 {
-		if err := s.reportFailingRuns(qctx, ctx, byID); err != nil {
-			return d, err
+	wg.Wait()
+	if failingErr != nil {
+		return d, failingErr
+	}
+	for _, r := range failing {
+		if sc, ok := byID[r.script]; ok {
+			sc.FailingRuns = append(sc.FailingRuns, r.run)
 		}
 	}
 	for _, id := range order {
@@ -239,67 +254,74 @@ func healthOrder(state string) int {
 	return 5
 }
 
-// reportFailingRuns reads the latest failing runs, the run before each
+// reportFailingRuns reads the latest failing runs with the run before each
 // (run_vs_previous), both runs' steps, and compares them as compare does.
-func (s *Sink) reportFailingRuns(qctx, ctx context.Context, byID map[int64]*report.Script) error {
-	var failing []report.RunInfo
-	scriptOf := map[int64]int64{}
+func (s *Sink) reportFailingRuns(qctx, ctx context.Context) ([]scriptRun, error) {
+	type failing struct {
+		run      report.RunInfo
+		script   int64
+		previous *report.RunInfo
+	}
+	var runs []failing
 	err := s.each(qctx, "report_failing_runs", func(r driver.Rows) error {
-		x, sid, err := scanRunInfo(r)
-		if err != nil {
+		var f failing
+		var day time.Time
+		var started *time.Time
+		var dur *float64
+		var emsg *string
+		if err := r.Scan(&f.run.RunID, &f.script, &day, &f.run.Status, &started, &dur, &emsg); err != nil {
 			return err
 		}
-		failing = append(failing, x)
-		scriptOf[x.RunID] = sid
+		f.run.Day, f.run.StartedAt, f.run.Duration, f.run.ErrorMessage = dayOf(day), nullTime(started), nullFloat(dur), nullString(emsg)
+		runs = append(runs, f)
 		return nil
 	})
-	if err != nil || len(failing) == 0 {
-		return err
+	if err != nil || len(runs) == 0 {
+		return nil, err
 	}
-	ids := make([]int64, 0, len(failing))
-	scriptSet := map[int64]bool{}
-	for _, f := range failing {
-		ids = append(ids, f.RunID)
-		scriptSet[scriptOf[f.RunID]] = true
+	var failingIDs, scripts []int64
+	seen := map[int64]bool{}
+	for _, f := range runs {
+		failingIDs = append(failingIDs, f.run.RunID)
+		if !seen[f.script] {
+			seen[f.script] = true
+			scripts = append(scripts, f.script)
+		}
 	}
-	scripts := make([]int64, 0, len(scriptSet))
-	for id := range scriptSet {
-		scripts = append(scripts, id)
-	}
-	prevOf := map[int64]int64{}
-	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids), "scripts": int64List(scripts)}))
+	previous := map[int64]*report.RunInfo{}
+	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(failingIDs), "scripts": int64List(scripts)}))
 	err = s.each(pctx, "report_previous_runs", func(r driver.Rows) error {
 		var id int64
 		var prev *int64
-		if err := r.Scan(&id, &prev); err != nil {
+		var status *string
+		var dur *float64
+		if err := r.Scan(&id, &prev, &status, &dur); err != nil {
 			return err
 		}
 		if prev != nil {
-			prevOf[id] = *prev
+			p := &report.RunInfo{RunID: *prev, Duration: nullFloat(dur)}
+			if status != nil {
+				p.Status = *status
+			}
+			previous[id] = p
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var prevIDs []int64
-	for _, p := range prevOf {
-		prevIDs = append(prevIDs, p)
+	for i := range runs {
+		runs[i].previous = previous[runs[i].run.RunID]
 	}
-	prevRuns := map[int64]report.RunInfo{}
-	if len(prevIDs) > 0 {
-		rctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(prevIDs)}))
-		err = s.each(rctx, "report_runs_by_id", func(r driver.Rows) error {
-			x, _, err := scanRunInfo(r)
-			prevRuns[x.RunID] = x
-			return err
-		})
-		if err != nil {
-			return err
+	ids := make([]int64, 0, 2*len(runs))
+	for _, f := range runs {
+		ids = append(ids, f.run.RunID)
+		if f.previous != nil {
+			ids = append(ids, f.previous.RunID)
 		}
 	}
 	steps := map[int64][]transform.Step{}
-	sctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(append(ids, prevIDs...))}))
+	sctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
 	err = s.each(sctx, "report_run_steps_by_id", func(r driver.Rows) error {
 		var id int64
 		var st transform.Step
@@ -313,38 +335,26 @@ func (s *Sink) reportFailingRuns(qctx, ctx context.Context, byID map[int64]*repo
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, f := range failing {
-		sc, ok := byID[scriptOf[f.RunID]]
-		if !ok {
-			continue
-		}
-		fr := report.FailingRun{Run: f}
+	out := make([]scriptRun, 0, len(runs))
+	for _, f := range runs {
+		fr := report.FailingRun{Run: f.run, Previous: f.previous}
 		var prevSteps []transform.Step
 		var prevDur transform.NullFloat
-		if pid, ok := prevOf[f.RunID]; ok {
-			if p, ok := prevRuns[pid]; ok {
-				fr.Previous = &p
-				prevSteps, prevDur = steps[pid], p.Duration
-			}
+		if f.previous != nil {
+			prevSteps, prevDur = steps[f.previous.RunID], f.previous.Duration
 		}
-		fr.Comparison = transform.CompareSteps(prevSteps, steps[f.RunID], prevDur, f.Duration)
-		sc.FailingRuns = append(sc.FailingRuns, fr)
+		fr.Comparison = transform.CompareSteps(prevSteps, steps[f.run.RunID], prevDur, f.run.Duration)
+		out = append(out, scriptRun{script: f.script, run: fr})
 	}
-	return nil
+	return out, nil
 }
 
-func scanRunInfo(r driver.Rows) (report.RunInfo, int64, error) {
-	var x report.RunInfo
-	var sid int64
-	var day time.Time
-	var started *time.Time
-	var dur *float64
-	var emsg *string
-	err := r.Scan(&x.RunID, &sid, &day, &x.Status, &started, &dur, &emsg)
-	x.Day, x.StartedAt, x.Duration, x.ErrorMessage = dayOf(day), nullTime(started), nullFloat(dur), nullString(emsg)
-	return x, sid, err
+// scriptRun is a failing run of a script.
+type scriptRun struct {
+	script int64
+	run    report.FailingRun
 }
 
 // each runs a report query and calls f on every row.
