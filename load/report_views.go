@@ -63,16 +63,18 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 		return d, err
 	}
 	d.Detection = det
+	// An early return cancels the reader of the failing runs (see below).
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	params := clickhouse.Parameters{"from": q.From.String(), "to": q.To.String(), "script": q.Script,
 		"per_script": strconv.Itoa(max(q.FailingRuns, 0))}
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(params))
 	// The failing runs and their steps (the slowest reads: run_vs_previous
-	// orders every run) are read while the daily series are. The deferred
-	// Wait keeps an early return from leaving the reader behind.
+	// orders every run) are read while the daily series are.
 	var failing []scriptRun
 	var failingErr error
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	if q.FailingRuns > 0 {
 		wg.Go(func() { failing, failingErr = s.reportFailingRuns(qctx, ctx) })
 	}
