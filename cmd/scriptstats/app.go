@@ -40,6 +40,7 @@ Commands:
   verify --from DATE --to DATE   compare ClickHouse with a recomputation from the source
   compare RUN_A RUN_B [--json]   step-aligned diff of two runs
   doctor [--json]                check source and sink: does each guarantee hold here, on what it rests
+  report --out FILE              one self-contained HTML report (--from, --to, --script narrow it)
   version                        print the version
 
 Every flag has an environment fallback (SCRIPTSTATS_<FLAG>); "scriptstats COMMAND --help" lists them.
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = a.compare(ctx, rest)
 	case "doctor":
 		err = a.doctor(ctx, rest)
+	case "report":
+		err = a.report(ctx, rest)
 	case "version":
 		fmt.Fprintln(a.stdout, "scriptstats", version)
 		return exitOK
