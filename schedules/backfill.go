@@ -3,18 +3,10 @@ package schedules
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
 )
-
-// dayStart is midnight of day d in loc (the first instant of that local
-// date, also on days that start at 01:00 because of DST).
-func dayStart(d transform.Day, loc *time.Location) time.Time {
-	y, m, dd := d.Time().Date()
-	return time.Date(y, m, dd, 0, 0, 0, 0, loc)
-}
 
 // Backfill recomputes the days [from, to] from the source: every run of
 // those days is rewritten, runs deleted at the source or moved out of the
@@ -53,7 +45,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	}
 	loadStart := j.Now()
 	sum.SetupDuration = loadStart.Sub(p.started)
-	lo, hi := dayStart(from, j.Zone), dayStart(to+1, j.Zone)
+	lo, hi := from.Start(j.Zone), (to + 1).Start(j.Zone)
 	if j.Progress != nil {
 		loader.total = p.snap.CountRunsBetween(ctx, lo, hi)
 	}

@@ -24,6 +24,35 @@ func DayFromDate(y int, m time.Month, d int) Day {
 // Date32 columns take).
 func (d Day) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
+// Start returns the first instant whose local date in loc is d or later:
+// local midnight on most days. Where the clocks jump forward at midnight
+// (America/Santiago 2024-09-08, America/Havana 2024-03-10) local midnight
+// does not exist and the day begins at the jump, 01:00 local; time.Date
+// would give 23:00 of the day before. Where midnight occurs twice (clocks
+// set back across it) the first one is taken. A day skipped whole
+// (Pacific/Apia 2011-12-30) starts where the next one does.
+// Every conversion of a Day into an instant goes through Start.
+func (d Day) Start(loc *time.Location) time.Time {
+	y, m, dd := d.Time().Date()
+	t := time.Date(y, m, dd, 0, 0, 0, 0, loc)
+	if DayOf(t, loc) < d {
+		// Normalized into the day before: the day begins when that zone
+		// period ends.
+		_, end := t.ZoneBounds()
+		return end
+	}
+	if start, _ := t.ZoneBounds(); !start.IsZero() {
+		// Midnight in the offset of the period before t, if that period
+		// reaches into day d, is an earlier instant of the same local time.
+		before := start.Add(-time.Nanosecond)
+		if DayOf(before, loc) == d {
+			_, off := before.Zone()
+			return d.Time().Add(-time.Duration(off) * time.Second).In(loc)
+		}
+	}
+	return t
+}
+
 // String formats the day as YYYY-MM-DD.
 func (d Day) String() string { return d.Time().Format(time.DateOnly) }
 
