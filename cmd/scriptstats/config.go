@@ -171,8 +171,17 @@ func (c *Config) passFlags(f *flagSet) {
 	f.duration(&c.Lookback, "lookback", "10m", "safety margin of the incremental read (see docs/extract.md)")
 	f.int(&c.BatchSize, "batch-size", "20000", "runs per ClickHouse insert")
 	f.duration(&c.StatementTimeout, "statement-timeout", "0s", "PostgreSQL statement_timeout for the job's queries (0: server default)")
-	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes (longer ones are cut with a marker)")
+	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes, 64 to 16777216 (longer ones are cut with a marker)")
 }
+
+// Bounds of --error-bytes. Below the minimum a cut text would be little but
+// its marker (0 would keep nothing else: refused rather than read as "no
+// limit" or "no text"); the maximum keeps one run's row bounded and fits
+// PostgreSQL's left(text, int).
+const (
+	minErrorBytes = 64
+	maxErrorBytes = 16 << 20
+)
 
 // validate checks and derives everything; usage errors wrap errUsage.
 func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
@@ -222,8 +231,8 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 	if c.BatchSize <= 0 {
 		return fmt.Errorf("%w: --batch-size %d: must be positive", errUsage, c.BatchSize)
 	}
-	if c.ErrorBytes < 64 && c.ErrorBytes != 0 {
-		return fmt.Errorf("%w: --error-bytes %d: must be at least 64", errUsage, c.ErrorBytes)
+	if c.ErrorBytes < minErrorBytes || c.ErrorBytes > maxErrorBytes {
+		return fmt.Errorf("%w: --error-bytes %d: must be between %d and %d (the cut marker alone takes up to 42 bytes)", errUsage, c.ErrorBytes, minErrorBytes, maxErrorBytes)
 	}
 	return nil
 }
