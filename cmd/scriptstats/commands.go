@@ -80,6 +80,8 @@ func (a *app) backfill(ctx context.Context, args []string) error {
 	a.cfg.connectionFlags(f, true)
 	a.cfg.passFlags(f)
 	pushURL := pushgatewayFlag(f)
+	var acceptRewind bool // once, by hand: never in a ConfigMap
+	f.bool(&acceptRewind, "accept-rewind", "false", "the source was restored from a backup (its transaction counter went back): recompute --from..--to from it as it is now and reset the watermark; the range must cover every day changed since the backup")
 	from, to, err := a.dayRange(f, args)
 	if err != nil {
 		return err
@@ -90,7 +92,11 @@ func (a *app) backfill(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	sum, err := j.Backfill(ctx, from, to)
+	backfill := j.Backfill
+	if acceptRewind {
+		backfill = j.BackfillAcceptingRewind
+	}
+	sum, err := backfill(ctx, from, to)
 	a.pushMetrics(ctx, *pushURL, "backfill", sum, err)
 	return err
 }
