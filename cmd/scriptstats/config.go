@@ -40,7 +40,8 @@ type Config struct {
 	JSON     bool   // compare
 	Plan     schedules.Plan
 
-	// secrets are the passwords found in the DSNs, scrubbed from all output.
+	// secrets are the passwords of the DSNs, replaced verbatim in all
+	// output when long enough (see redactingWriter).
 	secrets []string
 }
 
@@ -196,17 +197,20 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 		if err != nil {
 			return fmt.Errorf("%w: --pg-dsn does not parse as a libpq URL or key=value DSN", errUsage)
 		}
-		if cfg.Password != "" { // as given, and as a URL DSN writes it
-			c.secrets = append(c.secrets, cfg.Password, url.QueryEscape(cfg.Password), url.PathEscape(cfg.Password))
+		if cfg.Password != "" {
+			c.secrets = append(c.secrets, cfg.Password)
 		}
 	}
 	if needCH {
 		if c.ClickHouseDSN == "" {
 			return fmt.Errorf("%w: --clickhouse-dsn or SCRIPTSTATS_CLICKHOUSE_DSN is required", errUsage)
 		}
-		if u, err := url.Parse(c.ClickHouseDSN); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok && p != "" {
-				c.secrets = append(c.secrets, p, url.QueryEscape(p), url.PathEscape(p))
+		if u, err := url.Parse(c.ClickHouseDSN); err == nil {
+			p, _ := u.User.Password()
+			for _, pw := range []string{p, u.Query().Get("password")} { // user:pass@ or ?password=
+				if pw != "" {
+					c.secrets = append(c.secrets, pw)
+				}
 			}
 		}
 		if _, err := load.ParseDSN(c.ClickHouseDSN); err != nil {
