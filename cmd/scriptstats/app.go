@@ -36,6 +36,8 @@ Commands:
   migrate                        create the database and every ClickHouse object (safe to rerun)
   run [--since DATE]             one incremental pass (the first loads the whole history)
   backfill --from DATE --to DATE recompute those days from the source, deletions included
+  backfill --trailing-days N     the same for the N days before today and today
+  backfill --accept-rewind ...   after a restore of the source (see docs/operations.md)
   schedule                       run passes on the cron schedules until SIGTERM
   verify --from DATE --to DATE   compare ClickHouse with a recomputation from the source
   compare RUN_A RUN_B [--json]   step-aligned diff of two runs
@@ -116,13 +118,18 @@ func (a *app) exit(ctx context.Context, err error) int {
 
 // setup parses flags and the environment, validates, and sets up logging.
 func (a *app) setup(f *flagSet, args []string, needPG, needCH bool) error {
-	f.SetOutput(a.stderr)
+	// A bad flag is one line (printed by exit), not the flag package's
+	// message plus the whole usage; --help prints the usage.
+	f.SetOutput(io.Discard)
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			f.SetOutput(a.stderr)
+			f.Usage()
 			return err
 		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return fmt.Errorf("%w: %w (see scriptstats %s --help)", errUsage, err, f.Name())
 	}
+	f.SetOutput(a.stderr)
 	if err := a.cfg.validate(f, needPG, needCH); err != nil {
 		return err
 	}
