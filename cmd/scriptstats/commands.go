@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/schedules"
@@ -57,11 +58,21 @@ func (a *app) runPass(ctx context.Context, args []string) error {
 func (a *app) dayRange(f *flagSet, args []string) (from, to transform.Day, err error) {
 	f.string(&a.cfg.From, "from", "", "first day (YYYY-MM-DD, in --timezone)")
 	f.string(&a.cfg.To, "to", "", "last day, included")
+	f.int(&a.cfg.TrailingDays, "trailing-days", "0", "instead of --from and --to: the N days before today, and today (in --timezone); for a CronJob")
 	if err := a.setup(f, args, true, true); err != nil {
 		return 0, 0, err
 	}
+	switch n := a.cfg.TrailingDays; {
+	case n < 0:
+		return 0, 0, fmt.Errorf("%w: --trailing-days %d: must be 1 or more", errUsage, n)
+	case n > 0 && (a.cfg.From != "" || a.cfg.To != ""):
+		return 0, 0, fmt.Errorf("%w: --trailing-days replaces --from and --to: give one or the other", errUsage)
+	case n > 0:
+		from, to = trailingRange(time.Now(), a.cfg.Zone, n)
+		return from, to, nil
+	}
 	if a.cfg.From == "" || a.cfg.To == "" {
-		return 0, 0, fmt.Errorf("%w: --from and --to are required", errUsage)
+		return 0, 0, fmt.Errorf("%w: --from and --to (or --trailing-days) are required", errUsage)
 	}
 	if from, err = parseDayFlag("from", a.cfg.From); err != nil {
 		return 0, 0, err
@@ -73,6 +84,12 @@ func (a *app) dayRange(f *flagSet, args []string) (from, to transform.Day, err e
 		return 0, 0, fmt.Errorf("%w: --to %s is before --from %s", errUsage, to, from)
 	}
 	return from, to, nil
+}
+
+// trailingRange is the n days before the day of now in loc, and that day.
+func trailingRange(now time.Time, loc *time.Location, n int) (from, to transform.Day) {
+	today := transform.DayOf(now, loc)
+	return today - transform.Day(n), today
 }
 
 func (a *app) backfill(ctx context.Context, args []string) error {
@@ -92,6 +109,7 @@ func (a *app) backfill(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
+	a.log.Info().Str("from", from.String()).Str("to", to.String()).Msg("backfill of days")
 	backfill := j.Backfill
 	if acceptRewind {
 		backfill = j.BackfillAcceptingRewind

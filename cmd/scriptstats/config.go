@@ -35,10 +35,11 @@ type Config struct {
 	LogFormat        string
 	LogLevel         string
 
-	Since    string // run
-	From, To string // backfill, verify
-	JSON     bool   // compare
-	Plan     schedules.Plan
+	Since        string // run
+	From, To     string // backfill, verify
+	TrailingDays int    // backfill, verify: instead of From, To
+	JSON         bool   // compare
+	Plan         schedules.Plan
 
 	// secrets are the passwords of the DSNs, replaced verbatim in all
 	// output when long enough (see redactingWriter).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // validDSNs parse but are never dialled by these tests.
@@ -61,4 +62,44 @@ func TestErrorBytesBounds(t *testing.T) {
 			t.Errorf("--error-bytes %s refused: %v", v, err)
 		}
 	}
+}
+
+// TestTrailingRange: the N days before today in the zone, and today, with
+// days written by hand.
+func TestTrailingRange(t *testing.T) {
+	kiritimati, err := time.LoadLocation("Pacific/Kiritimati") // +14
+	if err != nil {
+		t.Fatal(err)
+	}
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		now      string
+		loc      *time.Location
+		n        int
+		from, to string
+	}{
+		{"2026-11-27T11:00:00Z", time.UTC, 7, "2026-11-20", "2026-11-27"},
+		{"2026-11-27T11:00:00Z", kiritimati, 7, "2026-11-21", "2026-11-28"}, // 01:00 on the 28th there
+		{"2024-09-08T03:30:00Z", santiago, 1, "2024-09-06", "2024-09-07"},   // 23:30 -04 on the 7th
+		{"2024-03-01T00:00:00Z", time.UTC, 1, "2024-02-29", "2024-03-01"},
+	} {
+		now, _ := time.Parse(time.RFC3339, c.now)
+		from, to := trailingRange(now, c.loc, c.n)
+		if from.String() != c.from || to.String() != c.to {
+			t.Errorf("%s in %s, %d days: %s..%s, want %s..%s", c.now, c.loc, c.n, from, to, c.from, c.to)
+		}
+	}
+}
+
+// TestTrailingDaysUsage: --trailing-days is exclusive with --from/--to,
+// must be positive, and an unexpanded $(VAR) from a manifest is refused.
+func TestTrailingDaysUsage(t *testing.T) {
+	base := append([]string{"backfill"}, validDSNs...)
+	usageLine(t, append(base, "--trailing-days", "7", "--from", "2026-01-01"), "--trailing-days replaces --from and --to")
+	usageLine(t, append(base, "--trailing-days", "-1"), "--trailing-days -1")
+	usageLine(t, append(base, "--trailing-days", "$(SCRIPTSTATS_BACKFILL_DAYS)"), "trailing-days", "not a whole number")
+	usageLine(t, base, "--from and --to (or --trailing-days) are required")
 }
