@@ -3,7 +3,10 @@
 // change. Time zones and limits are passed in.
 package transform
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Day is a calendar date, counted in days since 1970-01-01. It is the
 // grain of every daily aggregate and is compared and hashed cheaply.
@@ -172,14 +175,26 @@ type Run struct {
 	FailedStepName  NullString
 	ErrorMessage    NullString
 	Steps           []Step
+	// FailureAt is coalesce(finished_at, started_at, created_at) of the
+	// source row, +infinity the greatest (clamped to what int64
+	// microseconds hold, see ClampMicro): it orders failed attempts for
+	// step_daily.last_error even when the time itself cannot be stored.
+	// Zero (a Run not made by Normalize or read back): FinishedOrLatest
+	// uses the stored times.
+	FailureAt time.Time
 }
 
 // Counted reports whether the run counts in daily aggregates (finished).
 func (r *Run) Counted() bool { return r.Class != StatusUnfinished }
 
 // FinishedOrLatest is coalesce(finished_at, started_at, created_at): the
-// time of a failure, for step_daily.last_failure_at.
+// time of a failure, for step_daily.last_failure_at. It is the source's
+// (FailureAt) when known: a finished_at of +infinity is stored as NULL but
+// still makes the greatest failure time.
 func (r *Run) FinishedOrLatest() time.Time {
+	if !r.FailureAt.IsZero() {
+		return r.FailureAt
+	}
 	if r.FinishedAt.Valid {
 		return r.FinishedAt.Time
 	}
@@ -187,6 +202,26 @@ func (r *Run) FinishedOrLatest() time.Time {
 		return r.StartedAt.Time
 	}
 	return r.CreatedAt
+}
+
+// Bounds of a time held as int64 microseconds since 1970 (ClickHouse
+// runs_state.failure_at_us); PostgreSQL's ±infinity stand-ins lie outside.
+var (
+	minMicro = time.UnixMicro(math.MinInt64).UTC()
+	maxMicro = time.UnixMicro(math.MaxInt64).UTC()
+)
+
+// ClampMicro returns t within what int64 microseconds since 1970 hold, so
+// that a time survives UnixMicro and back unchanged (±infinity included,
+// as the least and greatest).
+func ClampMicro(t time.Time) time.Time {
+	switch {
+	case t.Before(minMicro):
+		return minMicro
+	case t.After(maxMicro):
+		return maxMicro
+	}
+	return t.Truncate(time.Microsecond)
 }
 
 // GroupKey identifies a script × day group.
