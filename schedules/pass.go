@@ -57,7 +57,7 @@ func (j *Job) beginPass(ctx context.Context, acceptRewind bool) (*pass, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if ok && st.Timezone != j.ZoneName {
+	if ok && !j.sameZone(st.Timezone) {
 		return fail(fmt.Errorf("%w: ClickHouse holds days in %s, this pass would use %s; use --timezone %s, or load into a new database", ErrTimezoneChanged, st.Timezone, j.ZoneName, st.Timezone))
 	}
 	p.state, p.stored = st, ok

@@ -46,7 +46,7 @@ func (j *Job) Verify(ctx context.Context, from, to transform.Day, report func(Di
 	if err != nil {
 		return res, err
 	}
-	if ok && st.Timezone != j.ZoneName {
+	if ok && !j.sameZone(st.Timezone) {
 		return res, fmt.Errorf("%w: ClickHouse holds days in %s; verify with --timezone %s", ErrTimezoneChanged, st.Timezone, st.Timezone)
 	}
 	days, err := j.Sink.ScriptDaily(ctx, from, to)
