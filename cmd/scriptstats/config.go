@@ -170,7 +170,7 @@ func (c *Config) connectionFlags(f *flagSet, needPG bool) {
 
 func (c *Config) passFlags(f *flagSet) {
 	f.string(&c.Timezone, "timezone", "UTC", "IANA time zone that days are computed in")
-	f.duration(&c.Lookback, "lookback", "10m", "safety margin of the incremental read (see docs/extract.md)")
+	f.duration(&c.Lookback, "lookback", "10m", "safety margin of the incremental read (see docs/design.md, \"The incremental read\")")
 	f.int(&c.BatchSize, "batch-size", "20000", "runs per ClickHouse insert")
 	f.duration(&c.StatementTimeout, "statement-timeout", "0s", "PostgreSQL statement_timeout for the job's queries (0: server default)")
 	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes, 64 to 16777216 (longer ones are cut with a marker)")

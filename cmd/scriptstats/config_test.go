@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +105,36 @@ func TestTrailingDaysUsage(t *testing.T) {
 	usageLine(t, append(base, "--trailing-days", "-1"), "--trailing-days -1")
 	usageLine(t, append(base, "--trailing-days", "$(SCRIPTSTATS_BACKFILL_DAYS)"), "trailing-days", "not a whole number")
 	usageLine(t, base, "--from and --to (or --trailing-days) are required")
+}
+
+// TestHelpPointsToExistingDocs: every docs/*.md the usage and the --help
+// of each command name exists, and so does a section named after it
+// (docs/x.md, "Section").
+func TestHelpPointsToExistingDocs(t *testing.T) {
+	ref := regexp.MustCompile(`docs/[A-Za-z0-9_.-]+\.md(?:, "([^"]+)")?`)
+	var help strings.Builder
+	for _, cmd := range []string{"", "migrate", "run", "backfill", "schedule", "verify", "compare"} {
+		args := []string{"--help"}
+		if cmd != "" {
+			args = []string{cmd, "--help"}
+		}
+		var out, errb bytes.Buffer
+		run(context.Background(), args, &out, &errb)
+		help.WriteString(out.String() + errb.String())
+	}
+	refs := ref.FindAllStringSubmatch(help.String(), -1)
+	if len(refs) == 0 {
+		t.Fatal("no docs/ reference found in any --help: the test checks nothing")
+	}
+	for _, m := range refs {
+		path := strings.SplitN(m[0], ",", 2)[0]
+		data, err := os.ReadFile(filepath.Join("..", "..", path))
+		if err != nil {
+			t.Errorf("--help points to %s: %v", path, err)
+			continue
+		}
+		if m[1] != "" && !regexp.MustCompile(`(?m)^#+ `+regexp.QuoteMeta(m[1])+`\s*$`).Match(data) {
+			t.Errorf("--help points to section %q of %s, which has no such heading", m[1], path)
+		}
+	}
 }
