@@ -35,3 +35,34 @@ func SameZone(a, b *time.Location) bool {
 	}
 	return true
 }
+
+// ZoneProbes returns the instants at which to compare two copies of loc's
+// rules (Go's and PostgreSQL's) over [from, to]: the second before and the
+// second of every change of offset, and noon UTC of each 1 January and
+// 1 July (for zones whose offset never changes there).
+func ZoneProbes(loc *time.Location, from, to time.Time) []time.Time {
+	var out []time.Time
+	for y := from.Year(); y <= to.Year(); y++ {
+		for _, m := range []time.Month{time.January, time.July} {
+			if t := time.Date(y, m, 1, 12, 0, 0, 0, time.UTC); !t.Before(from) && !t.After(to) {
+				out = append(out, t)
+			}
+		}
+	}
+	for t := from; t.Before(to); {
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() || end.After(to) {
+			break
+		}
+		if !end.After(t) { // a year's end in a rule-based period (see SameZone)
+			t = t.Add(time.Hour)
+			continue
+		}
+		_, before := end.Add(-time.Second).In(loc).Zone()
+		if _, after := end.In(loc).Zone(); before != after {
+			out = append(out, end.Add(-time.Second), end)
+		}
+		t = end
+	}
+	return out
+}

@@ -194,5 +194,22 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 		Now:       time.Now,
 		Progress:  a.newProgress(),
 	}
+	a.checkZoneData(ctx, j)
 	return j, func() { src.Close(); _ = sink.Close() }, nil
+}
+
+// checkZoneData warns when the source PostgreSQL's rules for the zone differ
+// from the job's (Go's zone data in the binary): the job's days are
+// self-consistent, but SQL on the source (AT TIME ZONE) would put runs near
+// those instants on other days. A warning, not a refusal: the fix is an
+// update of either side's zone data (docs/operations.md).
+func (a *app) checkZoneData(ctx context.Context, j *schedules.Job) {
+	n, first, err := j.ZoneDataMismatch(ctx)
+	switch {
+	case err != nil:
+		a.log.Warn().Err(err).Str("timezone", a.cfg.Timezone).Msg("could not compare the time zone data with PostgreSQL's")
+	case n > 0:
+		a.log.Warn().Str("timezone", a.cfg.Timezone).Int("instants", n).Str("first", first).
+			Msg("time zone data differ from PostgreSQL's: runs near these instants fall on other days than AT TIME ZONE on the source gives; update the image or PostgreSQL's tzdata")
+	}
 }

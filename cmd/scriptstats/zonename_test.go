@@ -1,6 +1,12 @@
 package main
 
 import (
+	"archive/zip"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -31,3 +37,83 @@ VALUES (1, 1, 'success', '2026-11-10 23:30Z', '2026-11-10 23:31Z', 60, '2026-11-
 	assertOneLineFailure(t, e.cli(nil, "run", "--timezone", "Europe/London"), 1, "time zone differs", "--timezone UTC")
 	assertOneLineFailure(t, e.cli(nil, "verify", "--timezone", "Europe/London", "--from", "2026-11-10", "--to", "2026-11-10"), 1, "time zone differs")
 }
+
+// fakeZoneinfo writes a zoneinfo zip (the form $ZONEINFO takes) in which
+// name holds the rules of another zone, as a binary with outdated or
+// wrong zone data would have them.
+func fakeZoneinfo(t *testing.T, name, rulesOf string) string {
+	t.Helper()
+	goroot := runtime.GOROOT()
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		goroot = strings.TrimSpace(string(out))
+	}
+	zr, err := zip.OpenReader(filepath.Join(goroot, "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var data []byte
+	for _, f := range zr.File {
+		if f.Name == rulesOf {
+			r, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err = io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if data == nil {
+		t.Fatalf("%s not in zoneinfo.zip", rulesOf)
+	}
+	path := filepath.Join(t.TempDir(), "zoneinfo.zip")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(out)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store}) // Go reads stored entries only
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestZoneDataComparedWithPostgres: a pass compares its zone rules with
+// PostgreSQL's and warns when they differ (here: "Europe/Berlin" with
+// Tokyo's rules), naming the first instant; with the real rules it says
+// nothing.
+func TestZoneDataComparedWithPostgres(t *testing.T) {
+	t.Parallel()
+	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
+	e.tz = "Europe/Berlin"
+	e.exec(sqlfiles.Postgres("reference_schema"))
+	e.migrate()
+	r := e.must("run")
+	if w := logLines(r.stderr, zoneWarning); len(w) != 0 {
+		t.Fatalf("Europe/Berlin: the job's rules and PostgreSQL's differ? %v", w)
+	}
+	r = e.cli([]string{"ZONEINFO=" + fakeZoneinfo(t, "Europe/Berlin", "Asia/Tokyo")}, "run")
+	if r.code != 0 {
+		t.Fatalf("a pass with other zone data must still run: %s", r)
+	}
+	w := logLines(r.stderr, zoneWarning)
+	if len(w) != 1 || w[0]["level"] != "warn" || w[0]["instants"].(float64) < 100 ||
+		!strings.Contains(w[0]["first"].(string), "1970-01-01T12:00:00Z the job's rules give 1970-01-01T21:00:00, PostgreSQL's 1970-01-01T13:00:00") {
+		t.Fatalf("Berlin with Tokyo's rules: want one warning from 1970-01-01 on, got %v\n%s", w, r)
+	}
+}
+
+const zoneWarning = "time zone data differ from PostgreSQL's: runs near these instants fall on other days than AT TIME ZONE on the source gives; update the image or PostgreSQL's tzdata"
