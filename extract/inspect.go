@@ -8,10 +8,6 @@ import (
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
 
-// MinServerVersion is the oldest PostgreSQL the extract queries run on
-// (pg_current_snapshot, xid8: PostgreSQL 13).
-const MinServerVersion = 130000
-
 // Facts are what the source says about the guarantees that rest on it
 // (`scriptstats doctor`).
 type Facts struct {

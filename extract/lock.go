@@ -45,8 +45,26 @@ func (s *Source) TryLock(ctx context.Context, key int64) (*Lock, error) {
 		conn.Release()
 		return nil, ErrLocked
 	}
+	// The lock belongs to a server session. Behind a pooler in transaction
+	// mode (PgBouncer pool_mode=transaction) the next statement may run in
+	// another one, where the lock would be neither seen nor released.
+	var held bool
+	if err := conn.QueryRow(ctx, sqlfiles.Postgres("lock_held"), key).Scan(&held); err != nil {
+		_ = conn.Conn().Close(ctx)
+		conn.Release()
+		return nil, fmt.Errorf("postgres advisory lock: %w", err)
+	}
+	if !held {
+		_ = conn.Conn().Close(ctx)
+		conn.Release()
+		return nil, ErrSessionPooling
+	}
 	return &Lock{conn: conn, key: key}, nil
 }
+
+// ErrSessionPooling: the lock taken by one statement is not held by the
+// session of the next, so statements do not share a server session.
+var ErrSessionPooling = errors.New("postgres advisory lock: the session that took the lock is not the one running the next statement: is the source behind a connection pooler in transaction mode (PgBouncer pool_mode=transaction)? scriptstats needs a direct connection or session pooling")
 
 // Release frees the lock. If the unlock fails the connection is closed,
 // which frees the lock as well.
@@ -61,7 +79,7 @@ func (l *Lock) Release(ctx context.Context) error {
 		return fmt.Errorf("postgres advisory unlock: %w", err)
 	}
 	if !ok {
-		return errors.New("postgres advisory unlock: lock was not held")
+		return fmt.Errorf("postgres advisory unlock: this session did not hold the lock: %w", ErrSessionPooling)
 	}
 	return nil
 }

@@ -49,7 +49,34 @@ func Open(ctx context.Context, dsn string, statementTimeout time.Duration) (*Sou
 		pool.Close()
 		return nil, fmt.Errorf("postgres connect: %w", err)
 	}
+	var num int
+	var ver string
+	if err := pool.QueryRow(ctx, sqlfiles.Postgres("server_version")).Scan(&num, &ver); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres server version: %w", err)
+	}
+	if err := CheckServerVersion(num, ver); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	return &Source{pool: pool}, nil
+}
+
+// MinServerVersion is the oldest PostgreSQL the job reads from: 13 brought
+// pg_current_snapshot() and the 64-bit transaction ids (xid8) of the
+// incremental read.
+const MinServerVersion = 130000
+
+// ErrServerVersion: the source PostgreSQL is older than MinServerVersion.
+var ErrServerVersion = errors.New("postgres server too old")
+
+// CheckServerVersion refuses a server older than MinServerVersion
+// (num is server_version_num, ver server_version).
+func CheckServerVersion(num int, ver string) error {
+	if num < MinServerVersion {
+		return fmt.Errorf("%w: the source is PostgreSQL %s; scriptstats needs PostgreSQL 13 or later", ErrServerVersion, ver)
+	}
+	return nil
 }
 
 // Close closes every connection.

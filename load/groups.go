@@ -133,6 +133,7 @@ type groupRunRow struct {
 	class      *string
 	orderedAt  *int64
 	createdAt  *int64
+	failureAt  *int64
 	startedAt  *time.Time
 	finishedAt *time.Time
 	duration   *float64
@@ -140,7 +141,7 @@ type groupRunRow struct {
 }
 
 func (g *groupRunRow) scan(rows interface{ Scan(...any) error }) error {
-	return rows.Scan(&g.scriptID, &g.day, &g.runID, &g.class, &g.orderedAt, &g.createdAt,
+	return rows.Scan(&g.scriptID, &g.day, &g.runID, &g.class, &g.orderedAt, &g.createdAt, &g.failureAt,
 		&g.startedAt, &g.finishedAt, &g.duration, &g.aggSteps)
 }
 
@@ -164,6 +165,7 @@ func (g *groupRunRow) run(key transform.GroupKey, dec *stepDecoder) (transform.R
 		StartedAt:  nullTime(g.startedAt),
 		FinishedAt: nullTime(g.finishedAt),
 		Duration:   nullFloat(g.duration),
+		FailureAt:  time.UnixMicro(derefInt(g.failureAt)).UTC(),
 	}
 	if g.aggSteps != nil && *g.aggSteps != "" {
 		steps, err := dec.decode(*g.aggSteps, nil)

@@ -69,6 +69,7 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 		err := batch.Append(
 			r.ScriptID, r.Day.Time(), r.ID, r.Status, statusClassNames[r.Class],
 			r.OrderedAt.UnixMicro(), r.CreatedAt.UnixMicro(), r.UpdatedAt.UnixMicro(),
+			transform.ClampMicro(r.FinishedOrLatest()).UnixMicro(),
 			timePtr(r.StartedAt), timePtr(r.FinishedAt),
 			floatPtr(r.ReportedDuration), floatPtr(r.Duration),
 			int32Ptr(r.FailedStepIndex), strPtr(r.FailedStepName), strPtr(r.ErrorMessage),
@@ -82,7 +83,7 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 	for _, g := range gone {
 		err := batch.Append(
 			g.Key.ScriptID, g.Key.Day.Time(), g.RunID, "", "unfinished",
-			int64(0), int64(0), int64(0),
+			int64(0), int64(0), int64(0), int64(0),
 			nil, nil, nil, nil, nil, nil, nil,
 			[]int32{}, []*string{}, []string{}, []*float64{}, []*string{},
 			"", version, uint8(1),

@@ -3,36 +3,56 @@ package schedules
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
 )
 
-// dayStart is midnight of day d in loc (the first instant of that local
-// date, also on days that start at 01:00 because of DST).
-func dayStart(d transform.Day, loc *time.Location) time.Time {
-	y, m, dd := d.Time().Date()
-	return time.Date(y, m, dd, 0, 0, 0, 0, loc)
-}
-
 // Backfill recomputes the days [from, to] from the source: every run of
 // those days is rewritten, runs deleted at the source or moved out of the
 // range are found and removed, every group of the days is recomputed.
 func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary, err error) {
+	return j.backfill(ctx, from, to, false)
+}
+
+// BackfillAcceptingRewind is Backfill on a source that went back in time
+// (restored from a backup), which every other pass refuses: the days
+// [from, to] are recomputed from the source as it is now, and the
+// watermark is reset to this pass's snapshot, so that incremental passes
+// go on from here. Days outside the range keep what ClickHouse holds:
+// the range must cover every day changed since the backup was taken.
+// Without a rewind it is a plain backfill.
+func (j *Job) BackfillAcceptingRewind(ctx context.Context, from, to transform.Day) (sum Summary, err error) {
+	return j.backfill(ctx, from, to, true)
+}
+
+func (j *Job) backfill(ctx context.Context, from, to transform.Day, acceptRewind bool) (sum Summary, err error) {
 	if to < from {
 		return sum, fmt.Errorf("backfill: --to %s is before --from %s", to, from)
 	}
-	p, err := j.begin(ctx)
+	p, err := j.beginPass(ctx, acceptRewind)
 	if err != nil {
 		return sum, err
 	}
 	defer p.end(ctx)
 	sum.PassID, sum.Mode = p.id(), "backfill"
-	sum.SnapshotTime = p.snap.Info().Time
+	info := p.snap.Info()
+	sum.SnapshotTime = info.Time
 	st := p.state
 	if !p.stored {
 		st = load.State{Timezone: j.ZoneName}
+	}
+	if p.rewound {
+		// The old watermark and markers count transactions of the source
+		// before the restore: start afresh from this snapshot, as a first
+		// pass does.
+		j.Log.Warn().Int64("xmax", info.Xmax).Int64("last_pass_xmax", st.Watermark.Xmax).
+			Str("from", from.String()).Str("to", to.String()).
+			Msg("source went back in time: accepted; recomputing the days and resetting the watermark to this snapshot")
+		st.Watermark = nextWatermark(nil, info)
+		st.LastPassAt = info.Time
+	} else if acceptRewind {
+		j.Log.Info().Msg("--accept-rewind: the source did not go back in time; a plain backfill")
 	}
 	if st.Since != "" {
 		since, err := transform.ParseDay(st.Since)
@@ -53,7 +73,7 @@ func (j *Job) Backfill(ctx context.Context, from, to transform.Day) (sum Summary
 	}
 	loadStart := j.Now()
 	sum.SetupDuration = loadStart.Sub(p.started)
-	lo, hi := dayStart(from, j.Zone), dayStart(to+1, j.Zone)
+	lo, hi := from.Start(j.Zone), (to + 1).Start(j.Zone)
 	if j.Progress != nil {
 		loader.total = p.snap.CountRunsBetween(ctx, lo, hi)
 	}

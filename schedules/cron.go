@@ -24,9 +24,9 @@ type Plan struct {
 }
 
 // DefaultPlan: an incremental pass every 5 minutes, and every night at 02:30
-// (in the job's time zone) a backfill of the trailing 3 days, which finds
+// (in the job's time zone) a backfill of the trailing 7 days, which finds
 // runs deleted at the source.
-var DefaultPlan = Plan{Incremental: "*/5 * * * *", Backfill: "30 2 * * *", BackfillDays: 3}
+var DefaultPlan = Plan{Incremental: "*/5 * * * *", Backfill: "30 2 * * *", BackfillDays: 7}
 
 // Validate checks the cron specs.
 func (p Plan) Validate() error {

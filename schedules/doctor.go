@@ -37,6 +37,10 @@ type DoctorInput struct {
 	Zone        *time.Location
 	ZoneInstant []time.Time // the instants Source.ZoneOffsets answer
 	Lookback    time.Duration
+	// Slot is set with --source logical, with what the source says of it.
+	Slot       *extract.Slot
+	SlotStatus extract.SlotStatus
+	SlotErr    error
 	// Sink: its version, whether its schema is current, the job state.
 	SinkVersion string
 	SinkErr     error
@@ -74,13 +78,19 @@ func Diagnose(in DoctorInput) []Check {
 		default:
 			add("source privileges", CheckOK, "SELECT on task_log and scripts; every column the job reads has a type it reads", "")
 		}
-		out = append(out, incrementalCheck(f, in.Lookback))
-		out = append(out, stampingCheck(f, in.Lookback))
-		add("deletes", CheckOK, "a run deleted at the source leaves the views at the next backfill covering its day (--source cursor)",
-			"a backfill of the trailing days on a schedule (the Kubernetes backfill CronJob, or `schedule`)")
+		if in.Slot != nil {
+			out = append(out, logicalChecks(in)...)
+		} else {
+			out = append(out, incrementalCheck(f, in.Lookback))
+			out = append(out, stampingCheck(f, in.Lookback))
+			add("deletes", CheckOK, "a run deleted at the source leaves the views at the next backfill covering its day (--source cursor)",
+				"a backfill of the trailing days on a schedule (the Kubernetes backfill CronJob, or `schedule`)")
+		}
 		out = append(out, zoneCheck(in))
-		logical := fmt.Sprintf("wal_level=%s, REPLICATION attribute: %v", f.WalLevel, f.Replication || f.Superuser)
-		add("logical source", CheckNA, logical+" (--source logical is not used)", "")
+		if in.Slot == nil {
+			logical := fmt.Sprintf("wal_level=%s, REPLICATION attribute: %v", f.WalLevel, f.Replication || f.Superuser)
+			add("logical source", CheckNA, logical+" (--source logical is not used)", "")
+		}
 	}
 	switch {
 	case in.SinkErr != nil:
@@ -135,6 +145,44 @@ func incrementalCheck(f extract.Facts, lookback time.Duration) Check {
 		}
 	}
 	return c
+}
+
+// logicalChecks are the guarantees of --source logical.
+func logicalChecks(in DoctorInput) []Check {
+	f := in.Source
+	c := Check{Name: "logical source", Status: CheckOK,
+		RestsOn: "wal_level=logical, the REPLICATION attribute, publication and slot " + in.Slot.Name}
+	switch {
+	case f.WalLevel != "logical":
+		c.Status, c.Detail = CheckFail, fmt.Sprintf("wal_level is %s: set wal_level = logical on the source and restart it", f.WalLevel)
+	case !f.Replication && !f.Superuser:
+		c.Status, c.Detail = CheckFail, fmt.Sprintf("the role lacks the REPLICATION attribute: ALTER ROLE %s REPLICATION", f.Role)
+	case f.InRecovery:
+		c.Status, c.Detail = CheckFail, "the source is a hot standby: a logical slot needs the primary (PostgreSQL 16 can decode on a standby; not supported here)"
+	case in.SlotErr != nil:
+		c.Status, c.Detail = CheckFail, in.SlotErr.Error()
+	default:
+		if err := in.SlotStatus.Check(*in.Slot); err != nil {
+			c.Status, c.Detail = CheckFail, err.Error()
+			break
+		}
+		c.Detail = fmt.Sprintf("slot %s holds back %d bytes of WAL (wal_status %s)", in.Slot.Name, in.SlotStatus.LagBytes, in.SlotStatus.WALStatus)
+		if in.SlotStatus.LagBytes > slotLagWarning {
+			c.Status = CheckWarn
+			c.Detail += ": run passes more often, or check that they succeed"
+		}
+	}
+	inc := Check{Name: "incremental guarantee", Status: c.Status,
+		Detail:  "every committed insert, update and delete is read by the first pass after its commit",
+		RestsOn: "the replication slot: a pass decodes every change committed before it starts, and confirms the slot only once ClickHouse holds their effect"}
+	if c.Status == CheckFail {
+		inc.Detail = "does not hold: see logical source"
+	}
+	del := Check{Name: "deletes", Status: c.Status, Detail: "a run deleted at the source leaves the views at the next pass", RestsOn: inc.RestsOn}
+	if c.Status == CheckFail {
+		del.Detail = "does not hold: see logical source"
+	}
+	return []Check{c, inc, del}
 }
 
 func privilegeName(f extract.Facts) string {

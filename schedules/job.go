@@ -52,6 +52,18 @@ type Job struct {
 	Progress func(done, total int64)
 }
 
+// sameZone reports whether the zone ClickHouse's days were computed in
+// (its name, as stored) is the job's: the same name, or another name of a
+// zone with the same UTC offsets at every instant (UTC and Etc/UTC; see
+// transform.SameZone). The state keeps the name it was loaded with.
+func (j *Job) sameZone(stored string) bool {
+	if stored == j.ZoneName {
+		return true
+	}
+	loc, err := time.LoadLocation(stored)
+	return err == nil && transform.SameZone(loc, j.Zone)
+}
+
 // Summary is what one pass did; the last log line of a pass prints it.
 type Summary struct {
 	PassID           string

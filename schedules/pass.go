@@ -28,11 +28,16 @@ type pass struct {
 	snap    *extract.Snapshot
 	state   load.State
 	stored  bool // a state existed
+	rewound bool // the source went back in time and the pass accepts it
 	version uint64
 	started time.Time
 }
 
-func (j *Job) begin(ctx context.Context) (*pass, error) {
+func (j *Job) begin(ctx context.Context) (*pass, error) { return j.beginPass(ctx, false) }
+
+// beginPass starts a pass; acceptRewind (backfill --accept-rewind only)
+// lets it go on when the source went back in time, marking it rewound.
+func (j *Job) beginPass(ctx context.Context, acceptRewind bool) (*pass, error) {
 	p := &pass{started: j.Now()}
 	lock, err := j.Source.TryLock(ctx, extract.LockKey(j.Sink.Database()))
 	if err != nil {
@@ -54,7 +59,7 @@ func (j *Job) begin(ctx context.Context) (*pass, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if ok && st.Timezone != j.ZoneName {
+	if ok && !j.sameZone(st.Timezone) {
 		return fail(fmt.Errorf("%w: ClickHouse holds days in %s, this pass would use %s; use --timezone %s, or load into a new database", ErrTimezoneChanged, st.Timezone, j.ZoneName, st.Timezone))
 	}
 	p.state, p.stored = st, ok
@@ -68,7 +73,10 @@ func (j *Job) begin(ctx context.Context) (*pass, error) {
 	}
 	info := snap.Info()
 	if wm := st.Watermark; wm != nil && info.Xmax < wm.Xmax {
-		return fail(fmt.Errorf("%w: its transaction counter is %d, the last pass saw %d; check the source, then run backfill over the affected days", ErrSourceRewound, info.Xmax, wm.Xmax))
+		if !acceptRewind {
+			return fail(fmt.Errorf("%w: its transaction counter is %d, the last pass saw %d; if it was restored on purpose, run scriptstats backfill --accept-rewind --from <first day changed since the backup> --to <today>", ErrSourceRewound, info.Xmax, wm.Xmax))
+		}
+		p.rewound = true
 	}
 	// Versions order every row the job writes: nanoseconds of the clock,
 	// above every version written so far (a clock that stepped back): the

@@ -46,7 +46,7 @@ func (j *Job) Verify(ctx context.Context, from, to transform.Day, report func(Di
 	if err != nil {
 		return res, err
 	}
-	if ok && st.Timezone != j.ZoneName {
+	if ok && !j.sameZone(st.Timezone) {
 		return res, fmt.Errorf("%w: ClickHouse holds days in %s; verify with --timezone %s", ErrTimezoneChanged, st.Timezone, st.Timezone)
 	}
 	days, err := j.Sink.ScriptDaily(ctx, from, to)
@@ -85,7 +85,7 @@ func (j *Job) Verify(ctx context.Context, from, to transform.Day, report func(Di
 		c.group(cur, group)
 		group = group[:0]
 	}
-	lo, hi := dayStart(from, j.Zone), dayStart(to+1, j.Zone)
+	lo, hi := from.Start(j.Zone), (to + 1).Start(j.Zone)
 	err = snap.RunsBetween(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
 		run, _, ok := transform.Normalize(*src, j.Zone, j.Limits)
 		if !ok {

@@ -55,8 +55,11 @@ func Aggregate(runs []Run) (day ScriptDay, hasDay bool, steps []StepDay) {
 //     meaning greatest run OrderedAt, then run ID, then position in the run's
 //     steps (duplicate indexes in one run: the last in array order wins).
 //   - LastFailureAt is the greatest FinishedOrLatest over failed attempts
-//     and LastError the Error of that attempt; ties go to the greatest run
-//     ID, then to the last in array order. Both NULL without a failure.
+//     (the source's coalesce(finished_at, started_at, created_at), +infinity
+//     the greatest) and LastError the Error of that attempt; ties go to the
+//     greatest run ID, then to the last in array order. Both NULL without a
+//     failure; LastFailureAt also NULL when that time is outside what
+//     ClickHouse stores (1900..2299).
 func (a *Aggregator) Aggregate(runs []Run) (day ScriptDay, hasDay bool, steps []StepDay) {
 	if len(runs) == 0 {
 		return day, false, nil
@@ -205,7 +208,10 @@ func (s *stepAcct) row(runs []Run, key GroupKey, index int32) StepDay {
 	}
 	if s.hasFail {
 		r := &runs[s.fail.run]
-		row.LastFailureAt = NullTime{Time: r.FinishedOrLatest(), Valid: true}
+		at := r.FinishedOrLatest()
+		// The latest failure may be at a time ClickHouse cannot hold
+		// (finished_at +infinity): its error still wins, its time is NULL.
+		row.LastFailureAt = NullTime{Time: at, Valid: !at.Before(minStorable) && !at.After(maxStorable)}
 		row.LastError = r.Steps[s.fail.step].Error
 	}
 	return row

@@ -78,9 +78,9 @@ func (c StatusClass) String() string {
 // Otherwise every repair is counted in issues:
 //   - started_at and finished_at outside the storable range are stored as
 //     NULL (TimestampOutOfRange, once per timestamp). Duration and OrderedAt
-//     are computed from the source values first; FinishedOrLatest, hence
-//     step_daily.last_failure_at, uses the stored ones (a time ClickHouse
-//     cannot hold cannot be a last_failure_at either).
+//     are computed from the source values first, and so is FailureAt,
+//     which orders failed attempts for step_daily.last_error (+infinity the
+//     greatest); a last_failure_at ClickHouse cannot hold is NULL.
 //   - Duration is the contract's: duration when not null (a NaN duration is
 //     invalid, it does not fall back), else finished_at − started_at. Null,
 //     NaN, ±Inf and negative are invalid (Valid false); a -0 is stored as 0.
@@ -136,6 +136,11 @@ func Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues I
 	if !run.Duration.Valid && run.Class != StatusUnfinished {
 		issues.InvalidDuration = 1
 	}
+	failureAt := orderedAt
+	if src.FinishedAt.Valid {
+		failureAt = src.FinishedAt.Time
+	}
+	run.FailureAt = ClampMicro(failureAt)
 	run.StartedAt = storable(src.StartedAt, &issues)
 	run.FinishedAt = storable(src.FinishedAt, &issues)
 

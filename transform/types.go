@@ -3,7 +3,10 @@
 // change. Time zones and limits are passed in.
 package transform
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Day is a calendar date, counted in days since 1970-01-01. It is the
 // grain of every daily aggregate and is compared and hashed cheaply.
@@ -23,6 +26,35 @@ func DayFromDate(y int, m time.Month, d int) Day {
 // Time returns midnight UTC of the day (the representation ClickHouse's
 // Date32 columns take).
 func (d Day) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// Start returns the first instant whose local date in loc is d or later:
+// local midnight on most days. Where the clocks jump forward at midnight
+// (America/Santiago 2024-09-08, America/Havana 2024-03-10) local midnight
+// does not exist and the day begins at the jump, 01:00 local; time.Date
+// would give 23:00 of the day before. Where midnight occurs twice (clocks
+// set back across it) the first one is taken. A day skipped whole
+// (Pacific/Apia 2011-12-30) starts where the next one does.
+// Every conversion of a Day into an instant goes through Start.
+func (d Day) Start(loc *time.Location) time.Time {
+	y, m, dd := d.Time().Date()
+	t := time.Date(y, m, dd, 0, 0, 0, 0, loc)
+	if DayOf(t, loc) < d {
+		// Normalized into the day before: the day begins when that zone
+		// period ends.
+		_, end := t.ZoneBounds()
+		return end
+	}
+	if start, _ := t.ZoneBounds(); !start.IsZero() {
+		// Midnight in the offset of the period before t, if that period
+		// reaches into day d, is an earlier instant of the same local time.
+		before := start.Add(-time.Nanosecond)
+		if DayOf(before, loc) == d {
+			_, off := before.Zone()
+			return d.Time().Add(-time.Duration(off) * time.Second).In(loc)
+		}
+	}
+	return t
+}
 
 // String formats the day as YYYY-MM-DD.
 func (d Day) String() string { return d.Time().Format(time.DateOnly) }
@@ -143,14 +175,26 @@ type Run struct {
 	FailedStepName  NullString
 	ErrorMessage    NullString
 	Steps           []Step
+	// FailureAt is coalesce(finished_at, started_at, created_at) of the
+	// source row, +infinity the greatest (clamped to what int64
+	// microseconds hold, see ClampMicro): it orders failed attempts for
+	// step_daily.last_error even when the time itself cannot be stored.
+	// Zero (a Run not made by Normalize or read back): FinishedOrLatest
+	// uses the stored times.
+	FailureAt time.Time
 }
 
 // Counted reports whether the run counts in daily aggregates (finished).
 func (r *Run) Counted() bool { return r.Class != StatusUnfinished }
 
 // FinishedOrLatest is coalesce(finished_at, started_at, created_at): the
-// time of a failure, for step_daily.last_failure_at.
+// time of a failure, for step_daily.last_failure_at. It is the source's
+// (FailureAt) when known: a finished_at of +infinity is stored as NULL but
+// still makes the greatest failure time.
 func (r *Run) FinishedOrLatest() time.Time {
+	if !r.FailureAt.IsZero() {
+		return r.FailureAt
+	}
 	if r.FinishedAt.Valid {
 		return r.FinishedAt.Time
 	}
@@ -158,6 +202,26 @@ func (r *Run) FinishedOrLatest() time.Time {
 		return r.StartedAt.Time
 	}
 	return r.CreatedAt
+}
+
+// Bounds of a time held as int64 microseconds since 1970 (ClickHouse
+// runs_state.failure_at_us); PostgreSQL's ±infinity stand-ins lie outside.
+var (
+	minMicro = time.UnixMicro(math.MinInt64).UTC()
+	maxMicro = time.UnixMicro(math.MaxInt64).UTC()
+)
+
+// ClampMicro returns t within what int64 microseconds since 1970 hold, so
+// that a time survives UnixMicro and back unchanged (±infinity included,
+// as the least and greatest).
+func ClampMicro(t time.Time) time.Time {
+	switch {
+	case t.Before(minMicro):
+		return minMicro
+	case t.After(maxMicro):
+		return maxMicro
+	}
+	return t.Truncate(time.Microsecond)
 }
 
 // GroupKey identifies a script × day group.

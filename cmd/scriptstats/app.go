@@ -36,10 +36,13 @@ Commands:
   migrate                        create the database and every ClickHouse object (safe to rerun)
   run [--since DATE]             one incremental pass (the first loads the whole history)
   backfill --from DATE --to DATE recompute those days from the source, deletions included
+  backfill --trailing-days N     the same for the N days before today and today
+  backfill --accept-rewind ...   after a restore of the source (see docs/operations.md)
   schedule                       run passes on the cron schedules until SIGTERM
   verify --from DATE --to DATE   compare ClickHouse with a recomputation from the source
   compare RUN_A RUN_B [--json]   step-aligned diff of two runs
   doctor [--json]                check source and sink: does each guarantee hold here, on what it rests
+  report --out FILE              one self-contained HTML report (--from, --to, --script narrow it)
   version                        print the version
 
 Every flag has an environment fallback (SCRIPTSTATS_<FLAG>); "scriptstats COMMAND --help" lists them.
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = a.compare(ctx, rest)
 	case "doctor":
 		err = a.doctor(ctx, rest)
+	case "report":
+		err = a.report(ctx, rest)
 	case "version":
 		fmt.Fprintln(a.stdout, "scriptstats", version)
 		return exitOK
@@ -119,13 +124,18 @@ func (a *app) exit(ctx context.Context, err error) int {
 
 // setup parses flags and the environment, validates, and sets up logging.
 func (a *app) setup(f *flagSet, args []string, needPG, needCH bool) error {
-	f.SetOutput(a.stderr)
+	// A bad flag is one line (printed by exit), not the flag package's
+	// message plus the whole usage; --help prints the usage.
+	f.SetOutput(io.Discard)
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			f.SetOutput(a.stderr)
+			f.Usage()
 			return err
 		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return fmt.Errorf("%w: %w (see scriptstats %s --help)", errUsage, err, f.Name())
 	}
+	f.SetOutput(a.stderr)
 	if err := a.cfg.validate(f, needPG, needCH); err != nil {
 		return err
 	}
@@ -194,5 +204,22 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 		slot := extract.SlotFor(sink.Database())
 		j.Slot, j.PGDSN = &slot, a.cfg.PGDSN
 	}
+	a.checkZoneData(ctx, j)
 	return j, func() { src.Close(); _ = sink.Close() }, nil
+}
+
+// checkZoneData warns when the source PostgreSQL's rules for the zone differ
+// from the job's (Go's zone data in the binary): the job's days are
+// self-consistent, but SQL on the source (AT TIME ZONE) would put runs near
+// those instants on other days. A warning, not a refusal: the fix is an
+// update of either side's zone data (docs/operations.md).
+func (a *app) checkZoneData(ctx context.Context, j *schedules.Job) {
+	n, first, err := j.ZoneDataMismatch(ctx)
+	switch {
+	case err != nil:
+		a.log.Warn().Err(err).Str("timezone", a.cfg.Timezone).Msg("could not compare the time zone data with PostgreSQL's")
+	case n > 0:
+		a.log.Warn().Str("timezone", a.cfg.Timezone).Int("instants", n).Str("first", first).
+			Msg("time zone data differ from PostgreSQL's: runs near these instants fall on other days than AT TIME ZONE on the source gives; update the image or PostgreSQL's tzdata")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -95,11 +96,21 @@ func (a *app) runPass(ctx context.Context, args []string) error {
 func (a *app) dayRange(f *flagSet, args []string) (from, to transform.Day, err error) {
 	f.string(&a.cfg.From, "from", "", "first day (YYYY-MM-DD, in --timezone)")
 	f.string(&a.cfg.To, "to", "", "last day, included")
+	f.int(&a.cfg.TrailingDays, "trailing-days", "0", "instead of --from and --to: the N days before today, and today (in --timezone); for a CronJob")
 	if err := a.setup(f, args, true, true); err != nil {
 		return 0, 0, err
 	}
+	switch n := a.cfg.TrailingDays; {
+	case n < 0:
+		return 0, 0, fmt.Errorf("%w: --trailing-days %d: must be 1 or more", errUsage, n)
+	case n > 0 && (a.cfg.From != "" || a.cfg.To != ""):
+		return 0, 0, fmt.Errorf("%w: --trailing-days replaces --from and --to: give one or the other", errUsage)
+	case n > 0:
+		from, to = trailingRange(time.Now(), a.cfg.Zone, n)
+		return from, to, nil
+	}
 	if a.cfg.From == "" || a.cfg.To == "" {
-		return 0, 0, fmt.Errorf("%w: --from and --to are required", errUsage)
+		return 0, 0, fmt.Errorf("%w: --from and --to (or --trailing-days) are required", errUsage)
 	}
 	if from, err = parseDayFlag("from", a.cfg.From); err != nil {
 		return 0, 0, err
@@ -113,11 +124,19 @@ func (a *app) dayRange(f *flagSet, args []string) (from, to transform.Day, err e
 	return from, to, nil
 }
 
+// trailingRange is the n days before the day of now in loc, and that day.
+func trailingRange(now time.Time, loc *time.Location, n int) (from, to transform.Day) {
+	today := transform.DayOf(now, loc)
+	return today - transform.Day(n), today
+}
+
 func (a *app) backfill(ctx context.Context, args []string) error {
 	f := newFlagSet("backfill")
 	a.cfg.connectionFlags(f, true)
 	a.cfg.passFlags(f)
 	pushURL := pushgatewayFlag(f)
+	var acceptRewind bool // once, by hand: never in a ConfigMap
+	f.bool(&acceptRewind, "accept-rewind", "false", "the source was restored from a backup (its transaction counter went back): recompute --from..--to from it as it is now and reset the watermark; the range must cover every day changed since the backup")
 	from, to, err := a.dayRange(f, args)
 	if err != nil {
 		return err
@@ -128,7 +147,12 @@ func (a *app) backfill(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	sum, err := j.Backfill(ctx, from, to)
+	a.log.Info().Str("from", from.String()).Str("to", to.String()).Msg("backfill of days")
+	backfill := j.Backfill
+	if acceptRewind {
+		backfill = j.BackfillAcceptingRewind
+	}
+	sum, err := backfill(ctx, from, to)
 	a.pushMetrics(ctx, *pushURL, "backfill", sum, err)
 	return err
 }

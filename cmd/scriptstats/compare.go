@@ -17,12 +17,21 @@ func (a *app) compare(ctx context.Context, args []string) error {
 	f := newFlagSet("compare")
 	a.cfg.connectionFlags(f, false)
 	f.bool(&a.cfg.JSON, "json", "false", "print JSON instead of aligned text")
-	// Allow flags after the run ids too: compare 1 2 --json.
+	// Allow flags after the run ids too: compare 1 2 --json. After "--"
+	// everything is a run id: compare -- -5 -6 (a negative id is otherwise
+	// read as a flag).
 	var ids []string
 	rest := args
 	for {
 		if err := a.setup(f, rest, false, true); err != nil {
+			if negativeID(rest) {
+				return fmt.Errorf("%w (negative run ids go after --: scriptstats compare [flags] -- -5 -6)", err)
+			}
 			return err
+		}
+		if consumed := len(rest) - f.NArg(); consumed > 0 && rest[consumed-1] == "--" {
+			ids = append(ids, f.Args()...)
+			break
 		}
 		if f.NArg() == 0 {
 			break
@@ -59,6 +68,19 @@ func (a *app) compare(ctx context.Context, args []string) error {
 		return writeCompareJSON(a.stdout, ra, rb, cmp)
 	}
 	return writeCompareText(a.stdout, ra, rb, cmp)
+}
+
+// negativeID reports whether args hold a negative whole number (which the
+// flag package takes for a flag).
+func negativeID(args []string) bool {
+	for _, a := range args {
+		if len(a) > 1 && a[0] == '-' {
+			if _, err := strconv.ParseInt(a, 10, 64); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type jsonRun struct {

@@ -21,7 +21,9 @@ func TestCompareAlignsSteps(t *testing.T) {
 		  '[{"index":0,"name":"open","status":"success","duration":1.5},{"index":1,"name":"pay","status":"success","duration":4}]'),
 		 (11, 1, 'failed', '2026-11-21 10:00Z', '2026-11-21 10:02Z', 75.5, 'card declined',
 		  '[{"index":0,"name":"open","status":"success","duration":2},{"index":1,"name":"pay","status":"failed","duration":9,"error":"declined"},{"index":2,"name":"confirm","status":"skipped"}]'),
-		 (20, 2, 'success', '2026-11-21 11:00Z', '2026-11-21 11:00:05Z', 5, NULL, NULL)`,
+		 (20, 2, 'success', '2026-11-21 11:00Z', '2026-11-21 11:00:05Z', 5, NULL, NULL),
+		 (-5, 2, 'success', '2026-11-22 11:00Z', '2026-11-22 11:00:05Z', 5, NULL, NULL),
+		 (-6, 2, 'failed', '2026-11-22 12:00Z', '2026-11-22 12:00:07Z', 7, 'x', NULL)`,
 	)
 	mustCLI(t, "migrate", "--clickhouse-dsn", chDSN)
 	mustCLI(t, "run", "--pg-dsn", pgDSN, "--clickhouse-dsn", chDSN, "--log-format", "json")
@@ -96,6 +98,20 @@ func TestCompareAlignsSteps(t *testing.T) {
 	code, _, errOut := cli(t, "compare", "10", "999", "--clickhouse-dsn", chDSN)
 	if code != exitFailure || !strings.Contains(errOut, "unknown run 999") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Errorf("unknown run: exit %d, stderr %q", code, errOut)
+	}
+	// Negative run ids go after "--", with flags before or after the ids.
+	for _, args := range [][]string{
+		{"compare", "--clickhouse-dsn", chDSN, "--", "-5", "-6"},
+		{"compare", "--clickhouse-dsn", chDSN, "--json", "--", "-5", "-6"},
+	} {
+		out := mustCLI(t, args...)
+		if !strings.Contains(out, "-5") || !strings.Contains(out, "-6") {
+			t.Errorf("%q: output does not name runs -5 and -6:\n%s", args, out)
+		}
+	}
+	code, _, errOut = cli(t, "compare", "--clickhouse-dsn", chDSN, "-5", "-6")
+	if code != exitUsage || !strings.Contains(errOut, "negative run ids go after --") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("negative ids without --: exit %d, stderr %q", code, errOut)
 	}
 	code, _, errOut = cli(t, "compare", "10", "--clickhouse-dsn", chDSN)
 	if code != exitUsage || !strings.Contains(errOut, "two run ids") {

@@ -36,12 +36,14 @@ type Config struct {
 	LogLevel         string
 	Source           string // cursor or logical
 
-	Since    string // run
-	From, To string // backfill, verify
-	JSON     bool   // compare
-	Plan     schedules.Plan
+	Since        string // run
+	From, To     string // backfill, verify
+	TrailingDays int    // backfill, verify: instead of From, To
+	JSON         bool   // compare
+	Plan         schedules.Plan
 
-	// secrets are the passwords found in the DSNs, scrubbed from all output.
+	// secrets are the passwords of the DSNs, replaced verbatim in all
+	// output when long enough (see redactingWriter).
 	secrets []string
 }
 
@@ -169,10 +171,10 @@ func (c *Config) connectionFlags(f *flagSet, needPG bool) {
 
 func (c *Config) passFlags(f *flagSet) {
 	f.string(&c.Timezone, "timezone", "UTC", "IANA time zone that days are computed in")
-	f.duration(&c.Lookback, "lookback", "10m", "safety margin of the incremental read (see docs/extract.md)")
+	f.duration(&c.Lookback, "lookback", "10m", "safety margin of the incremental read (see docs/design.md, \"The incremental read\")")
 	f.int(&c.BatchSize, "batch-size", "20000", "runs per ClickHouse insert")
 	f.duration(&c.StatementTimeout, "statement-timeout", "0s", "PostgreSQL statement_timeout for the job's queries (0: server default)")
-	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes (longer ones are cut with a marker)")
+	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes, 64 to 16777216 (longer ones are cut with a marker)")
 	sourceFlag(f, &c.Source)
 }
 
@@ -180,6 +182,15 @@ func (c *Config) passFlags(f *flagSet) {
 func sourceFlag(f *flagSet, p *string) {
 	f.string(p, "source", "cursor", "how passes find changes: cursor (updated_at reads) or logical (a replication slot; needs wal_level=logical and REPLICATION)")
 }
+
+// Bounds of --error-bytes. Below the minimum a cut text would be little but
+// its marker (0 would keep nothing else: refused rather than read as "no
+// limit" or "no text"); the maximum keeps one run's row bounded and fits
+// PostgreSQL's left(text, int).
+const (
+	minErrorBytes = 64
+	maxErrorBytes = 16 << 20
+)
 
 // validate checks and derives everything; usage errors wrap errUsage.
 func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
@@ -201,17 +212,20 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 		if err != nil {
 			return fmt.Errorf("%w: --pg-dsn does not parse as a libpq URL or key=value DSN", errUsage)
 		}
-		if cfg.Password != "" { // as given, and as a URL DSN writes it
-			c.secrets = append(c.secrets, cfg.Password, url.QueryEscape(cfg.Password), url.PathEscape(cfg.Password))
+		if cfg.Password != "" {
+			c.secrets = append(c.secrets, cfg.Password)
 		}
 	}
 	if needCH {
 		if c.ClickHouseDSN == "" {
 			return fmt.Errorf("%w: --clickhouse-dsn or SCRIPTSTATS_CLICKHOUSE_DSN is required", errUsage)
 		}
-		if u, err := url.Parse(c.ClickHouseDSN); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok && p != "" {
-				c.secrets = append(c.secrets, p, url.QueryEscape(p), url.PathEscape(p))
+		if u, err := url.Parse(c.ClickHouseDSN); err == nil {
+			p, _ := u.User.Password()
+			for _, pw := range []string{p, u.Query().Get("password")} { // user:pass@ or ?password=
+				if pw != "" {
+					c.secrets = append(c.secrets, pw)
+				}
 			}
 		}
 		if _, err := load.ParseDSN(c.ClickHouseDSN); err != nil {
@@ -236,8 +250,8 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 	if c.BatchSize <= 0 {
 		return fmt.Errorf("%w: --batch-size %d: must be positive", errUsage, c.BatchSize)
 	}
-	if c.ErrorBytes < 64 && c.ErrorBytes != 0 {
-		return fmt.Errorf("%w: --error-bytes %d: must be at least 64", errUsage, c.ErrorBytes)
+	if c.ErrorBytes < minErrorBytes || c.ErrorBytes > maxErrorBytes {
+		return fmt.Errorf("%w: --error-bytes %d: must be between %d and %d (the cut marker alone takes up to 42 bytes)", errUsage, c.ErrorBytes, minErrorBytes, maxErrorBytes)
 	}
 	return nil
 }

@@ -41,6 +41,13 @@ func (a *app) doctor(ctx context.Context, args []string) error {
 		in.SourceErr = err
 	} else {
 		in.Source, in.SourceErr = src.Inspect(ctx, a.cfg.Timezone, in.ZoneInstant)
+		if a.cfg.Source == "logical" {
+			if opts, err := load.ParseDSN(a.cfg.ClickHouseDSN); err == nil {
+				slot := extract.SlotFor(opts.Auth.Database)
+				in.Slot = &slot
+				in.SlotStatus, in.SlotErr = src.SlotStatus(ctx, slot)
+			}
+		}
 		src.Close()
 	}
 	if sink, err := load.Open(ctx, a.cfg.ClickHouseDSN); err != nil {

@@ -52,6 +52,16 @@ func fp(p *float64) string {
 	return fmt.Sprint(*p)
 }
 
+func sp(p *string) string {
+	if p == nil {
+		return "NULL"
+	}
+	if len(*p) > 80 {
+		return fmt.Sprintf("%q…(%d bytes)", (*p)[:80], len(*p))
+	}
+	return fmt.Sprintf("%q", *p)
+}
+
 // freshDatabases gives a new source database (with a pool on it, closed at
 // the end of the test) after running the given statements in it, and the
 // DSN of a new, not yet created, ClickHouse database.

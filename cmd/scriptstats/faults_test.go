@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scriptstats/scriptstats/deploy/teststack"
 )
@@ -258,11 +261,34 @@ func TestSourceRewind(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.snapshotCH()
-	line := assertOneLineFailure(t, e.cli(nil, "run"), 1, "went back in time", "backfill")
+	line := assertOneLineFailure(t, e.cli(nil, "run"), 1, "went back in time", "scriptstats backfill --accept-rewind --from")
 	t.Logf("rewound source: %q", line)
 	from, to := e.dayRange()
-	assertOneLineFailure(t, e.cli(nil, "backfill", "--from", from, "--to", to), 1, "went back in time")
+	assertOneLineFailure(t, e.cli(nil, "backfill", "--from", from, "--to", to), 1, "went back in time", "--accept-rewind")
 	e.assertCHUnchanged("after a refused rewound source", before)
+
+	// The way out the message names: the days recomputed, the watermark
+	// reset to the source as it is; incremental passes then go on.
+	fakeXmax := e.watermarkXmax()
+	r := e.must("backfill", "--accept-rewind", "--from", from, "--to", to)
+	if !strings.Contains(r.stderr, "source went back in time: accepted") {
+		t.Fatalf("backfill --accept-rewind does not say it accepted a rewind: %s", r)
+	}
+	if got := e.watermarkXmax(); got >= fakeXmax || got <= 0 {
+		t.Fatalf("after backfill --accept-rewind the watermark's xmax is %d, want the source's (below %d)", got, fakeXmax)
+	}
+	e.mutate(1, 0)
+	e.must("run")
+	e.checkAll("after backfill --accept-rewind and a pass")
+	// Without a rewind the flag changes nothing but says so.
+	r = e.must("backfill", "--accept-rewind", "--from", from, "--to", to)
+	if !strings.Contains(r.stderr, "did not go back in time") {
+		t.Fatalf("backfill --accept-rewind without a rewind: %s", r)
+	}
+	good = e.jobState()
+	if err := e.ch.QueryRow(ctx, "SELECT max(_version) FROM job_state").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
 
 	// A real restore: the source dumped and restored into a fresh cluster,
 	// whose transaction counter is far behind.
@@ -301,10 +327,33 @@ func TestSourceRewind(t *testing.T) {
 	if e.watermarkXmax() <= freshXmax {
 		t.Fatalf("the shared cluster's transaction counter (%d) is not ahead of a fresh cluster's (%d)", e.watermarkXmax(), freshXmax)
 	}
-	r := e.cli(nil, "run", "--pg-dsn", restored)
-	line = assertOneLineFailure(t, r, 1, "went back in time")
+	r = e.cli(nil, "run", "--pg-dsn", restored)
+	line = assertOneLineFailure(t, r, 1, "went back in time", "--accept-rewind")
 	t.Logf("restored backup: %q", line)
 	e.assertCHUnchanged("after a refused restored source", before)
+
+	// Accept the restore: every day recomputed from the restored source
+	// (its days and those of the source and ClickHouse).
+	from, to = e.dayRange()
+	var rfrom, rto string
+	if err := pgQueryRow(t, restored, `SELECT min(d)::text, max(d)::text FROM (
+		SELECT (coalesce(started_at, created_at) AT TIME ZONE 'UTC')::date AS d FROM task_log) x
+		WHERE d BETWEEN '1900-01-01' AND '2299-12-31'`, &rfrom, &rto); err != nil {
+		t.Fatal(err)
+	}
+	from, to = min(from, rfrom), max(to, rto)
+	e.must("backfill", "--pg-dsn", restored, "--accept-rewind", "--from", from, "--to", to)
+	e.must("run", "--pg-dsn", restored)
+	r = e.cli(nil, "verify", "--pg-dsn", restored, "--from", from, "--to", to)
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "" {
+		t.Fatalf("verify against the restored source after backfill --accept-rewind: %s", r)
+	}
+	rpool, err := pgxpool.New(ctx, restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rpool.Close()
+	assertViewsMatchOracle(t, "restored source after backfill --accept-rewind", rpool, e.ch, e.tz)
 }
 
 // TestSchemaDrift: an added source column is ignored; a missing or retyped

@@ -263,7 +263,7 @@ func newPusher(rawURL, kind string) (p *push.Pusher, where string, err error) {
 // metricsAddrFlag registers --metrics-addr (schedule).
 func metricsAddrFlag(f *flagSet) *string {
 	var addr string
-	f.value((*listenAddrValue)(&addr), "metrics-addr", ":9090", "address serving /metrics and /healthz, host:port (empty: none)")
+	f.value((*listenAddrValue)(&addr), "metrics-addr", ":9090", "address serving /metrics, /healthz and /report, host:port (empty: none)")
 	return &addr
 }
 
@@ -282,7 +282,7 @@ func (v *listenAddrValue) Set(s string) error {
 
 func (v *listenAddrValue) String() string { return string(*v) }
 
-// serveSchedule runs the scheduler, serving /metrics and /healthz on addr
+// serveSchedule runs the scheduler, serving /metrics, /healthz and /report on addr
 // (unless empty) while it runs.
 func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) error {
 	m := newPassMetrics(true)
@@ -292,6 +292,7 @@ func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) 
 		m.init("backfill")
 	}
 	h := &health{now: time.Now, interval: planInterval(a.cfg.Plan.Incremental, j.Zone)}
+	rp := &reportPage{sink: j.Sink, now: time.Now, log: a.log}
 	if addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -300,6 +301,7 @@ func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) 
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
 		mux.Handle("GET /healthz", h)
+		mux.Handle("GET /report", rp)
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		done := make(chan struct{})
 		go func() {
@@ -314,7 +316,7 @@ func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) 
 			_ = srv.Shutdown(sctx)
 			<-done
 		}()
-		a.log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics and /healthz")
+		a.log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics, /healthz and /report")
 	}
 	h.start()
 	defer h.stop()
@@ -325,6 +327,9 @@ func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) 
 		end := time.Now()
 		m.observe(kind, sum, err, end)
 		h.observe(err, end)
+		if err == nil {
+			rp.invalidate()
+		}
 	})
 }
 

@@ -606,7 +606,7 @@ func TestScheduleHealthzFailing(t *testing.T) {
 	}
 }
 
-var listenRE = regexp.MustCompile(`"addr":"([^"]+)"[^\n]*"message":"serving /metrics and /healthz"`)
+var listenRE = regexp.MustCompile(`"addr":"([^"]+)"[^\n]*"message":"serving /metrics[^"]*"`)
 
 // metricsURL waits for schedule to log the address it serves on.
 func metricsURL(t *testing.T, stderr *syncBuffer, done chan int) string {

@@ -455,7 +455,7 @@ func (e *jobEnv) passFlags() []string {
 func (e *jobEnv) args(cmd string, more ...string) []string {
 	var a []string
 	switch cmd {
-	case "migrate", "compare":
+	case "migrate", "compare", "report":
 		a = []string{cmd, "--clickhouse-dsn", e.chDSN, "--log-format", "json"}
 	default:
 		a = append([]string{cmd}, e.passFlags()...)

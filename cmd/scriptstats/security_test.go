@@ -358,12 +358,14 @@ func TestPasswordsNeverPrinted(t *testing.T) {
 	ok(e.cli(nil, "verify", "--from", from, "--to", to))
 	ok(e.cli(nil, "compare", "1", "2"))
 	ok(e.cli(nil, "compare", "1", "2", "--json"))
+	ok(e.cli(nil, "report", "--out", filepath.Join(t.TempDir(), "report.html")))
 	// as environment variables, the way the Kubernetes CronJob passes them
 	env := []string{"SCRIPTSTATS_PG_DSN=" + e.pgDSN, "SCRIPTSTATS_CLICKHOUSE_DSN=" + e.chDSN}
 	ok(runBin(t, env, "run", "--log-format", "json"))
 	ok(runBin(t, env, "verify", "--from", from, "--to", to, "--log-format", "console"))
 	ok(runBin(t, env, "version"))
-	for _, cmd := range []string{"migrate", "run", "backfill", "schedule", "verify", "compare"} {
+	ok(runBin(t, env, "report", "--out", filepath.Join(t.TempDir(), "report.html"), "--log-format", "console"))
+	for _, cmd := range []string{"migrate", "run", "backfill", "schedule", "verify", "compare", "report"} {
 		ok(runBin(t, env, cmd, "--help"))
 		ok(runBin(t, nil, cmd, "--help", "--pg-dsn", e.pgDSN, "--clickhouse-dsn", e.chDSN))
 	}

@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -87,8 +89,8 @@ func render(t *testing.T, dir string) *rendered {
 
 func TestBase(t *testing.T) {
 	r := render(t, "base")
-	if len(r.cronJobs) != 1 || len(r.jobs) != 1 || len(r.configMaps) != 1 || len(r.accounts) != 1 {
-		t.Fatalf("base: want 1 CronJob, 1 Job, 1 ConfigMap, 1 ServiceAccount; got %d, %d, %d, %d",
+	if len(r.cronJobs) != 2 || len(r.jobs) != 1 || len(r.configMaps) != 1 || len(r.accounts) != 1 {
+		t.Fatalf("base: want 2 CronJobs (run, backfill), 1 Job, 1 ConfigMap, 1 ServiceAccount; got %d, %d, %d, %d",
 			len(r.cronJobs), len(r.jobs), len(r.configMaps), len(r.accounts))
 	}
 	if len(r.secrets) != 0 {
@@ -97,8 +99,12 @@ func TestBase(t *testing.T) {
 	if len(r.deployments) != 0 {
 		t.Error("base must not contain the scheduler Deployment (components/schedule adds it)")
 	}
-	checkCronJob(t, r, r.cronJobs[0])
+	checkCronJob(t, r, cronJobNamed(t, r, "scriptstats"))
+	checkBackfillCronJob(t, r, cronJobNamed(t, r, "scriptstats-backfill"))
 	checkMigrateJob(t, r, r.jobs[0])
+	if got := r.configMaps[0].Data["SCRIPTSTATS_BACKFILL_DAYS"]; got != "7" {
+		t.Errorf("base SCRIPTSTATS_BACKFILL_DAYS %q, want 7", got)
+	}
 	if r.configMaps[0].Data["SCRIPTSTATS_TIMEZONE"] != "UTC" {
 		t.Errorf("base time zone: %q, want UTC", r.configMaps[0].Data["SCRIPTSTATS_TIMEZONE"])
 	}
@@ -110,8 +116,8 @@ func TestBase(t *testing.T) {
 
 func TestExampleOverlay(t *testing.T) {
 	r := render(t, "overlays/example")
-	if len(r.cronJobs) != 1 || len(r.jobs) != 1 || len(r.secrets) != 1 || len(r.namespaces) != 1 {
-		t.Fatalf("example: want 1 CronJob, 1 Job, 1 Secret, 1 Namespace; got %d, %d, %d, %d",
+	if len(r.cronJobs) != 2 || len(r.jobs) != 1 || len(r.secrets) != 1 || len(r.namespaces) != 1 {
+		t.Fatalf("example: want 2 CronJobs, 1 Job, 1 Secret, 1 Namespace; got %d, %d, %d, %d",
 			len(r.cronJobs), len(r.jobs), len(r.secrets), len(r.namespaces))
 	}
 	const ns = "scriptstats"
@@ -123,13 +129,17 @@ func TestExampleOverlay(t *testing.T) {
 			t.Errorf("%s %s: namespace %q, want %q", o.kind, o.name, o.namespace, ns)
 		}
 	}
-	cj := r.cronJobs[0]
+	cj := cronJobNamed(t, r, "scriptstats")
+	bf := cronJobNamed(t, r, "scriptstats-backfill")
 	checkCronJob(t, r, cj)
+	checkBackfillCronJob(t, r, bf)
 	checkMigrateJob(t, r, r.jobs[0])
-	if got := cj.Spec.TimeZone; got == nil || *got != "Europe/Berlin" {
-		t.Errorf("example CronJob timeZone %v, want Europe/Berlin", got)
+	for _, c := range []batchv1.CronJob{cj, bf} {
+		if got := c.Spec.TimeZone; got == nil || *got != "Europe/Berlin" {
+			t.Errorf("example CronJob %s timeZone %v, want Europe/Berlin", c.Name, got)
+		}
 	}
-	for _, pod := range []corev1.PodSpec{cj.Spec.JobTemplate.Spec.Template.Spec, r.jobs[0].Spec.Template.Spec} {
+	for _, pod := range []corev1.PodSpec{cj.Spec.JobTemplate.Spec.Template.Spec, bf.Spec.JobTemplate.Spec.Template.Spec, r.jobs[0].Spec.Template.Spec} {
 		if img := pod.Containers[0].Image; img != "ghcr.io/scriptstats/scriptstats:1.0.0" {
 			t.Errorf("image %q, want the pinned ghcr.io/scriptstats/scriptstats:1.0.0", img)
 		}
@@ -165,6 +175,10 @@ func TestExampleScheduleOverlay(t *testing.T) {
 	}
 	pod := d.Spec.Template.Spec
 	checkPod(t, r, "Deployment", pod, "schedule", true)
+	if n := configMapOf(t, r, pod.Containers[0]).Data["SCRIPTSTATS_BACKFILL_DAYS"]; n != "7" {
+		t.Errorf("schedule variant: SCRIPTSTATS_BACKFILL_DAYS %q, want 7 (the nightly backfill's trailing days)", n)
+	}
+	checkNoStatementTimeout(t, r, "Deployment", pod.Containers[0])
 	c := pod.Containers[0]
 	if c.Image != "ghcr.io/scriptstats/scriptstats:1.0.0" {
 		t.Errorf("Deployment image %q", c.Image)
@@ -202,40 +216,133 @@ func TestExampleScheduleOverlay(t *testing.T) {
 	}
 }
 
+// minPassDeadline is the least activeDeadlineSeconds of a pass that may
+// load the whole history or backfill many days: at the measured ≈ 48k
+// runs/s (docs/performance.md), 4 h is ≈ 7·10⁸ runs. A shorter deadline
+// kills a first load, and each retry starts over.
+const minPassDeadline = 4 * 3600
+
+func cronJobNamed(t *testing.T, r *rendered, name string) batchv1.CronJob {
+	t.Helper()
+	for _, cj := range r.cronJobs {
+		if cj.Name == name {
+			return cj
+		}
+	}
+	t.Fatalf("no CronJob %q", name)
+	return batchv1.CronJob{}
+}
+
+// checkPassCronJob checks what both CronJobs share.
+func checkPassCronJob(t *testing.T, r *rendered, cj batchv1.CronJob, command string) corev1.PodSpec {
+	t.Helper()
+	s := cj.Spec
+	what := "CronJob " + cj.Name
+	if s.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Errorf("%s concurrencyPolicy %q, want Forbid", what, s.ConcurrencyPolicy)
+	}
+	if s.StartingDeadlineSeconds == nil || *s.StartingDeadlineSeconds <= 0 {
+		t.Errorf("%s: startingDeadlineSeconds must be set", what)
+	}
+	if s.TimeZone == nil || *s.TimeZone == "" {
+		t.Fatalf("%s: timeZone must be explicit", what)
+	}
+	js := s.JobTemplate.Spec
+	if js.BackoffLimit == nil {
+		t.Errorf("%s: backoffLimit must be set", what)
+	}
+	if js.ActiveDeadlineSeconds == nil || *js.ActiveDeadlineSeconds < minPassDeadline {
+		t.Errorf("%s: activeDeadlineSeconds %v: want at least %d (a first load or a backfill must not be killed)", what, js.ActiveDeadlineSeconds, minPassDeadline)
+	}
+	pod := js.Template.Spec
+	checkPod(t, r, what, pod, command, true)
+	// The schedule fires in the zone the days are computed in.
+	cm := configMapOf(t, r, pod.Containers[0])
+	if tz := cm.Data["SCRIPTSTATS_TIMEZONE"]; tz != *s.TimeZone {
+		t.Errorf("%s timeZone %q differs from SCRIPTSTATS_TIMEZONE %q", what, *s.TimeZone, tz)
+	}
+	if pod.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("%s restartPolicy %q, want Never", what, pod.RestartPolicy)
+	}
+	checkNoStatementTimeout(t, r, what, pod.Containers[0])
+	return pod
+}
+
 // checkCronJob checks the CronJob running `scriptstats run`.
 func checkCronJob(t *testing.T, r *rendered, cj batchv1.CronJob) {
 	t.Helper()
 	s := cj.Spec
-	if s.ConcurrencyPolicy != batchv1.ForbidConcurrent {
-		t.Errorf("CronJob concurrencyPolicy %q, want Forbid", s.ConcurrencyPolicy)
-	}
-	if s.StartingDeadlineSeconds == nil || *s.StartingDeadlineSeconds <= 0 {
-		t.Error("CronJob: startingDeadlineSeconds must be set")
-	} else if *s.StartingDeadlineSeconds >= 300 {
+	if *s.StartingDeadlineSeconds >= 300 {
 		t.Errorf("CronJob startingDeadlineSeconds %d: must be below the 5-minute interval", *s.StartingDeadlineSeconds)
 	}
 	if s.Schedule != "*/5 * * * *" {
 		t.Errorf("CronJob schedule %q", s.Schedule)
 	}
-	if s.TimeZone == nil || *s.TimeZone == "" {
-		t.Fatal("CronJob: timeZone must be explicit")
+	pod := checkPassCronJob(t, r, cj, "run")
+	if args := pod.Containers[0].Args; !slices.Equal(args, []string{"run"}) {
+		t.Errorf("run CronJob args %q", args)
+	}
+}
+
+// checkBackfillCronJob checks the nightly backfill, which applies the
+// source's deletes: once a day, over SCRIPTSTATS_BACKFILL_DAYS trailing
+// days taken from the ConfigMap without a shell, retried when an
+// incremental pass holds the lock (exit 3).
+func checkBackfillCronJob(t *testing.T, r *rendered, cj batchv1.CronJob) {
+	t.Helper()
+	s := cj.Spec
+	daily := regexp.MustCompile(`^[0-9]{1,2} [0-9]{1,2} \* \* \*$`)
+	if !daily.MatchString(s.Schedule) {
+		t.Errorf("backfill CronJob schedule %q: want once a day (M H * * *)", s.Schedule)
+	}
+	pod := checkPassCronJob(t, r, cj, "backfill")
+	c := pod.Containers[0]
+	want := []string{"backfill", "--trailing-days", "$(SCRIPTSTATS_BACKFILL_DAYS)"}
+	if !slices.Equal(c.Args, want) {
+		t.Fatalf("backfill CronJob args %q, want %q", c.Args, want)
+	}
+	// Kubernetes expands $(VAR) from the container's environment (env and
+	// envFrom); an unknown one stays literal and the flag would not parse.
+	cm := configMapOf(t, r, c)
+	n, err := strconv.Atoi(cm.Data["SCRIPTSTATS_BACKFILL_DAYS"])
+	if err != nil || n < 1 {
+		t.Errorf("SCRIPTSTATS_BACKFILL_DAYS %q in ConfigMap %s: want a whole number of days >= 1", cm.Data["SCRIPTSTATS_BACKFILL_DAYS"], cm.Name)
+	}
+	if hasEnv(c, "SCRIPTSTATS_BACKFILL_DAYS") {
+		t.Error("backfill CronJob: SCRIPTSTATS_BACKFILL_DAYS must come from the ConfigMap alone")
+	}
+	if !strings.Contains(cliSource(t), `"trailing-days"`) {
+		t.Error("cmd/scriptstats has no --trailing-days flag")
 	}
 	js := s.JobTemplate.Spec
-	if js.BackoffLimit == nil {
-		t.Error("CronJob: backoffLimit must be set")
+	if *js.BackoffLimit < 3 {
+		t.Errorf("backfill CronJob backoffLimit %d: want at least 3 (exit 3 at the nightly start is an incremental pass holding the lock for seconds)", *js.BackoffLimit)
 	}
-	if js.ActiveDeadlineSeconds == nil || *js.ActiveDeadlineSeconds <= 0 {
-		t.Error("CronJob: activeDeadlineSeconds must be set")
+	if p := js.PodFailurePolicy; p != nil {
+		for _, rule := range p.Rules {
+			if rule.Action == batchv1.PodFailurePolicyActionFailJob && rule.OnExitCodes != nil && slices.Contains(rule.OnExitCodes.Values, 3) {
+				t.Error("backfill CronJob: exit 3 (lock held) must be retried, not fail the Job: the next backfill is a day away")
+			}
+		}
 	}
-	pod := js.Template.Spec
-	checkPod(t, r, "CronJob", pod, "run", true)
-	// The schedule fires in the zone the days are computed in.
-	cm := configMapOf(t, r, pod.Containers[0])
-	if tz := cm.Data["SCRIPTSTATS_TIMEZONE"]; tz != *s.TimeZone {
-		t.Errorf("CronJob timeZone %q differs from SCRIPTSTATS_TIMEZONE %q", *s.TimeZone, tz)
+	if c.Resources.Limits.Memory().Value() < 512<<20 {
+		t.Errorf("backfill CronJob memory limit %s: want at least 512Mi", c.Resources.Limits.Memory())
 	}
-	if pod.RestartPolicy != corev1.RestartPolicyNever {
-		t.Errorf("CronJob restartPolicy %q, want Never", pod.RestartPolicy)
+}
+
+// checkNoStatementTimeout: no statement timeout in the environment of a
+// pass: a first load and a backfill read with one long query each.
+func checkNoStatementTimeout(t *testing.T, r *rendered, what string, c corev1.Container) {
+	t.Helper()
+	v, ok := configMapOf(t, r, c).Data["SCRIPTSTATS_STATEMENT_TIMEOUT"]
+	if hasEnv(c, "SCRIPTSTATS_STATEMENT_TIMEOUT") {
+		v, ok = envValue(c, "SCRIPTSTATS_STATEMENT_TIMEOUT"), true
+	}
+	if !ok {
+		return
+	}
+	if d, err := time.ParseDuration(v); err != nil || d != 0 {
+		t.Errorf("%s: SCRIPTSTATS_STATEMENT_TIMEOUT=%s would cancel a first load or a backfill", what, v)
 	}
 }
 

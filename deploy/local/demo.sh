@@ -49,6 +49,12 @@ bin/scriptstats backfill --from "$first_day" --to "$today"
 bin/scriptstats verify --from "$first_day" --to "$today"
 echo "== verify: no difference. Demo loaded in $((SECONDS - start))s"
 
+echo "== the HTML report (one self-contained file, no network needed to open it)"
+mkdir -p .local
+report_start=$SECONDS
+report_file="$(bin/scriptstats report --out "$PWD/.local/report.html" --log-level warn)"
+echo "   written in $((SECONDS - report_start))s, $(du -h "$report_file" | cut -f1): $report_file"
+
 q() {
 	echo
 	echo "-- $1"
@@ -67,6 +73,7 @@ Connect:
                       user scriptstats_analyst, password scriptstats-analyst-local
                       (reads the five views only; see docs/metabase.md)
   Compare two runs:   bin/scriptstats compare RUN_A RUN_B     (env: eval "\$(bash deploy/local/stack.sh env)")
+  Report:             ${report_file}   (bin/scriptstats report --out FILE [--from DATE --to DATE --script NAME])
 Views: script_daily, step_daily, runs, run_steps, run_vs_previous (CONTRACT.md section 3).
 Stop the stack: make stack-down
 TXT

@@ -8,6 +8,7 @@ SELECT
     r.status_class AS status_class,
     r.ordered_at_us AS ordered_at_us,
     r.created_at_us AS created_at_us,
+    r.failure_at_us AS failure_at_us,
     r.started_at AS started_at,
     r.finished_at AS finished_at,
     r.duration AS duration,
@@ -21,7 +22,7 @@ FROM
 LEFT JOIN
 (
     SELECT
-        script_id, day, run_id, status_class, ordered_at_us, created_at_us, started_at, finished_at, duration,
+        script_id, day, run_id, status_class, ordered_at_us, created_at_us, failure_at_us, started_at, finished_at, duration,
         agg_steps
     FROM runs_state FINAL
     WHERE _is_deleted = 0

@@ -1,0 +1,9 @@
+-- The report's daily series of each script, with the view's Wilson band.
+SELECT
+    script_id, script_name, day, total, success, success_rate,
+    success_duration_p50, success_duration_p95,
+    CAST(success_rate_low AS Nullable(Float64)), CAST(success_rate_high AS Nullable(Float64))
+FROM script_daily
+WHERE day >= {from:Date32} AND day <= {to:Date32}
+  AND ({script:String} = '' OR script_name = {script:String} OR toString(script_id) = {script:String})
+ORDER BY script_id, day
