@@ -3,7 +3,6 @@ package extract
 import (
 	"context"
 	"fmt"
-	"time"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
@@ -32,14 +31,10 @@ type Facts struct {
 	SchemaError error
 	// Activity is the activity a pass would read now.
 	Activity Activity
-	// ZoneOffsets are the UTC offsets PostgreSQL gives for the instants
-	// Inspect was asked about, in seconds.
-	ZoneOffsets []int
 }
 
-// Inspect reads the Facts; zoneInstants are instants whose UTC offset in
-// zone PostgreSQL is asked for (to compare its zone data with the job's).
-func (s *Source) Inspect(ctx context.Context, zone string, zoneInstants []time.Time) (Facts, error) {
+// Inspect reads the Facts.
+func (s *Source) Inspect(ctx context.Context) (Facts, error) {
 	var f Facts
 	err := s.pool.QueryRow(ctx, sqlfiles.Postgres("inspect")).Scan(
 		&f.VersionNum, &f.Version, &f.Role, &f.Superuser, &f.Replication, &f.ReadAllStats, &f.InRecovery,
@@ -49,11 +44,6 @@ func (s *Source) Inspect(ctx context.Context, zone string, zoneInstants []time.T
 	}
 	if f.Activity, err = s.readActivity(ctx); err != nil {
 		return f, err
-	}
-	if len(zoneInstants) > 0 {
-		if err := s.pool.QueryRow(ctx, sqlfiles.Postgres("zone_offsets"), zone, zoneInstants).Scan(&f.ZoneOffsets); err != nil {
-			return f, fmt.Errorf("postgres zone offsets of %s: %w", zone, err)
-		}
 	}
 	if f.SelectTaskLog && f.SelectScripts {
 		snap, err := s.Begin(ctx)

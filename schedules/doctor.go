@@ -31,12 +31,13 @@ type Check struct {
 // DoctorInput is what `scriptstats doctor` could learn; an error stands for
 // what it could not.
 type DoctorInput struct {
-	Source      extract.Facts
-	SourceErr   error
-	ZoneName    string
-	Zone        *time.Location
-	ZoneInstant []time.Time // the instants Source.ZoneOffsets answer
-	Lookback    time.Duration
+	Source     extract.Facts
+	SourceErr  error
+	ZoneName   string
+	Zone       *time.Location
+	ZoneProbes []time.Time // instants whose wall-clock time PostgreSQL gave
+	ZoneLocal  []string    // in ZoneLocal (extract.Source.LocalTimes)
+	Lookback   time.Duration
 	// Slot is set with --source logical, with what the source says of it.
 	Slot       *extract.Slot
 	SlotStatus extract.SlotStatus
@@ -217,40 +218,14 @@ func stampingCheck(f extract.Facts, lookback time.Duration) Check {
 
 func zoneCheck(in DoctorInput) Check {
 	c := Check{Name: "time zone data", RestsOn: "the zone data built into the binary and PostgreSQL's (recomputations in SQL use PostgreSQL's)"}
-	if len(in.Source.ZoneOffsets) != len(in.ZoneInstant) {
-		c.Status, c.Detail = CheckFail, "PostgreSQL did not answer for every instant"
+	if n, first := zoneMismatch(in.Zone, in.ZoneProbes, in.ZoneLocal); n > 0 {
+		c.Status = CheckFail
+		c.Detail = fmt.Sprintf("%s: %d instants differ, first %s; update the zone data (tzdata) of one of them", in.ZoneName, n, first)
 		return c
 	}
-	for i, t := range in.ZoneInstant {
-		_, goOff := t.In(in.Zone).Zone()
-		if pg := in.Source.ZoneOffsets[i]; pg != goOff {
-			c.Status = CheckFail
-			c.Detail = fmt.Sprintf("%s at %s: PostgreSQL says UTC%+.2g h, the job UTC%+.2g h; update the zone data of one of them (tzdata)",
-				in.ZoneName, t.UTC().Format(time.RFC3339), float64(pg)/3600, float64(goOff)/3600)
-			return c
-		}
-	}
 	c.Status = CheckOK
-	c.Detail = fmt.Sprintf("%s: PostgreSQL and the job agree on %d instants (every transition 1970-2037)", in.ZoneName, len(in.ZoneInstant))
+	c.Detail = fmt.Sprintf("%s: PostgreSQL and the job agree at %d instants (every change of offset since 1970)", in.ZoneName, len(in.ZoneProbes))
 	return c
-}
-
-// ZoneInstants returns instants that test a zone's rules: each transition
-// of 1970-2037 and the second before it.
-func ZoneInstants(loc *time.Location) []time.Time {
-	var out []time.Time
-	t := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	end := time.Date(2038, 1, 1, 0, 0, 0, 0, time.UTC)
-	out = append(out, t)
-	for t.Before(end) {
-		_, next := t.In(loc).ZoneBounds()
-		if next.IsZero() || !next.After(t) || next.After(end) {
-			break
-		}
-		out = append(out, next.Add(-time.Second), next)
-		t = next
-	}
-	return out
 }
 
 // Failed reports whether any check failed.

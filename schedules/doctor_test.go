@@ -18,9 +18,8 @@ func healthyInput() DoctorInput {
 			SelectTaskLog: true, SelectScripts: true, WalLevel: "replica",
 			StampingTriggers: []string{"touch (UPDATE): database clock"},
 			Activity:         extract.Activity{ReadAt: t0},
-			ZoneOffsets:      []int{0},
 		},
-		ZoneName: "UTC", Zone: utc, ZoneInstant: []time.Time{t0}, Lookback: 10 * time.Minute,
+		ZoneName: "UTC", Zone: utc, ZoneProbes: []time.Time{t0}, ZoneLocal: []string{"2026-11-20T12:00:00"}, Lookback: 10 * time.Minute,
 		SinkVersion: "26.7.2", HasState: true, State: load.State{Timezone: "UTC", LastPassAt: t0},
 	}
 }
@@ -66,7 +65,7 @@ func TestDoctorFailures(t *testing.T) {
 		}, "incremental guarantee", CheckWarn, "pid 7"},
 		{"application stamping", func(in *DoctorInput) { in.Source.StampingTriggers, in.Source.UpdatedAtDefault = nil, "now()" }, "updated_at stamping", CheckWarn, "now()"},
 		{"insert-only trigger", func(in *DoctorInput) { in.Source.StampingTriggers = []string{"t (INSERT ): database clock"} }, "updated_at stamping", CheckWarn, "no BEFORE UPDATE"},
-		{"zone data differs", func(in *DoctorInput) { in.Source.ZoneOffsets = []int{3600} }, "time zone data", CheckFail, "UTC+1 h"},
+		{"zone data differs", func(in *DoctorInput) { in.ZoneLocal = []string{"2026-11-20T13:00:00"} }, "time zone data", CheckFail, "PostgreSQL's 2026-11-20T13:00:00"},
 		{"sink down", func(in *DoctorInput) { in.SinkErr = errors.New("clickhouse connect: refused") }, "sink", CheckFail, "refused"},
 		{"old ClickHouse", func(in *DoctorInput) { in.SinkVersion = "23.8.1" }, "sink", CheckFail, "24.2"},
 		{"not migrated", func(in *DoctorInput) { in.SchemaErr = load.ErrNotMigrated }, "sink schema", CheckFail, "migrate"},
@@ -83,30 +82,4 @@ func TestDoctorFailures(t *testing.T) {
 			t.Errorf("%s: Failed = %v", c.name, !(c.status == CheckFail))
 		}
 	}
-}
-
-// Santiago moved its clocks at midnight: the instants must straddle each
-// transition (checked against the published rule: 2024-09-08 00:00 -04
-// became 01:00 -03).
-func TestZoneInstantsStraddleTransitions(t *testing.T) {
-	loc, err := time.LoadLocation("America/Santiago")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := time.Date(2024, 9, 8, 4, 0, 0, 0, time.UTC)
-	ins := ZoneInstants(loc)
-	for i, x := range ins {
-		if x.Equal(want) {
-			if !ins[i-1].Equal(want.Add(-time.Second)) {
-				t.Fatalf("the second before %v is missing", want)
-			}
-			_, before := ins[i-1].In(loc).Zone()
-			_, after := x.In(loc).Zone()
-			if before != -4*3600 || after != -3*3600 {
-				t.Fatalf("offsets around %v: %d, %d; want -4 h, -3 h", want, before, after)
-			}
-			return
-		}
-	}
-	t.Fatalf("no instant at the transition %v", want)
 }

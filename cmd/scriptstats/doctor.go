@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/scriptstats/scriptstats/extract"
 	"github.com/scriptstats/scriptstats/load"
@@ -35,12 +36,15 @@ func (a *app) doctor(ctx context.Context, args []string) error {
 	}
 	in := schedules.DoctorInput{
 		ZoneName: a.cfg.Timezone, Zone: a.cfg.Zone, Lookback: a.cfg.Lookback,
-		ZoneInstant: schedules.ZoneInstants(a.cfg.Zone),
+		ZoneProbes: schedules.ZoneProbes(a.cfg.Zone, time.Now()),
 	}
 	if src, err := extract.Open(ctx, a.cfg.PGDSN, a.cfg.StatementTimeout); err != nil {
 		in.SourceErr = err
 	} else {
-		in.Source, in.SourceErr = src.Inspect(ctx, a.cfg.Timezone, in.ZoneInstant)
+		in.Source, in.SourceErr = src.Inspect(ctx)
+		if in.SourceErr == nil {
+			in.ZoneLocal, in.SourceErr = src.LocalTimes(ctx, a.cfg.Timezone, in.ZoneProbes)
+		}
 		if a.cfg.Source == "logical" {
 			if opts, err := load.ParseDSN(a.cfg.ClickHouseDSN); err == nil {
 				slot := extract.SlotFor(opts.Auth.Database)

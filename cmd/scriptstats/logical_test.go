@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -52,6 +51,13 @@ func TestLogicalSourceEndToEnd(t *testing.T) {
 		t.Fatalf("idle logical pass read %v rows: %s", passSummary(t, r)["rows_extracted"], r.stderr)
 	}
 	e.checkAll("logical: idle pass")
+
+	d := e.cli(nil, "doctor")
+	for _, want := range []string{"ok    logical source", "ok    incremental guarantee", "ok    deletes                a run deleted at the source leaves the views at the next pass"} {
+		if d.code != 0 || !strings.Contains(d.stdout, want) {
+			t.Fatalf("doctor --source logical: want exit 0 and %q: %s", want, d)
+		}
+	}
 }
 
 // TestLogicalSourceKilledPasses: a logical pass killed at every failpoint,
@@ -97,6 +103,9 @@ func TestLogicalSourceRefusals(t *testing.T) {
 	e.exec(`SELECT pg_drop_replication_slot('scriptstats_scriptstats')`)
 	r := e.cli(nil, "run")
 	assertOneLineFailure(t, r, 1, "replication slot lost", "scriptstats migrate --source logical", "backfill")
+	if d := e.cli(nil, "doctor"); d.code != 1 || !strings.Contains(d.stdout, "FAIL  logical source") {
+		t.Fatalf("doctor with the slot dropped: want exit 1 and the logical source failed: %s", d)
+	}
 
 	// A role with SELECT only: migrate prints the SQL and exits 2.
 	readerDSN, _, _ := selectOnlyRole(t, e)
@@ -106,5 +115,4 @@ func TestLogicalSourceRefusals(t *testing.T) {
 		!strings.Contains(r.stdout, "pg_create_logical_replication_slot('scriptstats_scriptstats', 'pgoutput')") {
 		t.Fatalf("migrate --source logical without the privilege: want exit 2 and the SQL on stdout: %s", r)
 	}
-	_ = context.Background()
 }

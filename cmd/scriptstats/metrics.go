@@ -58,6 +58,7 @@ type passMetrics struct {
 	failures    *prometheus.CounterVec
 	guarantee   *prometheus.GaugeVec
 	heldBack    *prometheus.GaugeVec
+	slotLag     *prometheus.GaugeVec
 	build       *prometheus.GaugeVec
 }
 
@@ -109,11 +110,15 @@ func newPassMetrics(passLabel bool) *passMetrics {
 		Name: "scriptstats_open_transaction_age_seconds",
 		Help: "Age of the oldest open transaction on the source at the last successful pass: the next incremental read reaches back to its start.",
 	}, l())
+	m.slotLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "scriptstats_slot_lag_bytes",
+		Help: "WAL the replication slot held back on the source at the start of the last successful pass (--source logical; a warning past 1 GiB).",
+	}, l())
 	m.build = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "scriptstats_build_info",
 		Help: "Always 1; the version of the running binary.",
 	}, []string{"version"})
-	m.reg.MustRegister(m.lastSuccess, m.lastFailure, m.duration, m.rows, m.groups, m.lag, m.invalid, m.failures, m.guarantee, m.heldBack, m.build)
+	m.reg.MustRegister(m.lastSuccess, m.lastFailure, m.duration, m.rows, m.groups, m.lag, m.invalid, m.failures, m.guarantee, m.heldBack, m.slotLag, m.build)
 	m.build.WithLabelValues(version).Set(1)
 	return m
 }
@@ -155,6 +160,9 @@ func (m *passMetrics) observe(kind string, sum schedules.Summary, err error, end
 	sum.Issues.Each(func(k string, n int64) {
 		m.invalid.WithLabelValues(m.labels(kind, k)...).Set(float64(n))
 	})
+	if sum.Mode == "logical" {
+		m.slotLag.WithLabelValues(m.labels(kind)...).Set(float64(sum.SlotLagBytes))
+	}
 	if sum.Mode != "backfill" {
 		holds := 0.0
 		if sum.GuaranteeIssue == "" {
