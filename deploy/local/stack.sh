@@ -191,6 +191,10 @@ shared_buffers = 128MB
 log_min_messages = warning
 log_min_error_statement = error
 timezone = 'UTC'
+# --source logical (the demo with DEMO_SOURCE=logical, doctor)
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
 EOF
 	if is_root; then
 		chown postgres:postgres "$home/data/scriptstats-local.conf"
