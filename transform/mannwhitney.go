@@ -68,53 +68,20 @@ type rankedValue struct {
 	inA bool
 }
 
+// statistic returns U of a against b (mid-ranks for ties) without its
+// p-value.
+func (t *mwTester) statistic(a, b []float64) (float64, error) {
+	u, _, err := t.rankSum(a, b)
+	return u, err
+}
+
 func (t *mwTester) test(a, b []float64) (MannWhitney, error) {
+	u, tieTerm, err := t.rankSum(a, b)
+	if err != nil {
+		return MannWhitney{}, err
+	}
 	m, n := len(a), len(b)
-	if m == 0 || n == 0 {
-		return MannWhitney{}, ErrEmptySample
-	}
-	t.pooled = t.pooled[:0]
-	for _, v := range a {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return MannWhitney{}, ErrNotFinite
-		}
-		t.pooled = append(t.pooled, rankedValue{v, true})
-	}
-	for _, v := range b {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return MannWhitney{}, ErrNotFinite
-		}
-		t.pooled = append(t.pooled, rankedValue{v, false})
-	}
-	slices.SortFunc(t.pooled, func(x, y rankedValue) int {
-		switch {
-		case x.v < y.v:
-			return -1
-		case x.v > y.v:
-			return 1
-		}
-		return 0
-	})
-	// Rank sum of A with mid-ranks for ties, and the tie term Σ(t³ − t).
-	var rankSumA, tieTerm float64
-	for i := 0; i < len(t.pooled); {
-		j := i + 1
-		for j < len(t.pooled) && t.pooled[j].v == t.pooled[i].v {
-			j++
-		}
-		midRank := float64(i+j+1) / 2 // ranks i+1 … j
-		for k := i; k < j; k++ {
-			if t.pooled[k].inA {
-				rankSumA += midRank
-			}
-		}
-		if size := float64(j - i); size > 1 {
-			tieTerm += size*size*size - size
-		}
-		i = j
-	}
 	mf, nf := float64(m), float64(n)
-	u := rankSumA - mf*(mf+1)/2
 	res := MannWhitney{U: u, Delta: 2*u/(mf*nf) - 1}
 	if tieTerm == 0 && m < exactMaxSize && n < exactMaxSize {
 		cdf := t.exactCDF(m, n)
@@ -132,6 +99,56 @@ func (t *mwTester) test(a, b []float64) (MannWhitney, error) {
 	}
 	res.P = min(1, math.Erfc(dev/sigma/math.Sqrt2))
 	return res, nil
+}
+
+// rankSum returns U of a against b, #(a > b) + ½·#(a = b), computed from
+// the rank sum of a with mid-ranks for ties, and the tie term Σ(t³ − t).
+func (t *mwTester) rankSum(a, b []float64) (u, tieTerm float64, err error) {
+	m, n := len(a), len(b)
+	if m == 0 || n == 0 {
+		return 0, 0, ErrEmptySample
+	}
+	t.pooled = t.pooled[:0]
+	for _, v := range a {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, 0, ErrNotFinite
+		}
+		t.pooled = append(t.pooled, rankedValue{v, true})
+	}
+	for _, v := range b {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, 0, ErrNotFinite
+		}
+		t.pooled = append(t.pooled, rankedValue{v, false})
+	}
+	slices.SortFunc(t.pooled, func(x, y rankedValue) int {
+		switch {
+		case x.v < y.v:
+			return -1
+		case x.v > y.v:
+			return 1
+		}
+		return 0
+	})
+	// Rank sum of A with mid-ranks for ties, and the tie term Σ(t³ − t).
+	var rankSumA float64
+	for i := 0; i < len(t.pooled); {
+		j := i + 1
+		for j < len(t.pooled) && t.pooled[j].v == t.pooled[i].v {
+			j++
+		}
+		midRank := float64(i+j+1) / 2 // ranks i+1 … j
+		for k := i; k < j; k++ {
+			if t.pooled[k].inA {
+				rankSumA += midRank
+			}
+		}
+		if size := float64(j - i); size > 1 {
+			tieTerm += size*size*size - size
+		}
+		i = j
+	}
+	return rankSumA - float64(m)*float64(m+1)/2, tieTerm, nil
 }
 
 // exactCDF returns the CDF of U for samples of m and n values under H0,
