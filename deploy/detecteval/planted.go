@@ -14,6 +14,7 @@ type plantedSeries struct {
 	days    []int
 	changes []int // first run after each planted shift
 	factors []float64
+	sigma   float64 // log sd of the durations' noise
 }
 
 // Kinds of series the evaluation plants. Each is one script-month.
@@ -130,6 +131,7 @@ func plant(r *rand.Rand, kind string) plantedSeries {
 	default:
 		m = runModel(r, strings.HasSuffix(kind, "/bimodal"))
 	}
+	s.sigma = m.sigma
 	factor := make([]float64, n)
 	for i := range factor {
 		factor[i] = 1
