@@ -42,6 +42,10 @@ func DefaultChangeOptions() ChangeOptions {
 	return ChangeOptions{Window: 12, MaxP: 0.001, MinRatio: 0.10, MinEffect: 0.5, ConfirmWindow: 48}
 }
 
+// ratioSlack absorbs float rounding in |ratio − 1| ≥ MinRatio: 90/100 − 1
+// is −0.09999999999999998, and a 10 % drop must meet a 10 % threshold.
+const ratioSlack = 1e-12
+
 // ErrChangeOptions is returned for options no detection can run with.
 var ErrChangeOptions = errors.New("change detection: invalid options")
 
@@ -87,17 +91,19 @@ type changeScanner struct {
 }
 
 // test runs the three tests on the samples before and after a split (both
-// non-empty).
+// non-empty, finite).
 func (s *changeScanner) test(before, after []float64) windowTest {
-	r, err := s.mw.test(after, before)
+	sa, sb, err := s.mw.sortCopies(after, before)
 	if err != nil { // only non-finite values, which the caller excluded
 		return windowTest{}
 	}
-	s.sortedA = append(s.sortedA[:0], after...)
-	s.sortedB = append(s.sortedB[:0], before...)
-	slices.Sort(s.sortedA)
-	slices.Sort(s.sortedB)
-	t := windowTest{mw: r, medB: medianSorted(s.sortedB), medA: medianSorted(s.sortedA),
+	return s.testSorted(sb, sa)
+}
+
+// testSorted is test on sorted samples.
+func (s *changeScanner) testSorted(before, after []float64) windowTest {
+	r := s.mw.testSorted(after, before)
+	t := windowTest{mw: r, medB: medianSorted(before), medA: medianSorted(after),
 		nBefore: len(before), nA: len(after)}
 	switch {
 	case t.medB != 0:
@@ -111,10 +117,22 @@ func (s *changeScanner) test(before, after []float64) windowTest {
 	// medians move one way and most pairs the other is no level shift.
 	agree := (t.ratio > 1) == (r.Delta > 0)
 	t.pass = r.P < s.opt.MaxP &&
-		math.Abs(t.ratio-1) >= s.opt.MinRatio &&
+		math.Abs(t.ratio-1) >= s.opt.MinRatio-ratioSlack &&
 		math.Abs(r.Delta) >= s.opt.MinEffect &&
 		agree
 	return t
+}
+
+// slidingSorted is a window of a series kept sorted as it slides.
+type slidingSorted []float64
+
+// slide removes out and inserts in (out is in the window).
+func (w *slidingSorted) slide(out, in float64) {
+	s := *w
+	k, _ := slices.BinarySearch(s, out)
+	s = slices.Delete(s, k, k+1)
+	k, _ = slices.BinarySearch(s, in)
+	*w = slices.Insert(s, k, in)
 }
 
 // DetectChanges returns the change points of a duration series (values in
@@ -181,8 +199,15 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 	}
 	tests := make([]windowTest, n+1)
 	for _, sw := range scales {
+		before := slidingSorted(slices.Sorted(slices.Values(values[:sw])))
+		after := slidingSorted(slices.Sorted(slices.Values(values[sw : 2*sw])))
 		for i := sw; i <= n-sw; i++ {
-			tests[i] = s.test(values[i-sw:i], values[i:i+sw])
+			if i > sw {
+				// Window i−1 → i: values[i−1] moves from after to before.
+				before.slide(values[i-1-sw], values[i-1])
+				after.slide(values[i-1], values[i-1+sw])
+			}
+			tests[i] = s.testSorted(before, after)
 		}
 		better := func(a, b int) bool { // a is preferred to b
 			ta, tb := &tests[a], &tests[b]

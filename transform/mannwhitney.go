@@ -59,27 +59,86 @@ func MannWhitneyU(a, b []float64) (MannWhitney, error) {
 // mwTester runs tests reusing its buffers and the exact distributions it
 // has computed; the zero value is ready. Not for concurrent use.
 type mwTester struct {
-	pooled []rankedValue
-	exact  map[[2]int][]float64 // (m, n) → CDF of U
+	sortedA, sortedB []float64
+	exact            map[[2]int][]float64 // (m, n) → CDF of U
 }
 
-type rankedValue struct {
-	v   float64
-	inA bool
-}
-
-// statistic returns U of a against b (mid-ranks for ties) without its
-// p-value.
-func (t *mwTester) statistic(a, b []float64) (float64, error) {
-	u, _, err := t.rankSum(a, b)
-	return u, err
+// sortCopies returns sorted copies of a and b in the tester's buffers,
+// or an error for an empty sample or a value that is not finite.
+func (t *mwTester) sortCopies(a, b []float64) (sa, sb []float64, err error) {
+	if len(a) == 0 || len(b) == 0 {
+		return nil, nil, ErrEmptySample
+	}
+	for _, v := range a {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, ErrNotFinite
+		}
+	}
+	for _, v := range b {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, ErrNotFinite
+		}
+	}
+	t.sortedA = append(t.sortedA[:0], a...)
+	t.sortedB = append(t.sortedB[:0], b...)
+	slices.Sort(t.sortedA)
+	slices.Sort(t.sortedB)
+	return t.sortedA, t.sortedB, nil
 }
 
 func (t *mwTester) test(a, b []float64) (MannWhitney, error) {
-	u, tieTerm, err := t.rankSum(a, b)
+	sa, sb, err := t.sortCopies(a, b)
 	if err != nil {
 		return MannWhitney{}, err
 	}
+	return t.testSorted(sa, sb), nil
+}
+
+// statistic returns U of a against b without its p-value.
+func (t *mwTester) statistic(a, b []float64) (float64, error) {
+	sa, sb, err := t.sortCopies(a, b)
+	if err != nil {
+		return 0, err
+	}
+	u, _ := uSorted(sa, sb)
+	return u, nil
+}
+
+// uSorted returns U of a against b, #(a > b) + ½·#(a = b), and the tie
+// term Σ(t³ − t) over the groups of equal values of both, merging the two
+// sorted (ascending, finite, non-empty) samples: U equals the rank sum of
+// a with mid-ranks minus m(m+1)/2.
+func uSorted(a, b []float64) (u, tieTerm float64) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var v float64
+		switch {
+		case j == len(b) || (i < len(a) && a[i] <= b[j]):
+			v = a[i]
+		default:
+			v = b[j]
+		}
+		bBelow := j
+		ca, cb := 0, 0
+		for i < len(a) && a[i] == v {
+			i++
+			ca++
+		}
+		for j < len(b) && b[j] == v {
+			j++
+			cb++
+		}
+		u += float64(ca) * (float64(bBelow) + float64(cb)/2)
+		if size := float64(ca + cb); size > 1 {
+			tieTerm += size*size*size - size
+		}
+	}
+	return u, tieTerm
+}
+
+// testSorted is the test of sorted samples (ascending, finite, non-empty).
+func (t *mwTester) testSorted(a, b []float64) MannWhitney {
+	u, tieTerm := uSorted(a, b)
 	m, n := len(a), len(b)
 	mf, nf := float64(m), float64(n)
 	res := MannWhitney{U: u, Delta: 2*u/(mf*nf) - 1}
@@ -88,67 +147,17 @@ func (t *mwTester) test(a, b []float64) (MannWhitney, error) {
 		lower := min(u, mf*nf-u) // an integer without ties
 		res.P = min(1, 2*cdf[int(lower)])
 		res.Exact = true
-		return res, nil
+		return res
 	}
 	N := mf + nf
 	sigma := math.Sqrt(mf * nf / 12 * ((N + 1) - tieTerm/(N*(N-1))))
 	dev := math.Abs(u-mf*nf/2) - 0.5
 	if sigma == 0 || dev <= 0 {
 		res.P = 1
-		return res, nil
+		return res
 	}
 	res.P = min(1, math.Erfc(dev/sigma/math.Sqrt2))
-	return res, nil
-}
-
-// rankSum returns U of a against b, #(a > b) + ½·#(a = b), computed from
-// the rank sum of a with mid-ranks for ties, and the tie term Σ(t³ − t).
-func (t *mwTester) rankSum(a, b []float64) (u, tieTerm float64, err error) {
-	m, n := len(a), len(b)
-	if m == 0 || n == 0 {
-		return 0, 0, ErrEmptySample
-	}
-	t.pooled = t.pooled[:0]
-	for _, v := range a {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, 0, ErrNotFinite
-		}
-		t.pooled = append(t.pooled, rankedValue{v, true})
-	}
-	for _, v := range b {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, 0, ErrNotFinite
-		}
-		t.pooled = append(t.pooled, rankedValue{v, false})
-	}
-	slices.SortFunc(t.pooled, func(x, y rankedValue) int {
-		switch {
-		case x.v < y.v:
-			return -1
-		case x.v > y.v:
-			return 1
-		}
-		return 0
-	})
-	// Rank sum of A with mid-ranks for ties, and the tie term Σ(t³ − t).
-	var rankSumA float64
-	for i := 0; i < len(t.pooled); {
-		j := i + 1
-		for j < len(t.pooled) && t.pooled[j].v == t.pooled[i].v {
-			j++
-		}
-		midRank := float64(i+j+1) / 2 // ranks i+1 … j
-		for k := i; k < j; k++ {
-			if t.pooled[k].inA {
-				rankSumA += midRank
-			}
-		}
-		if size := float64(j - i); size > 1 {
-			tieTerm += size*size*size - size
-		}
-		i = j
-	}
-	return rankSumA - float64(m)*float64(m+1)/2, tieTerm, nil
+	return res
 }
 
 // exactCDF returns the CDF of U for samples of m and n values under H0,
