@@ -227,3 +227,34 @@ func BenchmarkDetectChanges(b *testing.B) {
 		}
 	}
 }
+
+// The detection is invariant under a change of unit: every test is on
+// ranks or on ratios of medians. Seconds and milliseconds give the same
+// change points (a property that fails if a threshold is absolute).
+func TestDetectChangesUnitInvariant(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	x := make([]float64, 200)
+	days := make([]Day, len(x))
+	for i := range x {
+		level := 20.0
+		if i >= 80 && i < 150 {
+			level = 26
+		}
+		x[i] = level * math.Exp(0.08*r.NormFloat64())
+		days[i] = Day(i / 7)
+	}
+	ms := make([]float64, len(x))
+	for i, v := range x {
+		ms[i] = v * 1024 // a power of two: the scaling is exact in floats
+	}
+	a, _ := DetectChanges(x, days, DefaultChangeOptions())
+	b, _ := DetectChanges(ms, days, DefaultChangeOptions())
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("seconds: %+v\nmilliseconds: %+v", a, b)
+	}
+	for k := range a {
+		if a[k].Index != b[k].Index || a[k].P != b[k].P || a[k].Ratio != b[k].Ratio || a[k].MedianAfter*1024 != b[k].MedianAfter {
+			t.Errorf("change %d: seconds %+v, milliseconds %+v", k, a[k], b[k])
+		}
+	}
+}

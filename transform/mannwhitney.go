@@ -160,6 +160,19 @@ func (t *mwTester) testSorted(a, b []float64) MannWhitney {
 	return res
 }
 
+// MannWhitneyExactCDF returns the CDF of U for samples of m and n values
+// without ties under H0: cdf[u] = P(U ≤ u), u = 0 … mn. It is what the
+// exact test reads; a SQL implementation of the reference windows can
+// carry it as a table (ClickHouse's mannWhitneyUTest only has the normal
+// approximation). m and n must be positive.
+func MannWhitneyExactCDF(m, n int) []float64 {
+	if m <= 0 || n <= 0 {
+		return nil
+	}
+	var t mwTester
+	return slices.Clone(t.exactCDF(m, n))
+}
+
 // exactCDF returns the CDF of U for samples of m and n values under H0,
 // cdf[u] = P(U ≤ u), u = 0 … mn, computing it once per (m, n).
 //

@@ -186,3 +186,24 @@ func TestMedian(t *testing.T) {
 		t.Error("Median(nil) ok, want none")
 	}
 }
+
+// TestMannWhitneyExactCDF: the distribution of U for 3 + 3 values is the
+// coefficients of the Gaussian binomial [6 choose 3]_q, 1 1 2 3 3 3 3 2 1 1
+// (of C(6,3) = 20 splits), listed in any table of the null distribution.
+func TestMannWhitneyExactCDF(t *testing.T) {
+	counts := []float64{1, 1, 2, 3, 3, 3, 3, 2, 1, 1}
+	cdf := MannWhitneyExactCDF(3, 3)
+	if len(cdf) != len(counts) {
+		t.Fatalf("len = %d, want %d", len(cdf), len(counts))
+	}
+	var sum float64
+	for u, c := range counts {
+		sum += c
+		if math.Abs(cdf[u]-sum/20) > 1e-15 {
+			t.Errorf("P(U ≤ %d) = %v, want %v", u, cdf[u], sum/20)
+		}
+	}
+	if MannWhitneyExactCDF(0, 3) != nil {
+		t.Error("m = 0: want nil")
+	}
+}
