@@ -84,12 +84,11 @@ type windowTest struct {
 
 // changeScanner holds the buffers of one detection.
 type changeScanner struct {
-	opt     ChangeOptions
-	mw      mwTester
-	sortedA []float64
-	sortedB []float64
-	restA   []float64
-	restB   []float64
+	opt    ChangeOptions
+	mw     mwTester
+	dayBuf []float64 // one day's values, sorted for its median
+	restA  []float64 // the after sample less its most extreme day
+	restB  []float64 // the before sample less its most extreme day
 }
 
 // test runs the three tests on the samples before and after a split (both
@@ -364,9 +363,9 @@ func (s *changeScanner) dropExtremeDay(vals []float64, days []Day, high bool, bu
 		for b < len(vals) && days[b] == days[a] {
 			b++
 		}
-		s.sortedA = append(s.sortedA[:0], vals[a:b]...)
-		slices.Sort(s.sortedA)
-		med := medianSorted(s.sortedA)
+		s.dayBuf = append(s.dayBuf[:0], vals[a:b]...)
+		slices.Sort(s.dayBuf)
+		med := medianSorted(s.dayBuf)
 		if a == 0 || (high && med > worst) || (!high && med < worst) {
 			worst, worstA, worstB = med, a, b
 		}
