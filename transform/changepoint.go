@@ -158,8 +158,9 @@ func (w *slidingSorted) slide(out, in float64) {
 // values on each side, not crossing the neighbouring candidates — with the
 // largest standardized U, and tested on that neighbourhood with the same
 // three thresholds. With days, it must also pass them without its most
-// extreme day on each side (a shift is not one day's spike). A candidate that fails is dropped (the weakest first) and its
-// neighbours are placed and tested again without it, until none fails. A
+// extreme day on each side (a shift is not one day's spike). A candidate
+// that fails is dropped (the weakest first) and its neighbours are placed
+// and tested again without it, until none fails. A
 // spike — a run, a day of runs — that the scan picks up is diluted in the
 // wider samples or sits on one day, and fails; a real shift holds over its
 // segment and passes, usually with a much smaller p. The reported figures
@@ -275,7 +276,7 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 func (s *changeScanner) confirm(values []float64, days []Day, changes []int) ([]int, []windowTest) {
 	W, w := s.opt.ConfirmWindow, s.opt.Window
 	changes = slices.Clone(changes)
-	for round := 0; ; round++ {
+	for { // each round keeps all or drops one: at most len(changes)+1 rounds
 		tests := make([]windowTest, len(changes))
 		failing := 0
 		for k, i := range changes {
@@ -297,14 +298,8 @@ func (s *changeScanner) confirm(values []float64, days []Day, changes []int) ([]
 				failing++
 			}
 		}
-		if failing == 0 || round > 4*len(values) {
-			kept, keptTests := changes[:0:0], tests[:0:0]
-			for k := range changes {
-				if tests[k].pass {
-					kept, keptTests = append(kept, changes[k]), append(keptTests, tests[k])
-				}
-			}
-			return kept, keptTests
+		if failing == 0 {
+			return changes, tests
 		}
 		// Drop only the weakest failing change per round: its neighbours'
 		// samples grow once it is gone and may then pass.
