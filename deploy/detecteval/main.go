@@ -23,14 +23,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/scriptstats/scriptstats/transform"
 )
 
 func main() {
 	seeds := flag.String("seeds", "1001-1005", "seeds to evaluate on, a range lo-hi (1-5 are the tuning seeds)")
-	perKind := flag.Int("series", 400, "series (script-months) of each kind per seed")
+	perKind := flag.Int("series", 200, "series (script-months) of each kind per seed")
 	window := flag.Int("window", 12, "scan window w")
 	confirm := flag.Int("confirm-window", transform.DefaultChangeOptions().ConfirmWindow, "persistence check window (0: the reference method alone)")
 	flag.Parse()
@@ -67,30 +69,73 @@ type scores struct {
 }
 
 func evaluate(lo, hi uint64, perKind int, opt transform.ChangeOptions) (scores, error) {
-	sc := scores{byKind: map[string]*kindScore{}}
+	// One goroutine per seed (each has its own generator, so the figures
+	// do not depend on scheduling), at most GOMAXPROCS at a time.
+	type result struct {
+		byKind map[string]*kindScore
+		err    error
+	}
+	results := make([]result, hi-lo+1)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
 	for seed := lo; seed <= hi; seed++ {
-		r := rand.New(rand.NewPCG(seed, 0x5eed))
-		for _, kind := range kinds {
-			ks := sc.byKind[kind]
-			if ks == nil {
-				ks = &kindScore{}
-				sc.byKind[kind] = ks
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			byKind, err := evaluateSeed(seed, perKind, opt)
+			results[seed-lo] = result{byKind, err}
+		}()
+	}
+	wg.Wait()
+	sc := scores{byKind: map[string]*kindScore{}}
+	for _, r := range results {
+		if r.err != nil {
+			return sc, r.err
+		}
+		for kind, k := range r.byKind {
+			t := sc.byKind[kind]
+			if t == nil {
+				t = &kindScore{}
+				sc.byKind[kind] = t
 			}
-			for range perKind {
-				s := plant(r, kind)
-				days := make([]transform.Day, len(s.days))
-				for i, d := range s.days {
-					days[i] = transform.Day(d)
-				}
-				cps, err := transform.DetectChanges(s.values, days, opt)
-				if err != nil {
-					return sc, err
-				}
-				ks.add(s, cps)
-			}
+			t.merge(*k)
 		}
 	}
 	return sc, nil
+}
+
+func evaluateSeed(seed uint64, perKind int, opt transform.ChangeOptions) (map[string]*kindScore, error) {
+	byKind := map[string]*kindScore{}
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	for _, kind := range kinds {
+		ks := &kindScore{}
+		byKind[kind] = ks
+		for range perKind {
+			s := plant(r, kind)
+			days := make([]transform.Day, len(s.days))
+			for i, d := range s.days {
+				days[i] = transform.Day(d)
+			}
+			cps, err := transform.DetectChanges(s.values, days, opt)
+			if err != nil {
+				return nil, err
+			}
+			ks.add(s, cps)
+		}
+	}
+	return byKind, nil
+}
+
+func (k *kindScore) merge(o kindScore) {
+	k.series += o.series
+	k.planted += o.planted
+	k.found += o.found
+	k.hits += o.hits
+	k.trueChanges += o.trueChanges
+	k.extras += o.extras
+	k.quietPlanted += o.quietPlanted
+	k.quietHits += o.quietHits
 }
 
 // add scores the change points found on one series: a planted shift is hit
@@ -162,14 +207,7 @@ func (sc scores) sum(keep func(string) bool) kindScore {
 	var t kindScore
 	for kind, k := range sc.byKind {
 		if keep(kind) {
-			t.series += k.series
-			t.planted += k.planted
-			t.found += k.found
-			t.hits += k.hits
-			t.trueChanges += k.trueChanges
-			t.extras += k.extras
-			t.quietPlanted += k.quietPlanted
-			t.quietHits += k.quietHits
+			t.merge(*k)
 		}
 	}
 	return t
