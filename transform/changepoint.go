@@ -32,7 +32,7 @@ type ChangeOptions struct {
 	// scan is tested again on up to ConfirmWindow values on each side,
 	// bounded by the neighbouring changes, with the same three thresholds;
 	// it stays only if it passes. 0 turns the check off (the reference
-	// method alone).
+	// method alone); otherwise it is at least Window.
 	ConfirmWindow int
 }
 
@@ -167,7 +167,7 @@ func (w *slidingSorted) slide(out, in float64) {
 // are those of the final test.
 func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, error) {
 	w := opt.Window
-	if w < 2 || opt.ConfirmWindow < 0 || !(opt.MaxP > 0 && opt.MaxP <= 1) || opt.MinRatio < 0 || opt.MinEffect < 0 || opt.MinEffect > 1 {
+	if w < 2 || opt.ConfirmWindow < 0 || (opt.ConfirmWindow > 0 && opt.ConfirmWindow < w) || !(opt.MaxP > 0 && opt.MaxP <= 1) || opt.MinRatio < 0 || opt.MinEffect < 0 || opt.MinEffect > 1 {
 		return nil, fmt.Errorf("%w: window %d, confirm window %d, max p %v, min ratio %v, min effect %v",
 			ErrChangeOptions, w, opt.ConfirmWindow, opt.MaxP, opt.MinRatio, opt.MinEffect)
 	}

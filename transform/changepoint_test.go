@@ -179,6 +179,11 @@ func TestDetectChangesBadInput(t *testing.T) {
 		t.Errorf("window 1: %v, want ErrChangeOptions", err)
 	}
 	bad = DefaultChangeOptions()
+	bad.ConfirmWindow = 5 // narrower than the scan
+	if _, err := DetectChanges(x, nil, bad); !errors.Is(err, ErrChangeOptions) {
+		t.Errorf("confirm window 5 < w: %v, want ErrChangeOptions", err)
+	}
+	bad = DefaultChangeOptions()
 	bad.MaxP = 0
 	if _, err := DetectChanges(x, nil, bad); !errors.Is(err, ErrChangeOptions) {
 		t.Errorf("max p 0: %v, want ErrChangeOptions", err)

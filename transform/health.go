@@ -73,8 +73,8 @@ type StepHealth struct {
 //   - newly_failing: the first failure in the window has At ≥ asOf − 24 h
 //     and ≥ 10 successes precede it; since: that failure;
 //   - flaky: ≥ 20 executions, failure rate < 0.8, and flip rate ≥ 0.1 or
-//     ≥ 2 days (of loc) with both a success and a failure; since: the first
-//     failure in the window;
+//     ≥ 2 days (of loc; nil is UTC) with both a success and a failure;
+//     since: the first failure in the window;
 //   - recovered: the executions end with ≥ 5 successes right after a streak
 //     of ≥ 3 failures; since: the first of those successes;
 //   - healthy, since NULL.
@@ -84,6 +84,9 @@ type StepHealth struct {
 // integers (5·failures < 4·executions, 10·flips ≥ executions − 1), so that
 // no float rounding moves a step across them.
 func ClassifyStepHealth(execs []StepExecution, asOf time.Time, loc *time.Location) StepHealth {
+	if loc == nil {
+		loc = time.UTC
+	}
 	from := asOf.Add(-HealthWindow)
 	win := make([]StepExecution, 0, len(execs))
 	for _, e := range execs {

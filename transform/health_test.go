@@ -163,3 +163,45 @@ func TestStepHealthHealthyAndEmpty(t *testing.T) {
 	tied[2].Failed = false // run 2 now succeeds: failures are runs 3, 4 only
 	checkHealth(t, "same time, 2 failures", tied, Healthy, never)
 }
+
+// Mixed days are days of the configured zone. Failures at 23:30 UTC on
+// May 9 and May 14, successes at 00:30 UTC the next mornings; the other 44
+// successes at 06, 10, 14 and 18 UTC on 11 days that are neither May 9
+// nor May 14. In UTC no day has both; in Europe/Berlin (UTC+2 in May)
+// 23:30 UTC is 01:30 of the next day, which has the 00:30 UTC (02:30)
+// success: two mixed days. 4 flips over 47 pairs keep the flip rate below
+// 0.1, so only the days decide.
+func TestStepHealthMixedDaysInZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	var ex []StepExecution
+	id := int64(1)
+	add := func(at time.Time, failed bool) {
+		ex = append(ex, StepExecution{At: at, RunID: id, Failed: failed})
+		id++
+	}
+	for d := 7; d <= 19; d++ {
+		if d == 9 || d == 14 {
+			continue
+		}
+		for _, hour := range []int{6, 10, 14, 18} {
+			add(time.Date(2026, time.May, d, hour, 0, 0, 0, time.UTC), false)
+		}
+	}
+	for _, d := range []int{9, 14} {
+		add(time.Date(2026, time.May, d, 23, 30, 0, 0, time.UTC), true)
+		add(time.Date(2026, time.May, d+1, 0, 30, 0, 0, time.UTC), false)
+	}
+	h := ClassifyStepHealth(ex, healthAsOf, berlin)
+	if h.Executions != 48 || h.FlipRate.Float64 >= 0.1 {
+		t.Fatalf("premise: executions %d flip rate %v, want 48 and < 0.1", h.Executions, h.FlipRate.Float64)
+	}
+	if h.State != Flaky {
+		t.Errorf("Europe/Berlin: %s, want flaky", h.State)
+	}
+	if h := ClassifyStepHealth(ex, healthAsOf, nil); h.State != Healthy {
+		t.Errorf("UTC (nil zone): %s, want healthy", h.State)
+	}
+}
