@@ -46,3 +46,15 @@ func TestScoring(t *testing.T) {
 		t.Errorf("score = %+v, want 2 planted, 1 hit, 3 found, 1 true, 2 extra", k)
 	}
 }
+
+// TestHealthPlanted: the states the definition cannot miss — broken since
+// a known run, newly failing, all successes — are classified as planted,
+// with the planted since.
+func TestHealthPlanted(t *testing.T) {
+	scores := evaluateHealth(2001, 2001, 50)
+	for _, kind := range []string{"broken", "newly_failing", "healthy"} {
+		if s := scores[kind]; s.right != s.steps || s.sinceRight != s.steps {
+			t.Errorf("%s: %d of %d as planted, %d with the planted since", kind, s.right, s.steps, s.sinceRight)
+		}
+	}
+}

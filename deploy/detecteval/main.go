@@ -50,6 +50,8 @@ func main() {
 	}
 	fmt.Printf("seeds %d–%d, %d series per kind per seed, w=%d, confirm window %d\n\n", lo, hi, *perKind, opt.Window, opt.ConfirmWindow)
 	fmt.Print(sc.table())
+	fmt.Printf("\nstep health, %d steps of each planted state per seed (informative: the classification is the contract's definition)\n\n", *perKind)
+	fmt.Print(healthTable(evaluateHealth(lo, hi, *perKind)))
 	if fails := sc.targetMisses(); len(fails) > 0 {
 		fmt.Printf("\ntargets NOT met: %s\n", strings.Join(fails, "; "))
 		os.Exit(1)
