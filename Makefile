@@ -5,6 +5,7 @@
 #   make test-unit   tests that need no services
 #   make lint        gofmt, go vet, staticcheck
 #   make build       binaries into bin/
+#   make detect-eval precision and recall of the change-point detection against planted truth, held-out seeds (DETECT_EVAL_FLAGS="-seeds 1-5" for the tuning seeds)
 #   make bench       measure loads, memory, dashboard latency; write docs/bench-results.* (BENCH_FLAGS="-runs 200000 -big-runs 0" to shrink)
 #   make stack-up | stack-down | stack-purge   the local stack (deploy/local/stack.sh)
 
@@ -18,7 +19,7 @@ STACK := bash deploy/local/stack.sh
 STATICCHECK_VERSION := v0.8.2
 GO_FILES = $(shell find . -path ./.local -prune -o -name '*.go' -print)
 
-.PHONY: help test test-unit lint build bench demo stack-up stack-down stack-purge
+.PHONY: help test test-unit lint build bench demo detect-eval stack-up stack-down stack-purge
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -49,6 +50,9 @@ build:
 
 demo:
 	bash deploy/local/demo.sh
+
+detect-eval:
+	$(GO) run ./deploy/detecteval $(DETECT_EVAL_FLAGS)
 
 bench: stack-up
 	eval "$$($(STACK) env)" && $(GO) run ./deploy/bench $(BENCH_FLAGS)

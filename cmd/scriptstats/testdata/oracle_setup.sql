@@ -95,8 +95,10 @@ SELECT
     pg_temp.ref_cut(t.failed_step_name, current_setting('scriptstats.name_bytes')::int) AS failed_step_name,
     pg_temp.ref_cut(t.error_message, current_setting('scriptstats.error_bytes')::int) AS error_message,
     coalesce(t.started_at, t.created_at) AS ordered_at,
-    -- design.md: last_failure_at is taken from the stored timestamps.
-    coalesce(pg_temp.ref_stored(t.finished_at), pg_temp.ref_stored(t.started_at), t.created_at) AS failure_at,
+    -- The contract's order of failures, on the source values (±infinity
+    -- included); step_daily shows the greatest, NULL when DateTime64 cannot
+    -- hold it (design.md).
+    coalesce(t.finished_at, t.started_at, t.created_at) AS failure_at,
     t.steps::jsonb AS steps
 FROM task_log AS t
 LEFT JOIN scripts AS s ON s.id = t.script_id

@@ -16,7 +16,7 @@ SELECT
     (count(*) FILTER (WHERE s.status = 'failed'))::float8 / count(*) AS failure_rate,
     pg_temp.ref_wilson(count(*) FILTER (WHERE s.status = 'failed'), count(*), false) AS failure_rate_low,
     pg_temp.ref_wilson(count(*) FILTER (WHERE s.status = 'failed'), count(*), true) AS failure_rate_high,
-    max(r.failure_at) FILTER (WHERE s.status = 'failed') AS last_failure_at,
+    pg_temp.ref_stored(max(r.failure_at) FILTER (WHERE s.status = 'failed')) AS last_failure_at,
     (array_agg(s.error ORDER BY r.failure_at DESC, r.run_id DESC, s.ord DESC)
         FILTER (WHERE s.status = 'failed'))[1] AS last_error
 FROM ref_steps AS s

@@ -1,0 +1,243 @@
+// Command detecteval measures the change-point detection of
+// transform.DetectChanges against planted truth (`make detect-eval`): it
+// generates script-months of durations with known level shifts, spikes and
+// stable noise (planted.go), runs the detection and prints per kind of
+// series the recall and precision of the shifts (a hit is a change point
+// within ±2 positions of a planted shift), the change points raised on
+// spikes, and the false changes per 100 script-months of stable series.
+//
+// The exit status says whether the targets of contract 2b hold: precision
+// ≥ 0.9 on the lognormal shifts ≥ 20 %, recall ≥ 0.9 on those whose noise
+// has σ ≤ 0.1 (CV ≤ 10 %; at σ near 0.2 a 20 % shift has a population
+// Cliff's δ below the contract's 0.5, so no method within the definition
+// finds it — the recall over all noise levels is printed beside), no
+// change on spikes, ≤ 1 per 100 stable script-months.
+//
+// Seeds 1–5 are the ones the defaults were tuned on; the report's figures
+// are from seeds 1001–1005, never looked at while tuning (-seeds picks
+// others).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+func main() {
+	seeds := flag.String("seeds", "1001-1005", "seeds to evaluate on, a range lo-hi (1-5 are the tuning seeds)")
+	perKind := flag.Int("series", 200, "series (script-months) of each kind per seed")
+	window := flag.Int("window", 12, "scan window w")
+	confirm := flag.Int("confirm-window", transform.DefaultChangeOptions().ConfirmWindow, "persistence check window (0: the reference method alone)")
+	flag.Parse()
+	var lo, hi uint64
+	if _, err := fmt.Sscanf(*seeds, "%d-%d", &lo, &hi); err != nil || lo > hi {
+		fmt.Fprintf(os.Stderr, "detecteval: -seeds %q: want a range lo-hi\n", *seeds)
+		os.Exit(2)
+	}
+	opt := transform.DefaultChangeOptions()
+	opt.Window, opt.ConfirmWindow = *window, *confirm
+	sc, err := evaluate(lo, hi, *perKind, opt)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "detecteval:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("seeds %d–%d, %d series per kind per seed, w=%d, confirm window %d\n\n", lo, hi, *perKind, opt.Window, opt.ConfirmWindow)
+	fmt.Print(sc.table())
+	fmt.Printf("\nstep health, %d steps of each planted state per seed (informative: the classification is the contract's definition)\n\n", *perKind)
+	fmt.Print(healthTable(evaluateHealth(lo, hi, *perKind)))
+	if fails := sc.targetMisses(); len(fails) > 0 {
+		fmt.Printf("\ntargets NOT met: %s\n", strings.Join(fails, "; "))
+		os.Exit(1)
+	}
+	fmt.Println("\ntargets met: precision ≥ 0.9 on shifts ≥ 20 %, recall ≥ 0.9 on those at noise σ ≤ 0.1, no change on spikes, ≤ 1 false change per 100 stable script-months")
+}
+
+// kindScore counts the outcome on the series of one kind.
+type kindScore struct {
+	series, planted, found    int // series, planted shifts, change points raised
+	hits, trueChanges, extras int // planted shifts found; change points near a planted shift; the others
+	quietPlanted, quietHits   int // planted and found on series with noise σ ≤ 0.1 (CV ≤ 10 %)
+}
+
+type scores struct {
+	byKind map[string]*kindScore
+}
+
+func evaluate(lo, hi uint64, perKind int, opt transform.ChangeOptions) (scores, error) {
+	// One goroutine per seed (each has its own generator, so the figures
+	// do not depend on scheduling), at most GOMAXPROCS at a time.
+	type result struct {
+		byKind map[string]*kindScore
+		err    error
+	}
+	results := make([]result, hi-lo+1)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for seed := lo; seed <= hi; seed++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			byKind, err := evaluateSeed(seed, perKind, opt)
+			results[seed-lo] = result{byKind, err}
+		}()
+	}
+	wg.Wait()
+	sc := scores{byKind: map[string]*kindScore{}}
+	for _, r := range results {
+		if r.err != nil {
+			return sc, r.err
+		}
+		for kind, k := range r.byKind {
+			t := sc.byKind[kind]
+			if t == nil {
+				t = &kindScore{}
+				sc.byKind[kind] = t
+			}
+			t.merge(*k)
+		}
+	}
+	return sc, nil
+}
+
+func evaluateSeed(seed uint64, perKind int, opt transform.ChangeOptions) (map[string]*kindScore, error) {
+	byKind := map[string]*kindScore{}
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	for _, kind := range kinds {
+		ks := &kindScore{}
+		byKind[kind] = ks
+		for range perKind {
+			s := plant(r, kind)
+			days := make([]transform.Day, len(s.days))
+			for i, d := range s.days {
+				days[i] = transform.Day(d)
+			}
+			cps, err := transform.DetectChanges(s.values, days, opt)
+			if err != nil {
+				return nil, err
+			}
+			ks.add(s, cps)
+		}
+	}
+	return byKind, nil
+}
+
+func (k *kindScore) merge(o kindScore) {
+	k.series += o.series
+	k.planted += o.planted
+	k.found += o.found
+	k.hits += o.hits
+	k.trueChanges += o.trueChanges
+	k.extras += o.extras
+	k.quietPlanted += o.quietPlanted
+	k.quietHits += o.quietHits
+}
+
+// add scores the change points found on one series: a planted shift is hit
+// when a change point is within ±2 positions of it; a change point is true
+// when it is within ±2 of a planted shift.
+func (k *kindScore) add(s plantedSeries, cps []transform.ChangePoint) {
+	k.series++
+	k.planted += len(s.changes)
+	k.found += len(cps)
+	near := func(a, b int) bool { return abs(a-b) <= 2 }
+	quiet := s.sigma <= 0.1
+	for _, c := range s.changes {
+		if quiet {
+			k.quietPlanted++
+		}
+		for _, cp := range cps {
+			if near(cp.Index, c) {
+				k.hits++
+				if quiet {
+					k.quietHits++
+				}
+				break
+			}
+		}
+	}
+	for _, cp := range cps {
+		hit := false
+		for _, c := range s.changes {
+			hit = hit || near(cp.Index, c)
+		}
+		if hit {
+			k.trueChanges++
+		} else {
+			k.extras++
+		}
+	}
+}
+
+func ratio(a, b int) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f", float64(a)/float64(b))
+}
+
+func (sc scores) table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-17s %7s %8s %7s %9s %9s %9s %9s\n", "kind", "series", "planted", "found", "recall", "precision", "recall σ≤.1", "changes/100 series")
+	for _, kind := range kinds {
+		k := sc.byKind[kind]
+		fmt.Fprintf(&b, "%-17s %7d %8d %7d %9s %9s %11s %9.2f\n", kind, k.series, k.planted, k.found,
+			ratio(k.hits, k.planted), ratio(k.trueChanges, k.found), ratio(k.quietHits, k.quietPlanted), 100*float64(k.found)/float64(k.series))
+	}
+	big := sc.sum(isBigShift)
+	fmt.Fprintf(&b, "\nshifts ≥ 20 %% (up and down, lognormal): recall %s, precision %s (%d planted, %d found); recall at noise σ ≤ 0.1: %s\n",
+		ratio(big.hits, big.planted), ratio(big.trueChanges, big.found), big.planted, big.found, ratio(big.quietHits, big.quietPlanted))
+	bimodal := sc.sum(func(kind string) bool { return strings.HasSuffix(kind, "/bimodal") })
+	fmt.Fprintf(&b, "shifts ≥ 20 %% (up and down, bimodal): recall %s, precision %s (%d planted, %d found)\n",
+		ratio(bimodal.hits, bimodal.planted), ratio(bimodal.trueChanges, bimodal.found), bimodal.planted, bimodal.found)
+	spikes := sc.sum(func(kind string) bool { return strings.HasPrefix(kind, "spike") })
+	fmt.Fprintf(&b, "spikes: %d change points on %d series\n", spikes.found, spikes.series)
+	stable := sc.sum(func(kind string) bool { return strings.HasPrefix(kind, "stable") })
+	fmt.Fprintf(&b, "stable: %.2f false changes per 100 script-months (%d on %d)\n",
+		100*float64(stable.found)/float64(stable.series), stable.found, stable.series)
+	return b.String()
+}
+
+func (sc scores) sum(keep func(string) bool) kindScore {
+	var t kindScore
+	for kind, k := range sc.byKind {
+		if keep(kind) {
+			t.merge(*k)
+		}
+	}
+	return t
+}
+
+// targetMisses lists the targets of contract 2b the scores miss.
+func (sc scores) targetMisses() []string {
+	var miss []string
+	big := sc.sum(isBigShift)
+	if big.quietPlanted > 0 && float64(big.quietHits) < 0.9*float64(big.quietPlanted) {
+		miss = append(miss, "recall on shifts ≥ 20 % at noise σ ≤ 0.1 below 0.9")
+	}
+	if big.found > 0 && float64(big.trueChanges) < 0.9*float64(big.found) {
+		miss = append(miss, "precision on shifts ≥ 20 % below 0.9")
+	}
+	if spikes := sc.sum(func(kind string) bool { return strings.HasPrefix(kind, "spike") }); spikes.found > 0 {
+		miss = append(miss, fmt.Sprintf("%d change points on spikes", spikes.found))
+	}
+	if stable := sc.sum(func(kind string) bool { return strings.HasPrefix(kind, "stable") }); 100*stable.found > stable.series {
+		miss = append(miss, "more than 1 false change per 100 stable script-months")
+	}
+	return miss
+}
+
+// isBigShift: the kinds the precision and recall targets are about, level
+// shifts ≥ 20 % on lognormal durations (the bimodal ones are reported
+// beside them).
+func isBigShift(kind string) bool {
+	x := shiftOf(kind)
+	return !strings.HasSuffix(kind, "/bimodal") && (x >= 0.2 || x <= -0.2)
+}

@@ -1,0 +1,186 @@
+package transform
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// HealthState is a step's state in step_health (contract 2b).
+type HealthState string
+
+// The step health states, in the order they are tried.
+const (
+	Broken       HealthState = "broken"
+	NewlyFailing HealthState = "newly_failing"
+	Flaky        HealthState = "flaky"
+	Recovered    HealthState = "recovered"
+	Healthy      HealthState = "healthy"
+)
+
+// Step health windows and thresholds (contract 2b).
+const (
+	// HealthWindow: the executions looked at are those of the 14 days (as
+	// 14 × 24 h, whatever the DST changes in between) up to as-of.
+	HealthWindow = 14 * 24 * time.Hour
+	// NewlyFailingWindow: "the last 24 h".
+	NewlyFailingWindow = 24 * time.Hour
+
+	brokenStreak       = 3  // last ≥ 3 executions failed
+	newlyFailingBefore = 10 // ≥ 10 successes before the first failure
+	flakyExecutions    = 20 // ≥ 20 executions
+	flakyMixedDays     = 2  // ≥ 2 days with a success and a failure
+	recoveredFailures  = 3  // a streak of ≥ 3 failures …
+	recoveredSuccesses = 5  // … then ≥ 5 successes up to now
+)
+
+// StepExecution is one attempt of a step (status success or failed, in a
+// counted run).
+type StepExecution struct {
+	// At orders the executions: coalesce(started_at, created_at) of the run.
+	At     time.Time
+	RunID  int64
+	Failed bool
+}
+
+// StepHealth is a step's row of step_health, less its names and last
+// failure (the caller has those from step_daily).
+type StepHealth struct {
+	State HealthState
+	// Since is when the state began (see ClassifyStepHealth); NULL for
+	// healthy.
+	Since       NullTime
+	Executions  int
+	Failures    int
+	FailureRate NullFloat // failures / executions; NULL without executions
+	// FailureRateLow and FailureRateHigh are the Wilson interval of
+	// Failures out of Executions (NULL without executions).
+	FailureRateLow, FailureRateHigh NullFloat
+	// FlipRate is the status changes between consecutive executions ÷
+	// (executions − 1); NULL with fewer than 2 executions.
+	FlipRate NullFloat
+}
+
+// ClassifyStepHealth classifies one step as of asOf from its executions
+// (any order; those outside the window are ignored) — contract 2b:
+//
+// The window holds the executions with asOf − 14 days ≤ At ≤ asOf, ordered
+// by At, then RunID. An execution after asOf (a clock ahead of the
+// pass's) is not yet part of the state. The first state that applies:
+//
+//   - broken: the last ≥ 3 executions failed; since: the first failure of
+//     that streak;
+//   - newly_failing: the first failure in the window has At ≥ asOf − 24 h
+//     and ≥ 10 successes precede it; since: that failure;
+//   - flaky: ≥ 20 executions, failure rate < 0.8, and flip rate ≥ 0.1 or
+//     ≥ 2 days (of loc; nil is UTC) with both a success and a failure;
+//     since: the first failure in the window;
+//   - recovered: the executions end with ≥ 5 successes right after a streak
+//     of ≥ 3 failures; since: the first of those successes;
+//   - healthy, since NULL.
+//
+// Both edges of the windows are included (an execution exactly 24 h
+// before asOf is in the last 24 h). The rate thresholds are compared in
+// integers (5·failures < 4·executions, 10·flips ≥ executions − 1), so that
+// no float rounding moves a step across them.
+func ClassifyStepHealth(execs []StepExecution, asOf time.Time, loc *time.Location) StepHealth {
+	if loc == nil {
+		loc = time.UTC
+	}
+	from := asOf.Add(-HealthWindow)
+	win := make([]StepExecution, 0, len(execs))
+	for _, e := range execs {
+		if !e.At.Before(from) && !e.At.After(asOf) {
+			win = append(win, e)
+		}
+	}
+	slices.SortFunc(win, func(a, b StepExecution) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.RunID, b.RunID)
+	})
+
+	h := StepHealth{State: Healthy, Executions: len(win)}
+	n := len(win)
+	if n == 0 {
+		return h
+	}
+	flips, firstFailure := 0, -1
+	for i, e := range win {
+		if e.Failed {
+			h.Failures++
+			if firstFailure < 0 {
+				firstFailure = i
+			}
+		}
+		if i > 0 && e.Failed != win[i-1].Failed {
+			flips++
+		}
+	}
+	h.FailureRate = NullFloat{Float64: float64(h.Failures) / float64(n), Valid: true}
+	if iv, ok := Wilson(int64(h.Failures), int64(n)); ok {
+		h.FailureRateLow = NullFloat{Float64: iv.Low, Valid: true}
+		h.FailureRateHigh = NullFloat{Float64: iv.High, Valid: true}
+	}
+	if n >= 2 {
+		h.FlipRate = NullFloat{Float64: float64(flips) / float64(n-1), Valid: true}
+	}
+	since := func(i int) NullTime { return NullTime{Time: win[i].At, Valid: true} }
+
+	// The trailing streak: its status, length and first index.
+	streakStart := n - 1
+	for streakStart > 0 && win[streakStart-1].Failed == win[n-1].Failed {
+		streakStart--
+	}
+	streak := n - streakStart
+
+	switch {
+	case win[n-1].Failed && streak >= brokenStreak:
+		h.State, h.Since = Broken, since(streakStart)
+	case firstFailure >= newlyFailingBefore && !win[firstFailure].At.Before(asOf.Add(-NewlyFailingWindow)):
+		h.State, h.Since = NewlyFailing, since(firstFailure)
+	case n >= flakyExecutions && 5*h.Failures < 4*n && h.Failures > 0 &&
+		(10*flips >= n-1 || mixedDays(win, loc) >= flakyMixedDays):
+		h.State, h.Since = Flaky, since(firstFailure)
+	case !win[n-1].Failed && streak >= recoveredSuccesses && failureStreakBefore(win, streakStart) >= recoveredFailures:
+		h.State, h.Since = Recovered, since(streakStart)
+	}
+	return h
+}
+
+// mixedDays counts the days of loc with both a success and a failure among
+// the (ordered) executions.
+func mixedDays(win []StepExecution, loc *time.Location) int {
+	type seen struct{ success, failure bool }
+	days := map[Day]*seen{}
+	mixed := 0
+	for _, e := range win {
+		d := DayOf(e.At, loc)
+		s := days[d]
+		if s == nil {
+			s = &seen{}
+			days[d] = s
+		}
+		before := s.success && s.failure
+		if e.Failed {
+			s.failure = true
+		} else {
+			s.success = true
+		}
+		if !before && s.success && s.failure {
+			mixed++
+		}
+	}
+	return mixed
+}
+
+// failureStreakBefore is the length of the streak of failures that ends
+// right before index end.
+func failureStreakBefore(win []StepExecution, end int) int {
+	k := 0
+	for i := end - 1; i >= 0 && win[i].Failed; i-- {
+		k++
+	}
+	return k
+}
