@@ -242,7 +242,6 @@ func TestSourceRewind(t *testing.T) {
 	e.migrate()
 	e.must("run")
 	e.mutate(1, 0)
-	good := e.jobState()
 
 	// The state as a pass on a source far ahead would have left it.
 	var st map[string]any
@@ -285,7 +284,7 @@ func TestSourceRewind(t *testing.T) {
 	if !strings.Contains(r.stderr, "did not go back in time") {
 		t.Fatalf("backfill --accept-rewind without a rewind: %s", r)
 	}
-	good = e.jobState()
+	good := e.jobState()
 	if err := e.ch.QueryRow(ctx, "SELECT max(_version) FROM job_state").Scan(&version); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -43,10 +42,11 @@ VALUES (1, 1, 'success', '2026-11-10 23:30Z', '2026-11-10 23:31Z', 60, '2026-11-
 // wrong zone data would have them.
 func fakeZoneinfo(t *testing.T, name, rulesOf string) string {
 	t.Helper()
-	goroot := runtime.GOROOT()
-	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
-		goroot = strings.TrimSpace(string(out))
+	env, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
 	}
+	goroot := strings.TrimSpace(string(env))
 	zr, err := zip.OpenReader(filepath.Join(goroot, "lib", "time", "zoneinfo.zip"))
 	if err != nil {
 		t.Fatal(err)
