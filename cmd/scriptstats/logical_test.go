@@ -11,7 +11,8 @@ import (
 // wal_level=logical and a private ClickHouse (the test kills passes).
 func logicalEnv(t *testing.T) *jobEnv {
 	t.Helper()
-	srv := teststack.PrivatePostgres(t, teststack.PostgresOptions{Settings: []string{"wal_level = logical", "max_replication_slots = 4", "max_wal_senders = 4"}})
+	srv := teststack.PrivatePostgres(t, teststack.PostgresOptions{Settings: []string{
+		"wal_level = logical", "max_replication_slots = 4", "max_wal_senders = 4", "max_prepared_transactions = 4"}})
 	chs := teststack.PrivateClickHouse(t)
 	e := newJobEnv(t, srv.CreateDatabase(t, "source", ""), chs.DSN("default", "", "scriptstats"))
 	e.chs = chs
@@ -115,4 +116,50 @@ func TestLogicalSourceRefusals(t *testing.T) {
 		!strings.Contains(r.stdout, "pg_create_logical_replication_slot('scriptstats_scriptstats', 'pgoutput')") {
 		t.Fatalf("migrate --source logical without the privilege: want exit 2 and the SQL on stdout: %s", r)
 	}
+}
+
+// TestLogicalWriterSchedules: the writer schedules of the cursor mode's
+// tests (writers_test.go) in logical mode: a transaction begun before the
+// first pass that writes after the second and commits after the fourth,
+// writes in savepoints, a two-phase commit prepared between passes.
+func TestLogicalWriterSchedules(t *testing.T) {
+	t.Parallel()
+	e := logicalEnv(t)
+	e.generate(smallHistory(44, 1200))
+	mustRunBin(t, nil, "migrate", "--clickhouse-dsn", e.chDSN, "--pg-dsn", e.pgDSN, "--source", "logical")
+	e.ch = openClickHouse(t, e.chDSN)
+	ids := e.successRuns(4)
+	pass := func() { e.mustPass("run") }
+
+	a := writerConn(t, e.pgDSN)
+	e.sqlOn(a, "BEGIN")
+	e.sqlOn(a, "SELECT 1")
+	pass()
+	pass()
+	e.sqlOn(a, `UPDATE task_log SET status = 'failed', updated_at = now() WHERE id = $1`, ids[0])
+	b := writerConn(t, e.pgDSN)
+	e.sqlOn(b, "BEGIN")
+	e.sqlOn(b, "SAVEPOINT s1")
+	e.sqlOn(b, `UPDATE task_log SET status = 'timeout', updated_at = now() WHERE id = $1`, ids[1])
+	e.sqlOn(b, "RELEASE SAVEPOINT s1")
+	e.sqlOn(b, "SAVEPOINT s2")
+	e.sqlOn(b, `DELETE FROM task_log WHERE id = $1`, ids[2])
+	e.sqlOn(b, "ROLLBACK TO SAVEPOINT s2")
+	pass()
+	p := writerConn(t, e.pgDSN)
+	e.sqlOn(p, "BEGIN")
+	e.sqlOn(p, `DELETE FROM task_log WHERE id = $1`, ids[3])
+	e.sqlOn(p, "PREPARE TRANSACTION 'scriptstats-logical'")
+	pass()
+	e.sqlOn(a, "COMMIT")
+	e.sqlOn(b, "COMMIT")
+	pass()
+	e.wantStatus("logical: after the long transactions", map[int64]string{ids[0]: "failed", ids[1]: "timeout", ids[2]: "success", ids[3]: "success"})
+	e.exec("COMMIT PREPARED 'scriptstats-logical'")
+	pass()
+	var n uint64
+	if err := e.ch.QueryRow(t.Context(), "SELECT count() FROM runs WHERE run_id = ?", ids[3]).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("logical: the run deleted by the prepared transaction is still in runs (%d, %v)", n, err)
+	}
+	e.checkAll("logical: after the writer schedules")
 }
