@@ -50,7 +50,7 @@ else
 	echo "   (deletions leave no trace for an incremental pass; backfill repairs them)"
 fi
 diffs="$(bin/scriptstats verify --from "$first_day" --to "$today" --log-level warn 2>&1 || true)"
-echo "$diffs" | grep -c 'not in the source' | sed 's/^/   runs deleted at the source, still in ClickHouse: /'
+echo "$diffs" | { grep -c 'not in the source' || true; } | sed 's/^/   runs deleted at the source, still in ClickHouse: /'
 echo "== backfill every day (the nightly CronJob does the trailing 7 days), then verify again"
 bin/scriptstats backfill --from "$first_day" --to "$today"
 bin/scriptstats verify --from "$first_day" --to "$today"
@@ -78,9 +78,9 @@ Connect:
   HTTP:               curl '${ch_http}' --data-binary 'SELECT * FROM script_daily LIMIT 5'
   Metabase:           ClickHouse driver, host 127.0.0.1, port ${http_port}, database scriptstats,
                       user scriptstats_analyst, password scriptstats-analyst-local
-                      (reads the five views only; see docs/metabase.md)
+                      (reads the public views only; see docs/metabase.md)
   Compare two runs:   bin/scriptstats compare RUN_A RUN_B     (env: eval "\$(bash deploy/local/stack.sh env)")
   Report:             ${report_file}   (bin/scriptstats report --out FILE [--from DATE --to DATE --script NAME])
-Views: script_daily, step_daily, runs, run_steps, run_vs_previous (CONTRACT.md section 3).
+Views: script_daily, step_daily, runs, run_steps, run_vs_previous, success_rate_drops (CONTRACT.md section 3).
 Stop the stack: make stack-down
 TXT
