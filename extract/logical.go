@@ -166,6 +166,9 @@ type Changes struct {
 	RunIDs []int64
 	// Messages counts the decoded changes (all tables).
 	Messages int64
+	// Truncated: task_log was truncated in this stretch; every run stored
+	// must be read again (RunIDs holds only those touched afterwards).
+	Truncated bool
 }
 
 // PeekChanges decodes, without consuming, the changes committed before
@@ -192,7 +195,7 @@ func (s *Source) PeekChanges(ctx context.Context, sl Slot, upTo pglogrepl.LSN) (
 	if err := rows.Err(); err != nil {
 		return ch, fmt.Errorf("postgres read slot %s: %w", sl.Name, err)
 	}
-	ch.Messages = d.messages
+	ch.Messages, ch.Truncated = d.messages, d.truncated
 	for id := range d.ids {
 		ch.RunIDs = append(ch.RunIDs, id)
 	}
@@ -221,6 +224,7 @@ type decoder struct {
 	relations map[uint32]relation
 	ids       map[int64]struct{}
 	messages  int64
+	truncated bool
 }
 
 func (d *decoder) decode(data []byte) error {
@@ -252,9 +256,10 @@ func (d *decoder) decode(data []byte) error {
 		d.messages++
 		return d.touch(m.RelationID, m.OldTuple)
 	case *pglogrepl.TruncateMessage:
+		d.messages++
 		for _, rel := range m.RelationIDs {
 			if d.relations[rel].name == "task_log" {
-				return fmt.Errorf("task_log was truncated: reload into a new database or backfill every day")
+				d.truncated = true
 			}
 		}
 	}

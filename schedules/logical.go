@@ -3,6 +3,7 @@ package schedules
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pglogrepl"
 
@@ -68,6 +69,17 @@ func (j *Job) logicalChanges(ctx context.Context, p *pass, sum *Summary, loader 
 	}
 	j.Log.Info().Str("slot", j.Slot.Name).Str("from", status.Confirmed.String()).Str("up_to", upTo.String()).
 		Int64("changes", changes.Messages).Int("runs", len(changes.RunIDs)).Msg("read the replication slot")
+	ids := changes.RunIDs
+	if changes.Truncated {
+		// Every stored run may be gone: read them all again by id, with
+		// those the stream touched since.
+		stored, err := j.Sink.StoredRunIDs(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		j.Log.Warn().Int("stored_runs", len(stored)).Msg("task_log was truncated at the source: every stored run is read again")
+		ids = slices.Compact(slices.Sorted(slices.Values(append(stored, ids...))))
+	}
 	// The snapshot must see every change decoded: take it now.
 	_ = p.snap.Close(ctx)
 	p.snap = nil
@@ -78,7 +90,6 @@ func (j *Job) logicalChanges(ctx context.Context, p *pass, sum *Summary, loader 
 	p.snap = snap
 	read := func(ctx context.Context) error {
 		const chunk = 10000
-		ids := changes.RunIDs
 		for start := 0; start < len(ids); start += chunk {
 			part := ids[start:min(start+chunk, len(ids))]
 			found := make(map[int64]bool, len(part))
