@@ -12,6 +12,12 @@ import (
 // EXISTS, OR REPLACE), and all of them run each time, so running it again or
 // from two processes at once is safe and repairs a dropped view.
 func Migrate(ctx context.Context, dsn string) (applied int, err error) {
+	return MigrateWith(ctx, dsn, Options{})
+}
+
+// MigrateWith is Migrate with options: on a cluster, every object is
+// created on every node (see Cluster).
+func MigrateWith(ctx context.Context, dsn string, o Options) (applied int, err error) {
 	opts, err := ParseDSN(dsn)
 	if err != nil {
 		return 0, err
@@ -23,12 +29,16 @@ func Migrate(ctx context.Context, dsn string) (applied int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	err = conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(db))
+	if c := o.Cluster; c != nil {
+		err = c.execDDL(ctx, conn, &bootstrap, "", []string{c.DatabaseStatement(db)})
+	} else {
+		err = conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(db))
+	}
 	_ = conn.Close()
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse create database %s: %w", db, err)
 	}
-	sink, err := Open(ctx, dsn)
+	sink, err := OpenWith(ctx, dsn, o)
 	if err != nil {
 		return 0, err
 	}
@@ -37,12 +47,12 @@ func Migrate(ctx context.Context, dsn string) (applied int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := sink.conn.Exec(ctx, sqlfiles.ClickHouse("create_schema_migrations")); err != nil {
+	if err := sink.execSchema(ctx, sqlfiles.ClickHouse("create_schema_migrations")); err != nil {
 		return 0, fmt.Errorf("clickhouse create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
 		for _, stmt := range m.Statements {
-			if err := sink.conn.Exec(ctx, stmt); err != nil {
+			if err := sink.execSchema(ctx, stmt); err != nil {
 				return applied, fmt.Errorf("clickhouse migration %s: %w", m.Name, err)
 			}
 		}
@@ -90,8 +100,36 @@ func (s *Sink) Reset(ctx context.Context) error {
 
 func (s *Sink) reset(ctx context.Context) error {
 	for _, t := range privateTables {
+		if c := s.cluster; c != nil {
+			if err := c.execDDL(ctx, s.conn, s.opts, s.database, []string{c.TruncateStatement(t)}); err != nil {
+				return fmt.Errorf("clickhouse reset %s: %w", t, err)
+			}
+			continue
+		}
 		if err := s.conn.Exec(ctx, "TRUNCATE TABLE IF EXISTS "+quoteIdent(t)); err != nil {
 			return fmt.Errorf("clickhouse reset %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// execSchema runs one schema statement: as it is on one server, or
+// rewritten for the cluster.
+func (s *Sink) execSchema(ctx context.Context, stmt string) error {
+	c := s.cluster
+	if c == nil {
+		return s.conn.Exec(ctx, stmt)
+	}
+	for _, one := range sqlfiles.SplitStatements(stmt) { // without its comments
+		ddl, once, err := c.Rewrite(one, s.database)
+		if err != nil {
+			return err
+		}
+		if err := c.execDDL(ctx, s.conn, s.opts, s.database, ddl); err != nil {
+			return err
+		}
+		if err := c.execOnShards(ctx, s.conn, s.opts, s.database, once); err != nil {
+			return err
 		}
 	}
 	return nil

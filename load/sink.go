@@ -29,6 +29,10 @@ type Sink struct {
 	Retry RetryPolicy
 	// OnRetry, when set, hears of each retried error (for logs).
 	OnRetry func(attempt int, err error)
+	// cluster, when set, is the cluster the database is laid out over;
+	// opts reach its nodes (DDL on every node).
+	cluster *Cluster
+	opts    *clickhouse.Options
 }
 
 // ParseDSN parses a clickhouse:// DSN and checks that it names a database.
@@ -54,9 +58,26 @@ func ParseDSN(dsn string) (*clickhouse.Options, error) {
 // ErrNotMigrated beats a handshake error (and the chDB engine used in tests
 // aborts on a handshake naming a missing database).
 func Open(ctx context.Context, dsn string) (*Sink, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with options. On a cluster every insert waits until the
+// shards hold its rows (distributed_foreground_insert): the journal must be
+// written before the runs, and the state last, on every shard.
+func OpenWith(ctx context.Context, dsn string, o Options) (*Sink, error) {
 	opts, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if o.Cluster != nil {
+		if opts.Settings == nil {
+			opts.Settings = clickhouse.Settings{}
+		}
+		opts.Settings["distributed_foreground_insert"] = 1
+		// A subquery over a Distributed table inside a query over another
+		// (the journal's groups joined with their runs) runs once, on this
+		// node, and its result goes to every shard.
+		opts.Settings["distributed_product_mode"] = "global"
 	}
 	if err := checkDatabaseExists(ctx, opts); err != nil {
 		return nil, err
@@ -65,7 +86,7 @@ func Open(ctx context.Context, dsn string) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{conn: conn, database: opts.Auth.Database, Retry: DefaultRetry}, nil
+	return &Sink{conn: conn, database: opts.Auth.Database, Retry: DefaultRetry, cluster: o.Cluster, opts: opts}, nil
 }
 
 func checkDatabaseExists(ctx context.Context, opts *clickhouse.Options) error {

@@ -178,7 +178,7 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sink, err := load.Open(ctx, a.cfg.ClickHouseDSN)
+	sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
 	if err != nil {
 		src.Close()
 		return nil, nil, err

@@ -22,7 +22,7 @@ func (a *app) migrate(ctx context.Context, args []string) error {
 	if err := a.setup(f, args, false, true); err != nil {
 		return err
 	}
-	n, err := load.Migrate(ctx, a.cfg.ClickHouseDSN)
+	n, err := load.MigrateWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func (a *app) compare(ctx context.Context, args []string) error {
 		}
 		runIDs[i] = id
 	}
-	sink, err := load.Open(ctx, a.cfg.ClickHouseDSN)
+	sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
 	if err != nil {
 		return err
 	}

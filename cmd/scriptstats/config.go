@@ -35,6 +35,9 @@ type Config struct {
 	LogFormat        string
 	LogLevel         string
 	Source           string // cursor or logical
+	// Cluster, ClusterDDL, ReplicaPath, ReplicaName: --clickhouse-cluster
+	// and how its objects are created.
+	Cluster, ClusterDDL, ReplicaPath, ReplicaName string
 
 	Since        string // run
 	From, To     string // backfill, verify
@@ -165,6 +168,10 @@ func (c *Config) connectionFlags(f *flagSet, needPG bool) {
 		f.secret(&c.PGDSN, "pg-dsn", "source PostgreSQL: libpq URL or key=value DSN")
 	}
 	f.secret(&c.ClickHouseDSN, "clickhouse-dsn", "ClickHouse: clickhouse://user:pass@host:9000/database (the database the job owns)")
+	f.string(&c.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers) to lay the database out over: local tables sharded by script, Distributed tables, views on every node (empty: one server)")
+	f.string(&c.ClusterDDL, "clickhouse-cluster-ddl", "on-cluster", "with --clickhouse-cluster: on-cluster (ON CLUSTER, Replicated engines) or per-node (each node, unreplicated: servers without Keeper)")
+	f.string(&c.ReplicaPath, "clickhouse-replica-path", "", "Keeper path of the Replicated tables, e.g. /clickhouse/tables/{shard}/{database}/{table} (empty: the servers' default_replica_path)")
+	f.string(&c.ReplicaName, "clickhouse-replica-name", "", "replica name of the Replicated tables, e.g. {replica} (empty: the servers' default_replica_name)")
 	f.string(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	f.string(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
@@ -232,6 +239,11 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 			return fmt.Errorf("%w: --clickhouse-dsn: %w", errUsage, err)
 		}
 	}
+	switch c.ClusterDDL {
+	case "", "on-cluster", "per-node":
+	default:
+		return fmt.Errorf("%w: --clickhouse-cluster-ddl %q: want on-cluster or per-node", errUsage, c.ClusterDDL)
+	}
 	switch c.LogFormat {
 	case "json", "console", "auto":
 	default:
@@ -263,4 +275,15 @@ func parseDayFlag(name, v string) (transform.Day, error) {
 		return 0, fmt.Errorf("%w: --%s %q: want a date like 2026-01-31", errUsage, name, v)
 	}
 	return d, nil
+}
+
+// sinkOptions are how the job reaches ClickHouse: one server, or a cluster.
+func (c *Config) sinkOptions() load.Options {
+	if c.Cluster == "" {
+		return load.Options{}
+	}
+	return load.Options{Cluster: &load.Cluster{
+		Name: c.Cluster, PerNode: c.ClusterDDL == "per-node",
+		ReplicaPath: c.ReplicaPath, ReplicaName: c.ReplicaName,
+	}}
 }

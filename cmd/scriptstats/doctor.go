@@ -54,7 +54,7 @@ func (a *app) doctor(ctx context.Context, args []string) error {
 		}
 		src.Close()
 	}
-	if sink, err := load.Open(ctx, a.cfg.ClickHouseDSN); err != nil {
+	if sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions()); err != nil {
 		in.SinkErr = err
 	} else {
 		sink.Retry.Attempts = 1 // a doctor reports; it does not wait out an outage

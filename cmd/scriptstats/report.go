@@ -66,7 +66,7 @@ func (a *app) report(ctx context.Context, args []string) error {
 	if from != "" && to != "" && opts.To < opts.From {
 		return fmt.Errorf("%w: --to %s is before --from %s", errUsage, to, from)
 	}
-	sink, err := load.Open(ctx, a.cfg.ClickHouseDSN)
+	sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
 	if err != nil {
 		return err
 	}

@@ -424,6 +424,9 @@ type ClickHouseOptions struct {
 	// deploy/local/clickhouse-config.xml, whose users are those of
 	// deploy/local/clickhouse-users.xml).
 	ConfigFile string
+	// TCPPort and HTTPPort, when set, are the ports (a cluster's config
+	// names them before its servers start); 0 picks free ones.
+	TCPPort, HTTPPort int
 }
 
 // ClickHouseServer is a private ClickHouse server (deploy/chserver) with
@@ -478,7 +481,10 @@ func PrivateClickHouse(t testing.TB, opts ...ClickHouseOptions) *ClickHouseServe
 		_ = os.RemoveAll(s.dir)
 	})
 	for attempt := 1; ; attempt++ {
-		s.TCPPort, s.HTTPPort = FreePort(t), FreePort(t)
+		s.TCPPort, s.HTTPPort = o.TCPPort, o.HTTPPort
+		if s.TCPPort == 0 {
+			s.TCPPort, s.HTTPPort = FreePort(t), FreePort(t)
+		}
 		if s.TCPPort == s.HTTPPort {
 			continue
 		}
