@@ -49,7 +49,7 @@ var (
 	reDrop        = regexp.MustCompile(`(?is)^DROP TABLE IF EXISTS\s+(\w+)\s*$`)
 	reAlter       = regexp.MustCompile(`(?is)^ALTER TABLE\s+(\w+)(\s.*)$`)
 	reInsert      = regexp.MustCompile(`(?is)^INSERT INTO\s`)
-	reScriptID    = regexp.MustCompile(`(?m)^\s*script_id\s`)
+	reScriptID    = regexp.MustCompile(`(?m)(^|\(|,)\s*script_id\s`)
 	// ENGINE = XMergeTree, with or without (args), then the rest.
 	reEngine = regexp.MustCompile(`(?is)^ENGINE\s*=\s*(\w*MergeTree)(?:\s*\(([^)]*)\))?(.*)$`)
 )
@@ -132,7 +132,9 @@ func (c *Cluster) localEngine(engine string) (string, error) {
 		return engine, nil
 	}
 	args := strings.TrimSpace(m[2])
+	hadArgs := strings.Contains(engine[:len(engine)-len(m[3])], "(")
 	if c.ReplicaPath != "" || c.ReplicaName != "" {
+		hadArgs = true
 		path, name := c.ReplicaPath, c.ReplicaName
 		if path == "" {
 			path = "/clickhouse/tables/{shard}/{database}/{table}"
@@ -146,6 +148,9 @@ func (c *Cluster) localEngine(engine string) (string, error) {
 		} else {
 			args = prefix + ", " + args
 		}
+	}
+	if !hadArgs {
+		return "ENGINE = Replicated" + m[1] + m[3], nil
 	}
 	return "ENGINE = Replicated" + m[1] + "(" + args + ")" + m[3], nil
 }

@@ -1,0 +1,114 @@
+package load
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/scriptstats/scriptstats/deploy/teststack"
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+)
+
+// clusterStatements rewrites the whole schema (schema_migrations and every
+// migration) for a cluster.
+func clusterStatements(t *testing.T, c *Cluster) (ddl, once []string) {
+	t.Helper()
+	all := []string{sqlfiles.ClickHouse("create_schema_migrations")}
+	migrations, err := sqlfiles.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations {
+		all = append(all, m.Statements...)
+	}
+	for _, stmt := range all {
+		for _, one := range sqlfiles.SplitStatements(stmt) {
+			d, o, err := c.Rewrite(one, "scriptstats")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ddl, once = append(ddl, d...), append(once, o...)
+		}
+	}
+	return ddl, once
+}
+
+// The production DDL (ON CLUSTER, Replicated engines) parses on the server,
+// and, once its ON CLUSTER clauses and Replicated arguments are taken away,
+// is the tested per-node layout to the letter: the two cannot drift.
+func TestProductionClusterDDLMatchesTestedLayout(t *testing.T) {
+	prod := &Cluster{Name: "prod", ReplicaPath: "/clickhouse/tables/{shard}/{database}/{table}", ReplicaName: "{replica}"}
+	tested := &Cluster{Name: "prod", PerNode: true}
+	prodDDL, prodOnce := clusterStatements(t, prod)
+	testDDL, testOnce := clusterStatements(t, tested)
+	if len(prodDDL) != len(testDDL) || len(prodDDL) < 20 {
+		t.Fatalf("%d production statements, %d tested", len(prodDDL), len(testDDL))
+	}
+	strip := regexp.MustCompile(` ON CLUSTER ` + "`prod`" + `|Replicated|'/clickhouse/tables/\{shard\}/\{database\}/\{table\}', '\{replica\}'(, )?`)
+	for i := range prodDDL {
+		if !strings.Contains(prodDDL[i], " ON CLUSTER `prod`") {
+			t.Errorf("production statement without ON CLUSTER: %.120s", prodDDL[i])
+		}
+		got := strings.ReplaceAll(strip.ReplaceAllString(prodDDL[i], ""), "MergeTree()", "MergeTree")
+		if got != testDDL[i] {
+			t.Errorf("production and tested DDL differ:\n%s\n%s", got, testDDL[i])
+		}
+	}
+	if strings.Join(prodOnce, ";") != strings.Join(testOnce, ";") {
+		t.Errorf("data statements differ")
+	}
+	for _, s := range prodDDL {
+		if strings.Contains(s, "MergeTree") && !strings.Contains(s, "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}'") &&
+			!strings.Contains(s, "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')") {
+			t.Errorf("a local table is not Replicated with the Keeper path: %.160s", s)
+		}
+	}
+
+	// Parsed by the server (ON CLUSTER cannot run on the local engine).
+	opts, err := clickhouse.ParseDSN(teststack.ClickHouseAdminDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range append(prodDDL, prodOnce...) {
+		rows, err := conn.Query(context.Background(), "EXPLAIN AST "+s)
+		if err != nil {
+			t.Errorf("does not parse: %.160s: %v", s, err)
+			continue
+		}
+		rows.Close()
+	}
+}
+
+func TestClusterRewriteRules(t *testing.T) {
+	c := &Cluster{Name: "c", PerNode: true}
+	ddl, _, err := c.Rewrite("CREATE TABLE IF NOT EXISTS t (script_id Int64, v UInt64) ENGINE = ReplacingMergeTree(v) ORDER BY script_id", "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"CREATE TABLE IF NOT EXISTS `t_local` (script_id Int64, v UInt64) ENGINE = ReplacingMergeTree(v) ORDER BY script_id",
+		"CREATE TABLE IF NOT EXISTS `t` AS `db`.`t_local` ENGINE = Distributed(`c`, `db`, `t_local`, cityHash64(script_id))",
+	}
+	if strings.Join(ddl, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(ddl, "\n"), strings.Join(want, "\n"))
+	}
+	ddl, _, _ = c.Rewrite("CREATE TABLE IF NOT EXISTS k (key String, v UInt64) ENGINE = ReplacingMergeTree(v) ORDER BY key", "db")
+	if !strings.HasSuffix(ddl[1], "`k_local`, 0)") {
+		t.Fatalf("a table without script_id is not on one shard: %s", ddl[1])
+	}
+	_, once, _ := c.Rewrite("INSERT INTO t SELECT * FROM k FINAL WHERE (SELECT count() FROM schema_migrations) = 0", "db")
+	if once[0] != "INSERT INTO t_local SELECT * FROM k_local FINAL WHERE (SELECT count() FROM schema_migrations) = 0" {
+		t.Fatalf("data statement: %s", once[0])
+	}
+	if _, _, err := c.Rewrite("OPTIMIZE TABLE t", "db"); err == nil {
+		t.Fatal("a statement with no rule was accepted")
+	}
+}
