@@ -513,10 +513,30 @@ func checkSecretPlaceholder(t *testing.T, s corev1.Secret) {
 // TestSettingsAreFlags: every SCRIPTSTATS_* variable the manifests set is
 // the environment fallback of a flag that exists in cmd/scriptstats, so a
 // typo cannot silently leave a setting at its default.
+func TestExampleClusterOverlay(t *testing.T) {
+	r := render(t, "overlays/example-cluster")
+	if len(r.cronJobs) != 2 || len(r.jobs) != 1 {
+		t.Fatalf("want the run and backfill CronJobs and the migrate Job; got %d CronJobs, %d Jobs", len(r.cronJobs), len(r.jobs))
+	}
+	checkMigrateJob(t, r, r.jobs[0])
+	for _, cj := range r.cronJobs {
+		cm := configMapOf(t, r, cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0])
+		if cm.Data["SCRIPTSTATS_CLICKHOUSE_CLUSTER"] != "analytics" || cm.Data["SCRIPTSTATS_CLICKHOUSE_CLUSTER_DDL"] != "on-cluster" {
+			t.Errorf("CronJob %s: the cluster settings are not in its ConfigMap: %v", cj.Name, cm.Data)
+		}
+		if cm.Data["SCRIPTSTATS_TIMEZONE"] != "Europe/Berlin" {
+			t.Errorf("CronJob %s: the example's settings were lost by the merge", cj.Name)
+		}
+	}
+	if cm := configMapOf(t, r, r.jobs[0].Spec.Template.Spec.Containers[0]); cm.Data["SCRIPTSTATS_CLICKHOUSE_CLUSTER"] != "analytics" {
+		t.Error("migrate Job: without the cluster setting it would create single-server tables")
+	}
+}
+
 func TestSettingsAreFlags(t *testing.T) {
 	src := cliSource(t)
 	seen := map[string]bool{}
-	for _, dir := range []string{"base", "overlays/example", "overlays/example-schedule"} {
+	for _, dir := range []string{"base", "overlays/example", "overlays/example-schedule", "overlays/example-cluster"} {
 		r := render(t, dir)
 		for _, cm := range r.configMaps {
 			for k := range cm.Data {
