@@ -2,7 +2,6 @@ package extract
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
@@ -55,7 +54,7 @@ func (s *Source) readActivity(ctx context.Context) (Activity, error) {
 	err := s.pool.QueryRow(ctx, sqlfiles.Postgres("activity")).Scan(
 		&a.ReadAt, &a.InRecovery, &replayAt, &oldest, &a.OldestSession, &a.HiddenSessions, &xids, &preparedAt)
 	if err != nil {
-		return a, fmt.Errorf("postgres read activity: %w", err)
+		return a, sourceErrorf("postgres read activity: %w", err)
 	}
 	if replayAt != nil {
 		a.ReplayAt = replayAt.UTC()

@@ -2,7 +2,6 @@ package extract
 
 import (
 	"context"
-	"fmt"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
@@ -40,7 +39,7 @@ func (s *Source) Inspect(ctx context.Context) (Facts, error) {
 		&f.VersionNum, &f.Version, &f.Role, &f.Superuser, &f.Replication, &f.ReadAllStats, &f.InRecovery,
 		&f.TablesFound, &f.SelectTaskLog, &f.SelectScripts, &f.WalLevel, &f.StampingTriggers, &f.UpdatedAtDefault)
 	if err != nil {
-		return f, fmt.Errorf("postgres inspect: %w", err)
+		return f, sourceErrorf("postgres inspect: %w", err)
 	}
 	if f.Activity, err = s.readActivity(ctx); err != nil {
 		return f, err

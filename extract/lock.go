@@ -3,7 +3,6 @@ package extract
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,12 +33,12 @@ func LockKey(name string) int64 {
 func (s *Source) TryLock(ctx context.Context, key int64) (*Lock, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("postgres connect for lock: %w", err)
+		return nil, sourceErrorf("postgres connect for lock: %w", err)
 	}
 	var got bool
 	if err := conn.QueryRow(ctx, sqlfiles.Postgres("lock_try"), key).Scan(&got); err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("postgres advisory lock: %w", err)
+		return nil, sourceErrorf("postgres advisory lock: %w", err)
 	}
 	if !got {
 		conn.Release()
@@ -52,7 +51,7 @@ func (s *Source) TryLock(ctx context.Context, key int64) (*Lock, error) {
 	if err := conn.QueryRow(ctx, sqlfiles.Postgres("lock_held"), key).Scan(&held); err != nil {
 		_ = conn.Conn().Close(ctx)
 		conn.Release()
-		return nil, fmt.Errorf("postgres advisory lock: %w", err)
+		return nil, sourceErrorf("postgres advisory lock: %w", err)
 	}
 	if !held {
 		_ = conn.Conn().Close(ctx)
@@ -76,10 +75,10 @@ func (l *Lock) Release(ctx context.Context) error {
 	}
 	l.conn.Release()
 	if err != nil {
-		return fmt.Errorf("postgres advisory unlock: %w", err)
+		return sourceErrorf("postgres advisory unlock: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("postgres advisory unlock: this session did not hold the lock: %w", ErrSessionPooling)
+		return sourceErrorf("postgres advisory unlock: this session did not hold the lock: %w", ErrSessionPooling)
 	}
 	return nil
 }

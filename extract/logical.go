@@ -77,10 +77,10 @@ func (s *Source) SlotStatus(ctx context.Context, sl Slot) (SlotStatus, error) {
 	err := s.pool.QueryRow(ctx, sqlfiles.Postgres("slot_status"), sl.Name, sl.Publication).
 		Scan(&end, &confirmed, &st.WALStatus, &st.LagBytes, &st.Publication)
 	if err != nil {
-		return st, fmt.Errorf("postgres slot status: %w", err)
+		return st, sourceErrorf("postgres slot status: %w", err)
 	}
 	if st.WALEnd, err = pglogrepl.ParseLSN(end); err != nil {
-		return st, fmt.Errorf("postgres slot status: %w", err)
+		return st, sourceErrorf("postgres slot status: %w", err)
 	}
 	if err := s.waitFlushed(ctx, st.WALEnd); err != nil {
 		return st, err
@@ -88,7 +88,7 @@ func (s *Source) SlotStatus(ctx context.Context, sl Slot) (SlotStatus, error) {
 	if confirmed != nil {
 		st.Exists = true
 		if st.Confirmed, err = pglogrepl.ParseLSN(*confirmed); err != nil {
-			return st, fmt.Errorf("postgres slot status: %w", err)
+			return st, sourceErrorf("postgres slot status: %w", err)
 		}
 	}
 	return st, nil
@@ -103,17 +103,17 @@ func (s *Source) waitFlushed(ctx context.Context, lsn pglogrepl.LSN) error {
 	for {
 		var flushed string
 		if err := s.pool.QueryRow(ctx, "SELECT pg_current_wal_flush_lsn()::text").Scan(&flushed); err != nil {
-			return fmt.Errorf("postgres wal flush position: %w", err)
+			return sourceErrorf("postgres wal flush position: %w", err)
 		}
 		f, err := pglogrepl.ParseLSN(flushed)
 		if err != nil {
-			return fmt.Errorf("postgres wal flush position: %w", err)
+			return sourceErrorf("postgres wal flush position: %w", err)
 		}
 		if f >= lsn {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("postgres: the WAL was not flushed up to %s in 30 s (at %s)", lsn, f)
+			return sourceErrorf("postgres: the WAL was not flushed up to %s in 30 s (at %s)", lsn, f)
 		}
 		select {
 		case <-ctx.Done():
@@ -146,13 +146,13 @@ func (s *Source) CreateSlot(ctx context.Context, sl Slot) (created bool, err err
 	if !st.Publication {
 		q := fmt.Sprintf("CREATE PUBLICATION %s FOR TABLE task_log, scripts", pgx.Identifier{sl.Publication}.Sanitize())
 		if _, err := s.pool.Exec(ctx, q); err != nil {
-			return false, fmt.Errorf("postgres create publication: %w", err)
+			return false, sourceErrorf("postgres create publication: %w", err)
 		}
 		created = true
 	}
 	if !st.Exists {
 		if _, err := s.pool.Exec(ctx, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", sl.Name); err != nil {
-			return created, fmt.Errorf("postgres create replication slot: %w", err)
+			return created, sourceErrorf("postgres create replication slot: %w", err)
 		}
 		created = true
 	}
@@ -179,21 +179,21 @@ func (s *Source) PeekChanges(ctx context.Context, sl Slot, upTo pglogrepl.LSN) (
 	var ch Changes
 	rows, err := s.pool.Query(ctx, sqlfiles.Postgres("slot_peek"), sl.Name, upTo.String(), sl.Publication)
 	if err != nil {
-		return ch, fmt.Errorf("postgres read slot %s: %w", sl.Name, err)
+		return ch, sourceErrorf("postgres read slot %s: %w", sl.Name, err)
 	}
 	defer rows.Close()
 	d := decoder{relations: map[uint32]relation{}, ids: map[int64]struct{}{}}
 	for rows.Next() {
 		var data []byte
 		if err := rows.Scan(&data); err != nil {
-			return ch, fmt.Errorf("postgres read slot %s: %w", sl.Name, err)
+			return ch, sourceErrorf("postgres read slot %s: %w", sl.Name, err)
 		}
 		if err := d.decode(data); err != nil {
-			return ch, fmt.Errorf("postgres decode slot %s: %w", sl.Name, err)
+			return ch, sourceErrorf("postgres decode slot %s: %w", sl.Name, err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return ch, fmt.Errorf("postgres read slot %s: %w", sl.Name, err)
+		return ch, sourceErrorf("postgres read slot %s: %w", sl.Name, err)
 	}
 	ch.Messages, ch.Truncated = d.messages, d.truncated
 	for id := range d.ids {
@@ -208,7 +208,7 @@ func (s *Source) PeekChanges(ctx context.Context, sl Slot, upTo pglogrepl.LSN) (
 func (s *Source) AdvanceSlot(ctx context.Context, sl Slot, lsn pglogrepl.LSN) error {
 	var got string
 	if err := s.pool.QueryRow(ctx, sqlfiles.Postgres("slot_advance"), sl.Name, lsn.String()).Scan(&got); err != nil {
-		return fmt.Errorf("postgres advance slot %s: %w", sl.Name, err)
+		return sourceErrorf("postgres advance slot %s: %w", sl.Name, err)
 	}
 	return nil
 }
@@ -296,13 +296,13 @@ func (d *decoder) touch(rel uint32, t *pglogrepl.TupleData) error {
 func NewSlotSnapshot(ctx context.Context, dsn string, sl Slot) (conn *pgconn.PgConn, snapshot string, start pglogrepl.LSN, err error) {
 	cfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("postgres dsn: %w", err)
+		return nil, "", 0, sourceErrorf("postgres dsn: %w", err)
 	}
 	cfg.RuntimeParams["replication"] = "database"
 	cfg.RuntimeParams["application_name"] = "scriptstats"
 	conn, err = pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("postgres replication connect: %w", err)
+		return nil, "", 0, sourceErrorf("postgres replication connect: %w", err)
 	}
 	// An existing slot (from migrate, or an interrupted first pass) is
 	// replaced: only a new slot exports its snapshot.
@@ -311,11 +311,11 @@ func NewSlotSnapshot(ctx context.Context, dsn string, sl Slot) (conn *pgconn.PgC
 		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "EXPORT_SNAPSHOT"})
 	if err != nil {
 		_ = conn.Close(ctx)
-		return nil, "", 0, fmt.Errorf("postgres create replication slot %s: %w", sl.Name, err)
+		return nil, "", 0, sourceErrorf("postgres create replication slot %s: %w", sl.Name, err)
 	}
 	if start, err = pglogrepl.ParseLSN(res.ConsistentPoint); err != nil {
 		_ = conn.Close(ctx)
-		return nil, "", 0, fmt.Errorf("postgres create replication slot %s: %w", sl.Name, err)
+		return nil, "", 0, sourceErrorf("postgres create replication slot %s: %w", sl.Name, err)
 	}
 	return conn, res.SnapshotName, start, nil
 }

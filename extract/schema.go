@@ -43,19 +43,19 @@ var expectedColumns = map[string]map[string][]string{
 func (s *Snapshot) CheckSchema(ctx context.Context) error {
 	rows, err := s.tx.Query(ctx, sqlfiles.Postgres("source_columns"))
 	if err != nil {
-		return fmt.Errorf("postgres read schema: %w", err)
+		return sourceErrorf("postgres read schema: %w", err)
 	}
 	defer rows.Close()
 	have := map[string]string{}
 	for rows.Next() {
 		var table, column, typ string
 		if err := rows.Scan(&table, &column, &typ); err != nil {
-			return fmt.Errorf("postgres read schema: %w", err)
+			return sourceErrorf("postgres read schema: %w", err)
 		}
 		have[table+"."+column] = typ
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres read schema: %w", err)
+		return sourceErrorf("postgres read schema: %w", err)
 	}
 	var problems []string
 	for table, cols := range expectedColumns {

@@ -2,7 +2,6 @@ package extract
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,18 +50,18 @@ func (s *Snapshot) readInfo(ctx context.Context) error {
 	err := s.tx.QueryRow(ctx, sqlfiles.Postgres("snapshot")).Scan(
 		&s.info.Time, &s.info.Xmin, &s.info.Xmax, &inProgress)
 	if err != nil {
-		return fmt.Errorf("postgres snapshot: %w", err)
+		return sourceErrorf("postgres snapshot: %w", err)
 	}
 	s.info.InProgress = inProgress
 	// The marker costs one transaction id per pass and writes nothing. A
 	// standby refuses it; the savepoint keeps the snapshot usable then.
 	if _, err := s.tx.Exec(ctx, "SAVEPOINT scriptstats_marker"); err != nil {
-		return fmt.Errorf("postgres snapshot: %w", err)
+		return sourceErrorf("postgres snapshot: %w", err)
 	}
 	if err := s.tx.QueryRow(ctx, sqlfiles.Postgres("marker")).Scan(&s.info.Marker); err != nil {
 		s.info.Marker = 0
 		if _, err := s.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT scriptstats_marker"); err != nil {
-			return fmt.Errorf("postgres snapshot: %w", err)
+			return sourceErrorf("postgres snapshot: %w", err)
 		}
 	}
 	return nil
@@ -72,7 +71,7 @@ func (s *Snapshot) readInfo(ctx context.Context) error {
 func (s *Snapshot) Scripts(ctx context.Context) (map[int64]string, error) {
 	rows, err := s.tx.Query(ctx, sqlfiles.Postgres("scripts"))
 	if err != nil {
-		return nil, fmt.Errorf("postgres read scripts: %w", err)
+		return nil, sourceErrorf("postgres read scripts: %w", err)
 	}
 	out := map[int64]string{}
 	var id int64
@@ -82,7 +81,7 @@ func (s *Snapshot) Scripts(ctx context.Context) (map[int64]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres read scripts: %w", err)
+		return nil, sourceErrorf("postgres read scripts: %w", err)
 	}
 	return out, nil
 }
@@ -141,21 +140,21 @@ func runQuery(name string) string {
 func (s *Snapshot) stream(ctx context.Context, what string, fn RunFunc, query string, args ...any) error {
 	rows, err := s.tx.Query(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("postgres read %s: %w", what, err)
+		return sourceErrorf("postgres read %s: %w", what, err)
 	}
 	defer rows.Close()
 	var sc runScanner
 	for rows.Next() {
 		run, err := sc.scan(rows)
 		if err != nil {
-			return fmt.Errorf("postgres read %s: %w", what, err)
+			return sourceErrorf("postgres read %s: %w", what, err)
 		}
 		if err := fn(run); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres read %s: %w", what, err)
+		return sourceErrorf("postgres read %s: %w", what, err)
 	}
 	return nil
 }

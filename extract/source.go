@@ -30,7 +30,7 @@ func Open(ctx context.Context, dsn string, statementTimeout time.Duration) (*Sou
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx redacts the password in its parse errors.
-		return nil, fmt.Errorf("postgres dsn: %w", err)
+		return nil, sourceErrorf("postgres dsn: %w", err)
 	}
 	cfg.MaxConns = 4
 	if cfg.ConnConfig.RuntimeParams == nil {
@@ -43,17 +43,17 @@ func Open(ctx context.Context, dsn string, statementTimeout time.Duration) (*Sou
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres connect: %w", err)
+		return nil, sourceErrorf("postgres connect: %w", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres connect: %w", err)
+		return nil, sourceErrorf("postgres connect: %w", err)
 	}
 	var num int
 	var ver string
 	if err := pool.QueryRow(ctx, sqlfiles.Postgres("server_version")).Scan(&num, &ver); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres server version: %w", err)
+		return nil, sourceErrorf("postgres server version: %w", err)
 	}
 	if err := CheckServerVersion(num, ver); err != nil {
 		pool.Close()
@@ -103,14 +103,14 @@ func (s *Source) BeginAt(ctx context.Context, snapshot string) (*Snapshot, error
 func (s *Source) begin(ctx context.Context, activity Activity, snapshot string) (*Snapshot, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, fmt.Errorf("postgres begin: %w", err)
+		return nil, sourceErrorf("postgres begin: %w", err)
 	}
 	if snapshot != "" {
 		// The name comes from the server; quoted as a literal all the same.
 		q := fmt.Sprintf(sqlfiles.Postgres("set_snapshot"), strings.ReplaceAll(snapshot, "'", "''"))
 		if _, err := tx.Exec(ctx, q); err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("postgres set snapshot: %w", err)
+			return nil, sourceErrorf("postgres set snapshot: %w", err)
 		}
 	}
 	snap := &Snapshot{tx: tx}

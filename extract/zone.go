@@ -2,7 +2,6 @@ package extract
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
@@ -13,19 +12,19 @@ import (
 func (s *Source) LocalTimes(ctx context.Context, zone string, instants []time.Time) ([]string, error) {
 	rows, err := s.pool.Query(ctx, sqlfiles.Postgres("zone_local_times"), zone, instants)
 	if err != nil {
-		return nil, fmt.Errorf("postgres zone %s: %w", zone, err)
+		return nil, sourceErrorf("postgres zone %s: %w", zone, err)
 	}
 	defer rows.Close()
 	out := make([]string, 0, len(instants))
 	for rows.Next() {
 		var v string
 		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("postgres zone %s: %w", zone, err)
+			return nil, sourceErrorf("postgres zone %s: %w", zone, err)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres zone %s: %w", zone, err)
+		return nil, sourceErrorf("postgres zone %s: %w", zone, err)
 	}
 	return out, nil
 }

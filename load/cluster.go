@@ -191,7 +191,7 @@ func (c *Cluster) connectNodes(ctx context.Context, conn driver.Conn, opts *clic
 	}
 	rows, err := conn.Query(ctx, q, c.Name)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse cluster %s: %w", c.Name, err)
+		return nil, sinkErrorf("clickhouse cluster %s: %w", c.Name, err)
 	}
 	defer rows.Close()
 	var out []driver.Conn
@@ -199,7 +199,7 @@ func (c *Cluster) connectNodes(ctx context.Context, conn driver.Conn, opts *clic
 		var host string
 		var port uint16
 		if err := rows.Scan(&host, &port); err != nil {
-			return out, fmt.Errorf("clickhouse cluster %s: %w", c.Name, err)
+			return out, sinkErrorf("clickhouse cluster %s: %w", c.Name, err)
 		}
 		node := *opts
 		node.Addr = []string{fmt.Sprintf("%s:%d", host, port)}
@@ -211,10 +211,10 @@ func (c *Cluster) connectNodes(ctx context.Context, conn driver.Conn, opts *clic
 		out = append(out, nc)
 	}
 	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("clickhouse cluster %s: %w", c.Name, err)
+		return out, sinkErrorf("clickhouse cluster %s: %w", c.Name, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("clickhouse cluster %s: not in system.clusters of %s (remote_servers)", c.Name, hostList(opts))
+		return nil, sinkErrorf("clickhouse cluster %s: not in system.clusters of %s (remote_servers)", c.Name, hostList(opts))
 	}
 	return out, nil
 }
@@ -236,7 +236,7 @@ func (c *Cluster) execOnShards(ctx context.Context, conn driver.Conn, opts *clic
 	for _, n := range nodes {
 		for _, stmt := range stmts {
 			if err := n.Exec(ctx, stmt); err != nil {
-				return fmt.Errorf("clickhouse cluster %s: %.80s: %w", c.Name, stmt, err)
+				return sinkErrorf("clickhouse cluster %s: %.80s: %w", c.Name, stmt, err)
 			}
 		}
 	}
@@ -261,7 +261,7 @@ func (c *Cluster) execDDL(ctx context.Context, conn driver.Conn, opts *clickhous
 	for _, t := range targets {
 		for _, stmt := range ddl {
 			if err := t.Exec(ctx, stmt); err != nil {
-				return fmt.Errorf("clickhouse cluster %s: %.80s: %w", c.Name, stmt, err)
+				return sinkErrorf("clickhouse cluster %s: %.80s: %w", c.Name, stmt, err)
 			}
 		}
 	}

@@ -33,16 +33,16 @@ func (s *Sink) journalGroups(ctx context.Context, keys []transform.GroupKey, ver
 	}
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_pending_groups"))
 	if err != nil {
-		return fmt.Errorf("clickhouse journal groups: %w", err)
+		return sinkErrorf("clickhouse journal groups: %w", err)
 	}
 	defer batch.Abort()
 	for _, k := range keys {
 		if err := batch.Append(version, k.ScriptID, k.Day.Time()); err != nil {
-			return fmt.Errorf("clickhouse journal groups: %w", err)
+			return sinkErrorf("clickhouse journal groups: %w", err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("clickhouse journal groups: %w", err)
+		return sinkErrorf("clickhouse journal groups: %w", err)
 	}
 	return nil
 }
@@ -59,7 +59,7 @@ func (s *Sink) journalGroupsOfDays(ctx context.Context, from, to transform.Day, 
 		"version": fmt.Sprint(version),
 	}))
 	if err := s.conn.Exec(qctx, sqlfiles.ClickHouse("insert_pending_from_groups")); err != nil {
-		return fmt.Errorf("clickhouse journal groups of days: %w", err)
+		return sinkErrorf("clickhouse journal groups of days: %w", err)
 	}
 	return nil
 }
@@ -82,7 +82,7 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("clickhouse read groups: %w", err)
+		return 0, sinkErrorf("clickhouse read groups: %w", err)
 	}
 	defer rows.Close()
 	var (
@@ -101,7 +101,7 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 	}
 	for rows.Next() {
 		if err := scanned.scan(rows); err != nil {
-			return groups, fmt.Errorf("clickhouse read groups: %w", err)
+			return groups, sinkErrorf("clickhouse read groups: %w", err)
 		}
 		key := transform.GroupKey{ScriptID: scanned.scriptID, Day: dayOf(scanned.day)}
 		if !have || key != cur {
@@ -114,13 +114,13 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 		if scanned.runID != nil {
 			run, err := scanned.run(key, &dec)
 			if err != nil {
-				return groups, fmt.Errorf("clickhouse read groups: %w", err)
+				return groups, sinkErrorf("clickhouse read groups: %w", err)
 			}
 			runs = append(runs, run)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return groups, fmt.Errorf("clickhouse read groups: %w", err)
+		return groups, sinkErrorf("clickhouse read groups: %w", err)
 	}
 	return groups, flush()
 }
@@ -203,7 +203,7 @@ func (s *Sink) writeGroups(ctx context.Context, groups []Group, version uint64) 
 	}
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_groups"))
 	if err != nil {
-		return fmt.Errorf("clickhouse insert groups: %w", err)
+		return sinkErrorf("clickhouse insert groups: %w", err)
 	}
 	defer batch.Abort()
 	for i := range groups {
@@ -242,11 +242,11 @@ func (s *Sink) writeGroups(ctx context.Context, groups []Group, version uint64) 
 			version, deleted,
 		)
 		if err != nil {
-			return fmt.Errorf("clickhouse insert groups: %w", err)
+			return sinkErrorf("clickhouse insert groups: %w", err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("clickhouse insert groups: %w", err)
+		return sinkErrorf("clickhouse insert groups: %w", err)
 	}
 	return nil
 }
@@ -270,7 +270,7 @@ func (s *Sink) staleRuns(ctx context.Context, from, to transform.Day, version ui
 	}))
 	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_stale_runs"))
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse read stale runs: %w", err)
+		return nil, sinkErrorf("clickhouse read stale runs: %w", err)
 	}
 	defer rows.Close()
 	var out []Location
@@ -278,12 +278,12 @@ func (s *Sink) staleRuns(ctx context.Context, from, to transform.Day, version ui
 		var id, script int64
 		var day time.Time
 		if err := rows.Scan(&id, &script, &day); err != nil {
-			return nil, fmt.Errorf("clickhouse read stale runs: %w", err)
+			return nil, sinkErrorf("clickhouse read stale runs: %w", err)
 		}
 		out = append(out, Location{RunID: id, Key: transform.GroupKey{ScriptID: script, Day: dayOf(day)}})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse read stale runs: %w", err)
+		return nil, sinkErrorf("clickhouse read stale runs: %w", err)
 	}
 	return out, nil
 }

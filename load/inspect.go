@@ -9,7 +9,7 @@ import (
 func (s *Sink) ServerVersion(ctx context.Context) (string, error) {
 	v, err := s.conn.ServerVersion()
 	if err != nil {
-		return "", fmt.Errorf("clickhouse server version: %w", err)
+		return "", sinkErrorf("clickhouse server version: %w", err)
 	}
 	return fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch), nil
 }

@@ -36,7 +36,7 @@ func MigrateWith(ctx context.Context, dsn string, o Options) (applied int, err e
 	}
 	_ = conn.Close()
 	if err != nil {
-		return 0, fmt.Errorf("clickhouse create database %s: %w", db, err)
+		return 0, sinkErrorf("clickhouse create database %s: %w", db, err)
 	}
 	sink, err := OpenWith(ctx, dsn, o)
 	if err != nil {
@@ -48,16 +48,16 @@ func MigrateWith(ctx context.Context, dsn string, o Options) (applied int, err e
 		return 0, err
 	}
 	if err := sink.execSchema(ctx, sqlfiles.ClickHouse("create_schema_migrations")); err != nil {
-		return 0, fmt.Errorf("clickhouse create schema_migrations: %w", err)
+		return 0, sinkErrorf("clickhouse create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
 		for _, stmt := range m.Statements {
 			if err := sink.execSchema(ctx, stmt); err != nil {
-				return applied, fmt.Errorf("clickhouse migration %s: %w", m.Name, err)
+				return applied, sinkErrorf("clickhouse migration %s: %w", m.Name, err)
 			}
 		}
 		if err := sink.conn.Exec(ctx, sqlfiles.ClickHouse("insert_schema_migration"), uint32(m.Version), m.Name); err != nil {
-			return applied, fmt.Errorf("clickhouse record migration %s: %w", m.Name, err)
+			return applied, sinkErrorf("clickhouse record migration %s: %w", m.Name, err)
 		}
 		applied++
 	}
@@ -80,7 +80,7 @@ func (s *Sink) checkSchema(ctx context.Context) error {
 	row := s.conn.QueryRow(ctx, sqlfiles.ClickHouse("select_schema_version"))
 	if err := row.Scan(&have); err != nil {
 		if IsTransient(err) { // ClickHouse unreachable: retried, and not "not migrated"
-			return fmt.Errorf("clickhouse read schema version: %w", err)
+			return sinkErrorf("clickhouse read schema version: %w", err)
 		}
 		return fmt.Errorf("%w (%v)", ErrNotMigrated, err)
 	}
@@ -102,12 +102,12 @@ func (s *Sink) reset(ctx context.Context) error {
 	for _, t := range privateTables {
 		if c := s.cluster; c != nil {
 			if err := c.execDDL(ctx, s.conn, s.opts, s.database, []string{c.TruncateStatement(t)}); err != nil {
-				return fmt.Errorf("clickhouse reset %s: %w", t, err)
+				return sinkErrorf("clickhouse reset %s: %w", t, err)
 			}
 			continue
 		}
 		if err := s.conn.Exec(ctx, "TRUNCATE TABLE IF EXISTS "+quoteIdent(t)); err != nil {
-			return fmt.Errorf("clickhouse reset %s: %w", t, err)
+			return sinkErrorf("clickhouse reset %s: %w", t, err)
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -34,29 +33,29 @@ func (s *Sink) places(ctx context.Context, ids []int64) (map[int64][]transform.G
 	}
 	table, err := ext.NewTable("run_ids", ext.Column("run_id", "Int64"))
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse run places: %w", err)
+		return nil, sinkErrorf("clickhouse run places: %w", err)
 	}
 	for _, id := range ids {
 		if err := table.Append(id); err != nil {
-			return nil, fmt.Errorf("clickhouse run places: %w", err)
+			return nil, sinkErrorf("clickhouse run places: %w", err)
 		}
 	}
 	qctx := clickhouse.Context(ctx, clickhouse.WithExternalTable(table))
 	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_run_places"))
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse run places: %w", err)
+		return nil, sinkErrorf("clickhouse run places: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, script int64
 		var day time.Time
 		if err := rows.Scan(&id, &script, &day); err != nil {
-			return nil, fmt.Errorf("clickhouse run places: %w", err)
+			return nil, sinkErrorf("clickhouse run places: %w", err)
 		}
 		out[id] = append(out[id], transform.GroupKey{ScriptID: script, Day: dayOf(day)})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse run places: %w", err)
+		return nil, sinkErrorf("clickhouse run places: %w", err)
 	}
 	return out, nil
 }
@@ -90,17 +89,17 @@ func (s *Sink) RemovePlaces(ctx context.Context, gone []Location, version uint64
 func (s *Sink) insertPlaces(ctx context.Context, n int, at func(int) (int64, transform.GroupKey), version uint64, deleted uint8) error {
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_run_places"))
 	if err != nil {
-		return fmt.Errorf("clickhouse insert run places: %w", err)
+		return sinkErrorf("clickhouse insert run places: %w", err)
 	}
 	defer batch.Abort()
 	for i := 0; i < n; i++ {
 		id, key := at(i)
 		if err := batch.Append(id, key.ScriptID, key.Day.Time(), version, deleted); err != nil {
-			return fmt.Errorf("clickhouse insert run places: %w", err)
+			return sinkErrorf("clickhouse insert run places: %w", err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("clickhouse insert run places: %w", err)
+		return sinkErrorf("clickhouse insert run places: %w", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -35,19 +34,19 @@ func (s *Sink) DetectionObjects(ctx context.Context) (report.Detection, error) {
 	var d report.Detection
 	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("report_detection_objects"))
 	if err != nil {
-		return d, fmt.Errorf("clickhouse list detection views: %w", err)
+		return d, sinkErrorf("clickhouse list detection views: %w", err)
 	}
 	defer rows.Close()
 	have := map[string]bool{}
 	for rows.Next() {
 		var kind, name string
 		if err := rows.Scan(&kind, &name); err != nil {
-			return d, fmt.Errorf("clickhouse list detection views: %w", err)
+			return d, sinkErrorf("clickhouse list detection views: %w", err)
 		}
 		have[name] = true
 	}
 	if err := rows.Err(); err != nil {
-		return d, fmt.Errorf("clickhouse list detection views: %w", err)
+		return d, sinkErrorf("clickhouse list detection views: %w", err)
 	}
 	d.Drops, d.Changes, d.StepHealth = have["success_rate_drops"], have["duration_changes"], have["step_health"]
 	d.WilsonViews = have["script_daily.success_rate_low"] && have["script_daily.success_rate_high"]
@@ -363,16 +362,16 @@ type scriptRun struct {
 func (s *Sink) each(ctx context.Context, name string, f func(driver.Rows) error) error {
 	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse(name))
 	if err != nil {
-		return fmt.Errorf("clickhouse %s: %w", name, err)
+		return sinkErrorf("clickhouse %s: %w", name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		if err := f(rows); err != nil {
-			return fmt.Errorf("clickhouse %s: %w", name, err)
+			return sinkErrorf("clickhouse %s: %w", name, err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("clickhouse %s: %w", name, err)
+		return sinkErrorf("clickhouse %s: %w", name, err)
 	}
 	return nil
 }

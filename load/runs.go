@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"fmt"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 	"github.com/scriptstats/scriptstats/transform"
@@ -45,7 +44,7 @@ func (s *Sink) InsertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_runs"))
 	if err != nil {
-		return fmt.Errorf("clickhouse insert runs: %w", err)
+		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
 	defer batch.Abort()
 	var packed []byte
@@ -77,7 +76,7 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 			string(packed), version, uint8(0),
 		)
 		if err != nil {
-			return fmt.Errorf("clickhouse insert runs: run %d: %w", r.ID, err)
+			return sinkErrorf("clickhouse insert runs: run %d: %w", r.ID, err)
 		}
 	}
 	for _, g := range gone {
@@ -89,11 +88,11 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 			"", version, uint8(1),
 		)
 		if err != nil {
-			return fmt.Errorf("clickhouse insert runs: tombstone of run %d: %w", g.RunID, err)
+			return sinkErrorf("clickhouse insert runs: tombstone of run %d: %w", g.RunID, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("clickhouse insert runs: %w", err)
+		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
 	return nil
 }

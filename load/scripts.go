@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"fmt"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
@@ -23,24 +22,24 @@ func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version 
 	stored := map[int64]string{}
 	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_scripts"))
 	if err != nil {
-		return 0, fmt.Errorf("clickhouse read scripts: %w", err)
+		return 0, sinkErrorf("clickhouse read scripts: %w", err)
 	}
 	for rows.Next() {
 		var id int64
 		var name string
 		if err := rows.Scan(&id, &name); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("clickhouse read scripts: %w", err)
+			return 0, sinkErrorf("clickhouse read scripts: %w", err)
 		}
 		stored[id] = name
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("clickhouse read scripts: %w", err)
+		return 0, sinkErrorf("clickhouse read scripts: %w", err)
 	}
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_scripts"))
 	if err != nil {
-		return 0, fmt.Errorf("clickhouse write scripts: %w", err)
+		return 0, sinkErrorf("clickhouse write scripts: %w", err)
 	}
 	defer batch.Abort()
 	changed := 0
@@ -49,7 +48,7 @@ func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version 
 			continue
 		}
 		if err := batch.Append(id, name, version, uint8(0)); err != nil {
-			return 0, fmt.Errorf("clickhouse write scripts: %w", err)
+			return 0, sinkErrorf("clickhouse write scripts: %w", err)
 		}
 		changed++
 	}
@@ -58,7 +57,7 @@ func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version 
 			continue
 		}
 		if err := batch.Append(id, "", version, uint8(1)); err != nil {
-			return 0, fmt.Errorf("clickhouse write scripts: %w", err)
+			return 0, sinkErrorf("clickhouse write scripts: %w", err)
 		}
 		changed++
 	}
@@ -66,7 +65,7 @@ func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version 
 		return 0, nil
 	}
 	if err := batch.Send(); err != nil {
-		return 0, fmt.Errorf("clickhouse write scripts: %w", err)
+		return 0, sinkErrorf("clickhouse write scripts: %w", err)
 	}
 	return changed, nil
 }

@@ -99,7 +99,7 @@ func checkDatabaseExists(ctx context.Context, opts *clickhouse.Options) error {
 	defer conn.Close()
 	var n uint64
 	if err := conn.QueryRow(ctx, sqlfiles.ClickHouse("count_databases"), opts.Auth.Database).Scan(&n); err != nil {
-		return fmt.Errorf("clickhouse check database: %w", err)
+		return sinkErrorf("clickhouse check database: %w", err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: database %s does not exist", ErrNotMigrated, opts.Auth.Database)
@@ -116,11 +116,11 @@ func (s *Sink) Close() error { return s.conn.Close() }
 func connect(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse connect: %w", err)
+		return nil, sinkErrorf("clickhouse connect: %w", err)
 	}
 	if err := conn.Ping(ctx); err != nil {
 		_ = conn.Close()
-		return nil, fmt.Errorf("clickhouse connect to %s: %w", hostList(opts), err)
+		return nil, sinkErrorf("clickhouse connect to %s: %w", hostList(opts), err)
 	}
 	return conn, nil
 }

@@ -90,24 +90,24 @@ func (s *Sink) ReadState(ctx context.Context) (st State, ok bool, err error) {
 func (s *Sink) readState(ctx context.Context) (st State, ok bool, err error) {
 	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_state"))
 	if err != nil {
-		return st, false, fmt.Errorf("clickhouse read state: %w", err)
+		return st, false, sinkErrorf("clickhouse read state: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var key, value string
 		if err := rows.Scan(&key, &value); err != nil {
-			return st, false, fmt.Errorf("clickhouse read state: %w", err)
+			return st, false, sinkErrorf("clickhouse read state: %w", err)
 		}
 		if key != stateKey {
 			continue
 		}
 		if err := json.Unmarshal([]byte(value), &st); err != nil {
-			return st, false, fmt.Errorf("clickhouse state is corrupt: %w", err)
+			return st, false, sinkErrorf("clickhouse state is corrupt: %w", err)
 		}
 		ok = true
 	}
 	if err := rows.Err(); err != nil {
-		return st, false, fmt.Errorf("clickhouse read state: %w", err)
+		return st, false, sinkErrorf("clickhouse read state: %w", err)
 	}
 	return st, ok, nil
 }
@@ -125,13 +125,13 @@ func (s *Sink) writeState(ctx context.Context, st State, version uint64) error {
 	}
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_state"))
 	if err != nil {
-		return fmt.Errorf("clickhouse write state: %w", err)
+		return sinkErrorf("clickhouse write state: %w", err)
 	}
 	if err := batch.Append(stateKey, string(b), version); err != nil {
-		return fmt.Errorf("clickhouse write state: %w", err)
+		return sinkErrorf("clickhouse write state: %w", err)
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("clickhouse write state: %w", err)
+		return sinkErrorf("clickhouse write state: %w", err)
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ func (s *Sink) MaxVersion(ctx context.Context) (uint64, error) {
 	var v uint64
 	err := s.retry(ctx, func() error {
 		if err := s.conn.QueryRow(ctx, sqlfiles.ClickHouse("select_max_version")).Scan(&v); err != nil {
-			return fmt.Errorf("clickhouse read versions: %w", err)
+			return sinkErrorf("clickhouse read versions: %w", err)
 		}
 		return nil
 	})

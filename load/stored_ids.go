@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"fmt"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
@@ -14,18 +13,18 @@ func (s *Sink) StoredRunIDs(ctx context.Context) ([]int64, error) {
 		ids = ids[:0]
 		rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_stored_run_ids"))
 		if err != nil {
-			return fmt.Errorf("clickhouse stored run ids: %w", err)
+			return sinkErrorf("clickhouse stored run ids: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
-				return fmt.Errorf("clickhouse stored run ids: %w", err)
+				return sinkErrorf("clickhouse stored run ids: %w", err)
 			}
 			ids = append(ids, id)
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("clickhouse stored run ids: %w", err)
+			return sinkErrorf("clickhouse stored run ids: %w", err)
 		}
 		return nil
 	})

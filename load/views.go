@@ -68,7 +68,7 @@ func rangeQuery[T any](ctx context.Context, s *Sink, name string, from, to trans
 	}))
 	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse(name))
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse %s: %w", name, err)
+		return nil, sinkErrorf("clickhouse %s: %w", name, err)
 	}
 	return &Cursor[T]{rows: rows, scan: scan}, nil
 }
@@ -139,7 +139,7 @@ func (s *Sink) Run(ctx context.Context, id int64) (RunDetail, error) {
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"run_id": fmt.Sprint(id)}))
 	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_run"))
 	if err != nil {
-		return d, fmt.Errorf("clickhouse read run %d: %w", id, err)
+		return d, sinkErrorf("clickhouse read run %d: %w", id, err)
 	}
 	found := false
 	for rows.Next() {
@@ -150,7 +150,7 @@ func (s *Sink) Run(ctx context.Context, id int64) (RunDetail, error) {
 		var fname, emsg *string
 		if err := rows.Scan(&d.RunID, &d.ScriptID, &d.ScriptName, &day, &d.Status, &started, &finished, &dur, &fidx, &fname, &emsg); err != nil {
 			_ = rows.Close()
-			return d, fmt.Errorf("clickhouse read run %d: %w", id, err)
+			return d, sinkErrorf("clickhouse read run %d: %w", id, err)
 		}
 		d.Day = dayOf(day)
 		d.StartedAt, d.FinishedAt, d.Duration = nullTime(started), nullTime(finished), nullFloat(dur)
@@ -162,14 +162,14 @@ func (s *Sink) Run(ctx context.Context, id int64) (RunDetail, error) {
 	}
 	_ = rows.Close()
 	if err := rows.Err(); err != nil {
-		return d, fmt.Errorf("clickhouse read run %d: %w", id, err)
+		return d, sinkErrorf("clickhouse read run %d: %w", id, err)
 	}
 	if !found {
 		return d, fmt.Errorf("%w %d: not in ClickHouse (not loaded yet, or not in the source)", ErrUnknownRun, id)
 	}
 	rows, err = s.conn.Query(qctx, sqlfiles.ClickHouse("select_run_steps"))
 	if err != nil {
-		return d, fmt.Errorf("clickhouse read steps of run %d: %w", id, err)
+		return d, sinkErrorf("clickhouse read steps of run %d: %w", id, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -177,7 +177,7 @@ func (s *Sink) Run(ctx context.Context, id int64) (RunDetail, error) {
 		var name, errText *string
 		var dur *float64
 		if err := rows.Scan(&st.Index, &name, &st.Status, &dur, &errText); err != nil {
-			return d, fmt.Errorf("clickhouse read steps of run %d: %w", id, err)
+			return d, sinkErrorf("clickhouse read steps of run %d: %w", id, err)
 		}
 		st.Name, st.Duration, st.Error = nullString(name), nullFloat(dur), nullString(errText)
 		d.Steps = append(d.Steps, st)

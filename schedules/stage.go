@@ -2,25 +2,28 @@ package schedules
 
 import (
 	"errors"
-	"strings"
+
+	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
 )
 
 // FailedStage names the stage a pass failed in, for metrics and logs:
 // "lock" (another pass runs), "extract" (PostgreSQL), "load" (ClickHouse),
-// or "pass" (the pass's own checks: time zone, rewind, bad arguments).
-// extract's errors all start with "postgres", load's with "clickhouse".
+// or "pass" (the pass's own checks: time zone, rewind, bad arguments). The
+// stages mark their errors with their own types (extract.Error,
+// load.Error) or sentinels.
 func FailedStage(err error) string {
+	var src *extract.Error
+	var sink *load.Error
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, ErrLocked):
 		return "lock"
-	}
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "postgres"), strings.HasPrefix(msg, "source schema"):
+	case errors.As(err, &src), errors.Is(err, extract.ErrSchema), errors.Is(err, extract.ErrSlotLost),
+		errors.Is(err, extract.ErrServerVersion):
 		return "extract"
-	case strings.HasPrefix(msg, "clickhouse"):
+	case errors.As(err, &sink), errors.Is(err, load.ErrNotMigrated):
 		return "load"
 	}
 	return "pass"

@@ -1,0 +1,16 @@
+package extract
+
+import "fmt"
+
+// Error is an error of the source: PostgreSQL refused, failed or could not
+// be reached. Callers tell the stage of a failure with errors.As
+// (schedules.FailedStage), not by its text.
+type Error struct{ Err error }
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// sourceErrorf is fmt.Errorf, marked as an error of the source.
+func sourceErrorf(format string, args ...any) error {
+	return &Error{Err: fmt.Errorf(format, args...)}
+}
