@@ -254,12 +254,7 @@ func (s *Sink) writeGroups(ctx context.Context, groups []Group, version uint64) 
 // StaleRuns returns the stored runs of days [from, to] that the pass with
 // this version did not rewrite.
 func (s *Sink) StaleRuns(ctx context.Context, from, to transform.Day, version uint64) ([]Location, error) {
-	var r0 []Location
-	err := s.retry(ctx, func() (err error) {
-		r0, err = s.staleRuns(ctx, from, to, version)
-		return err
-	})
-	return r0, err
+	return retryValue(ctx, s, func() ([]Location, error) { return s.staleRuns(ctx, from, to, version) })
 }
 
 func (s *Sink) staleRuns(ctx context.Context, from, to transform.Day, version uint64) ([]Location, error) {

@@ -18,12 +18,7 @@ import (
 // Places returns every live place of each of the given runs, in (script,
 // day) order; runs never stored are absent from the map.
 func (s *Sink) Places(ctx context.Context, ids []int64) (map[int64][]transform.GroupKey, error) {
-	var r0 map[int64][]transform.GroupKey
-	err := s.retry(ctx, func() (err error) {
-		r0, err = s.places(ctx, ids)
-		return err
-	})
-	return r0, err
+	return retryValue(ctx, s, func() (map[int64][]transform.GroupKey, error) { return s.places(ctx, ids) })
 }
 
 func (s *Sink) places(ctx context.Context, ids []int64) (map[int64][]transform.GroupKey, error) {

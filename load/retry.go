@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
@@ -24,20 +25,20 @@ var DefaultRetry = RetryPolicy{Attempts: 6, Base: 250 * time.Millisecond, Max: 5
 
 // transientCodes are ClickHouse error codes worth another try: overload,
 // timeouts, network trouble, replicas or Keeper away.
-var transientCodes = map[int32]bool{
-	3:   true, // UNEXPECTED_END_OF_FILE
-	159: true, // TIMEOUT_EXCEEDED
-	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
-	203: true, // NO_FREE_CONNECTION
-	209: true, // SOCKET_TIMEOUT
-	210: true, // NETWORK_ERROR
-	241: true, // MEMORY_LIMIT_EXCEEDED
-	242: true, // TABLE_IS_READ_ONLY
-	252: true, // TOO_MANY_PARTS
-	285: true, // TOO_FEW_LIVE_REPLICAS
-	319: true, // UNKNOWN_STATUS_OF_INSERT
-	425: true, // SYSTEM_ERROR
-	999: true, // KEEPER_EXCEPTION
+var transientCodes = map[proto.Error]bool{
+	proto.ErrUnexpectedEndOfFile:        true,
+	proto.ErrTimeoutExceeded:            true,
+	proto.ErrTooManySimultaneousQueries: true,
+	proto.ErrNoFreeConnection:           true,
+	proto.ErrSocketTimeout:              true,
+	proto.ErrNetworkError:               true,
+	proto.ErrMemoryLimitExceeded:        true,
+	proto.ErrTableIsReadOnly:            true,
+	proto.ErrTooManyParts:               true,
+	proto.ErrTooFewLiveReplicas:         true,
+	proto.ErrUnknownStatusOfInsert:      true,
+	proto.ErrSystemError:                true,
+	proto.ErrKeeperException:            true,
 }
 
 // IsTransient reports whether err may go away on its own: a network error
@@ -49,7 +50,7 @@ func IsTransient(err error) bool {
 	}
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
-		return transientCodes[ex.Code]
+		return transientCodes[proto.Error(ex.Code)]
 	}
 	var ne net.Error
 	switch {
@@ -85,4 +86,14 @@ func (s *Sink) retry(ctx context.Context, op func() error) error {
 		}
 		wait = min(wait*2, p.Max)
 	}
+}
+
+// retryValue is retry for an operation that returns a value.
+func retryValue[T any](ctx context.Context, s *Sink, op func() (T, error)) (T, error) {
+	var v T
+	err := s.retry(ctx, func() (err error) {
+		v, err = op()
+		return err
+	})
+	return v, err
 }

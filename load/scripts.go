@@ -10,12 +10,7 @@ import (
 // scripts are upserted, scripts gone from the source deleted (their runs
 // then show a placeholder name). Returns how many rows changed.
 func (s *Sink) SyncScripts(ctx context.Context, names map[int64]string, version uint64) (int, error) {
-	var r0 int
-	err := s.retry(ctx, func() (err error) {
-		r0, err = s.syncScripts(ctx, names, version)
-		return err
-	})
-	return r0, err
+	return retryValue(ctx, s, func() (int, error) { return s.syncScripts(ctx, names, version) })
 }
 
 func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version uint64) (int, error) {
