@@ -51,7 +51,7 @@ func (s *Source) readActivity(ctx context.Context) (Activity, error) {
 		xids       []int64
 		preparedAt []time.Time
 	)
-	err := s.pool.QueryRow(ctx, sqlfiles.Postgres("activity")).Scan(
+	err := s.pool.QueryRow(ctx, sqlfiles.PostgresActivity).Scan(
 		&a.ReadAt, &a.InRecovery, &replayAt, &oldest, &a.OldestSession, &a.HiddenSessions, &xids, &preparedAt)
 	if err != nil {
 		return a, sourceErrorf("postgres read activity: %w", err)

@@ -25,7 +25,7 @@ func setup(t *testing.T) (dsn string, pool *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(context.Background(), sqlfiles.Postgres("reference_schema")); err != nil {
+	if _, err := pool.Exec(context.Background(), sqlfiles.PostgresReferenceSchema); err != nil {
 		t.Fatal(err)
 	}
 	return dsn, pool

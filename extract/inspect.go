@@ -35,7 +35,7 @@ type Facts struct {
 // Inspect reads the Facts.
 func (s *Source) Inspect(ctx context.Context) (Facts, error) {
 	var f Facts
-	err := s.pool.QueryRow(ctx, sqlfiles.Postgres("inspect")).Scan(
+	err := s.pool.QueryRow(ctx, sqlfiles.PostgresInspect).Scan(
 		&f.VersionNum, &f.Version, &f.Role, &f.Superuser, &f.Replication, &f.ReadAllStats, &f.InRecovery,
 		&f.TablesFound, &f.SelectTaskLog, &f.SelectScripts, &f.WalLevel, &f.StampingTriggers, &f.UpdatedAtDefault)
 	if err != nil {

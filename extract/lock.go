@@ -36,7 +36,7 @@ func (s *Source) TryLock(ctx context.Context, key int64) (*Lock, error) {
 		return nil, sourceErrorf("postgres connect for lock: %w", err)
 	}
 	var got bool
-	if err := conn.QueryRow(ctx, sqlfiles.Postgres("lock_try"), key).Scan(&got); err != nil {
+	if err := conn.QueryRow(ctx, sqlfiles.PostgresLockTry, key).Scan(&got); err != nil {
 		conn.Release()
 		return nil, sourceErrorf("postgres advisory lock: %w", err)
 	}
@@ -48,7 +48,7 @@ func (s *Source) TryLock(ctx context.Context, key int64) (*Lock, error) {
 	// mode (PgBouncer pool_mode=transaction) the next statement may run in
 	// another one, where the lock would be neither seen nor released.
 	var held bool
-	if err := conn.QueryRow(ctx, sqlfiles.Postgres("lock_held"), key).Scan(&held); err != nil {
+	if err := conn.QueryRow(ctx, sqlfiles.PostgresLockHeld, key).Scan(&held); err != nil {
 		_ = conn.Conn().Close(ctx)
 		conn.Release()
 		return nil, sourceErrorf("postgres advisory lock: %w", err)
@@ -69,7 +69,7 @@ var ErrSessionPooling = errors.New("postgres advisory lock: the session that too
 // which frees the lock as well.
 func (l *Lock) Release(ctx context.Context) error {
 	var ok bool
-	err := l.conn.QueryRow(ctx, sqlfiles.Postgres("lock_release"), l.key).Scan(&ok)
+	err := l.conn.QueryRow(ctx, sqlfiles.PostgresLockRelease, l.key).Scan(&ok)
 	if err != nil || !ok {
 		_ = l.conn.Conn().Close(ctx)
 	}

@@ -74,7 +74,7 @@ func (s *Source) SlotStatus(ctx context.Context, sl Slot) (SlotStatus, error) {
 	var st SlotStatus
 	var end string
 	var confirmed *string
-	err := s.pool.QueryRow(ctx, sqlfiles.Postgres("slot_status"), sl.Name, sl.Publication).
+	err := s.pool.QueryRow(ctx, sqlfiles.PostgresSlotStatus, sl.Name, sl.Publication).
 		Scan(&end, &confirmed, &st.WALStatus, &st.LagBytes, &st.Publication)
 	if err != nil {
 		return st, sourceErrorf("postgres slot status: %w", err)
@@ -177,7 +177,7 @@ type Changes struct {
 // a crash) is harmless.
 func (s *Source) PeekChanges(ctx context.Context, sl Slot, upTo pglogrepl.LSN) (Changes, error) {
 	var ch Changes
-	rows, err := s.pool.Query(ctx, sqlfiles.Postgres("slot_peek"), sl.Name, upTo.String(), sl.Publication)
+	rows, err := s.pool.Query(ctx, sqlfiles.PostgresSlotPeek, sl.Name, upTo.String(), sl.Publication)
 	if err != nil {
 		return ch, sourceErrorf("postgres read slot %s: %w", sl.Name, err)
 	}
@@ -207,7 +207,7 @@ func (s *Source) PeekChanges(ctx context.Context, sl Slot, upTo pglogrepl.LSN) (
 // effect of every change before it).
 func (s *Source) AdvanceSlot(ctx context.Context, sl Slot, lsn pglogrepl.LSN) error {
 	var got string
-	if err := s.pool.QueryRow(ctx, sqlfiles.Postgres("slot_advance"), sl.Name, lsn.String()).Scan(&got); err != nil {
+	if err := s.pool.QueryRow(ctx, sqlfiles.PostgresSlotAdvance, sl.Name, lsn.String()).Scan(&got); err != nil {
 		return sourceErrorf("postgres advance slot %s: %w", sl.Name, err)
 	}
 	return nil

@@ -41,7 +41,7 @@ var expectedColumns = map[string]map[string][]string{
 // CheckSchema fails, naming the column, when a column the job reads is
 // missing or has another type. It runs before anything is read or loaded.
 func (s *Snapshot) CheckSchema(ctx context.Context) error {
-	rows, err := s.tx.Query(ctx, sqlfiles.Postgres("source_columns"))
+	rows, err := s.tx.Query(ctx, sqlfiles.PostgresSourceColumns)
 	if err != nil {
 		return sourceErrorf("postgres read schema: %w", err)
 	}

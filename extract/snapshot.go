@@ -47,7 +47,7 @@ func (s *Snapshot) Close(ctx context.Context) error {
 
 func (s *Snapshot) readInfo(ctx context.Context) error {
 	var inProgress []int64
-	err := s.tx.QueryRow(ctx, sqlfiles.Postgres("snapshot")).Scan(
+	err := s.tx.QueryRow(ctx, sqlfiles.PostgresSnapshot).Scan(
 		&s.info.Time, &s.info.Xmin, &s.info.Xmax, &inProgress)
 	if err != nil {
 		return sourceErrorf("postgres snapshot: %w", err)
@@ -58,7 +58,7 @@ func (s *Snapshot) readInfo(ctx context.Context) error {
 	if _, err := s.tx.Exec(ctx, "SAVEPOINT scriptstats_marker"); err != nil {
 		return sourceErrorf("postgres snapshot: %w", err)
 	}
-	if err := s.tx.QueryRow(ctx, sqlfiles.Postgres("marker")).Scan(&s.info.Marker); err != nil {
+	if err := s.tx.QueryRow(ctx, sqlfiles.PostgresMarker).Scan(&s.info.Marker); err != nil {
 		s.info.Marker = 0
 		if _, err := s.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT scriptstats_marker"); err != nil {
 			return sourceErrorf("postgres snapshot: %w", err)
@@ -69,7 +69,7 @@ func (s *Snapshot) readInfo(ctx context.Context) error {
 
 // Scripts returns every script's current name.
 func (s *Snapshot) Scripts(ctx context.Context) (map[int64]string, error) {
-	rows, err := s.tx.Query(ctx, sqlfiles.Postgres("scripts"))
+	rows, err := s.tx.Query(ctx, sqlfiles.PostgresScripts)
 	if err != nil {
 		return nil, sourceErrorf("postgres read scripts: %w", err)
 	}
@@ -92,14 +92,14 @@ type RunFunc func(run *transform.SourceRun) error
 
 // ChangedRuns streams the runs with updated_at >= since.
 func (s *Snapshot) ChangedRuns(ctx context.Context, since time.Time, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "changed runs", fn, runQuery("runs_changed"), errorChars, since)
+	return s.stream(ctx, "changed runs", fn, runQuery(sqlfiles.PostgresRunsChanged), errorChars, since)
 }
 
 // CountRunsBetween counts the runs RunsBetween would stream (for progress
 // display; 0 when the count fails).
 func (s *Snapshot) CountRunsBetween(ctx context.Context, from, to time.Time) int64 {
 	var n int64
-	if err := s.tx.QueryRow(ctx, sqlfiles.Postgres("count_between"), from, to).Scan(&n); err != nil {
+	if err := s.tx.QueryRow(ctx, sqlfiles.PostgresCountBetween, from, to).Scan(&n); err != nil {
 		return 0
 	}
 	return n
@@ -113,28 +113,28 @@ func (s *Snapshot) RunsWrittenBy(ctx context.Context, xids []int64, before time.
 	for i, x := range xids {
 		short[i] = x & 0xFFFFFFFF // xmin holds the low 32 bits of the xid8
 	}
-	return s.stream(ctx, "runs by writer", fn, runQuery("runs_written_by"), errorChars, short, before)
+	return s.stream(ctx, "runs by writer", fn, runQuery(sqlfiles.PostgresRunsWrittenBy), errorChars, short, before)
 }
 
 // AllRuns streams every run.
 func (s *Snapshot) AllRuns(ctx context.Context, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "all runs", fn, runQuery("runs_all"), errorChars)
+	return s.stream(ctx, "all runs", fn, runQuery(sqlfiles.PostgresRunsAll), errorChars)
 }
 
 // RunsBetween streams the runs whose coalesce(started_at, created_at) lies
 // in [from, to), sorted by script, then that time, then id.
 func (s *Snapshot) RunsBetween(ctx context.Context, from, to time.Time, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "runs by day", fn, runQuery("runs_between"), errorChars, from, to)
+	return s.stream(ctx, "runs by day", fn, runQuery(sqlfiles.PostgresRunsBetween), errorChars, from, to)
 }
 
 // RunsByID streams the runs with the given ids that still exist.
 func (s *Snapshot) RunsByID(ctx context.Context, ids []int64, errorChars int, fn RunFunc) error {
-	return s.stream(ctx, "runs by id", fn, runQuery("runs_by_id"), errorChars, ids)
+	return s.stream(ctx, "runs by id", fn, runQuery(sqlfiles.PostgresRunsById), errorChars, ids)
 }
 
 // runQuery is the shared column list followed by a query's WHERE clause.
-func runQuery(name string) string {
-	return sqlfiles.Postgres("run_columns") + "\n" + sqlfiles.Postgres(name)
+func runQuery(where string) string {
+	return sqlfiles.PostgresRunColumns + "\n" + where
 }
 
 func (s *Snapshot) stream(ctx context.Context, what string, fn RunFunc, query string, args ...any) error {
@@ -163,7 +163,7 @@ func (s *Snapshot) stream(ctx context.Context, what string, fn RunFunc, query st
 // progress display; 0 when unknown).
 func (s *Snapshot) EstimateRuns(ctx context.Context) int64 {
 	var n int64
-	if err := s.tx.QueryRow(ctx, sqlfiles.Postgres("estimate_runs")).Scan(&n); err != nil {
+	if err := s.tx.QueryRow(ctx, sqlfiles.PostgresEstimateRuns).Scan(&n); err != nil {
 		return 0
 	}
 	return n

@@ -51,7 +51,7 @@ func Open(ctx context.Context, dsn string, statementTimeout time.Duration) (*Sou
 	}
 	var num int
 	var ver string
-	if err := pool.QueryRow(ctx, sqlfiles.Postgres("server_version")).Scan(&num, &ver); err != nil {
+	if err := pool.QueryRow(ctx, sqlfiles.PostgresServerVersion).Scan(&num, &ver); err != nil {
 		pool.Close()
 		return nil, sourceErrorf("postgres server version: %w", err)
 	}
@@ -107,7 +107,7 @@ func (s *Source) begin(ctx context.Context, activity Activity, snapshot string) 
 	}
 	if snapshot != "" {
 		// The name comes from the server; quoted as a literal all the same.
-		q := fmt.Sprintf(sqlfiles.Postgres("set_snapshot"), strings.ReplaceAll(snapshot, "'", "''"))
+		q := fmt.Sprintf(sqlfiles.PostgresSetSnapshot, strings.ReplaceAll(snapshot, "'", "''"))
 		if _, err := tx.Exec(ctx, q); err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 			return nil, sourceErrorf("postgres set snapshot: %w", err)

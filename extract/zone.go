@@ -10,7 +10,7 @@ import (
 // LocalTimes returns the wall-clock time (YYYY-MM-DDTHH:MM:SS) in zone of
 // each instant, by PostgreSQL's time zone data.
 func (s *Source) LocalTimes(ctx context.Context, zone string, instants []time.Time) ([]string, error) {
-	rows, err := s.pool.Query(ctx, sqlfiles.Postgres("zone_local_times"), zone, instants)
+	rows, err := s.pool.Query(ctx, sqlfiles.PostgresZoneLocalTimes, zone, instants)
 	if err != nil {
 		return nil, sourceErrorf("postgres zone %s: %w", zone, err)
 	}

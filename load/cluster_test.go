@@ -16,7 +16,7 @@ import (
 // migration) for a cluster.
 func clusterStatements(t *testing.T, c *Cluster) (ddl, once []string) {
 	t.Helper()
-	all := []string{sqlfiles.ClickHouse("create_schema_migrations")}
+	all := []string{sqlfiles.ClickHouseCreateSchemaMigrations}
 	migrations, err := sqlfiles.Migrations()
 	if err != nil {
 		t.Fatal(err)

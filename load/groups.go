@@ -31,7 +31,7 @@ func (s *Sink) journalGroups(ctx context.Context, keys []transform.GroupKey, ver
 	if len(keys) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_pending_groups"))
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertPendingGroups)
 	if err != nil {
 		return sinkErrorf("clickhouse journal groups: %w", err)
 	}
@@ -58,7 +58,7 @@ func (s *Sink) journalGroupsOfDays(ctx context.Context, from, to transform.Day, 
 		"to":      to.String(),
 		"version": fmt.Sprint(version),
 	}))
-	if err := s.conn.Exec(qctx, sqlfiles.ClickHouse("insert_pending_from_groups")); err != nil {
+	if err := s.conn.Exec(qctx, sqlfiles.ClickHouseInsertPendingFromGroups); err != nil {
 		return sinkErrorf("clickhouse journal groups of days: %w", err)
 	}
 	return nil
@@ -78,7 +78,7 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 	// to fn, a retry would hand them again.
 	var rows driver.Rows
 	err = s.retry(ctx, func() (err error) {
-		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouse("select_group_runs"))
+		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseSelectGroupRuns)
 		return err
 	})
 	if err != nil {
@@ -201,7 +201,7 @@ func (s *Sink) writeGroups(ctx context.Context, groups []Group, version uint64) 
 	if len(groups) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_groups"))
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertGroups)
 	if err != nil {
 		return sinkErrorf("clickhouse insert groups: %w", err)
 	}
@@ -263,7 +263,7 @@ func (s *Sink) staleRuns(ctx context.Context, from, to transform.Day, version ui
 		"to":      to.String(),
 		"version": fmt.Sprint(version),
 	}))
-	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_stale_runs"))
+	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseSelectStaleRuns)
 	if err != nil {
 		return nil, sinkErrorf("clickhouse read stale runs: %w", err)
 	}

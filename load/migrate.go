@@ -47,7 +47,7 @@ func MigrateWith(ctx context.Context, dsn string, o Options) (applied int, err e
 	if err != nil {
 		return 0, err
 	}
-	if err := sink.execSchema(ctx, sqlfiles.ClickHouse("create_schema_migrations")); err != nil {
+	if err := sink.execSchema(ctx, sqlfiles.ClickHouseCreateSchemaMigrations); err != nil {
 		return 0, sinkErrorf("clickhouse create schema_migrations: %w", err)
 	}
 	for _, m := range migrations {
@@ -56,7 +56,7 @@ func MigrateWith(ctx context.Context, dsn string, o Options) (applied int, err e
 				return applied, sinkErrorf("clickhouse migration %s: %w", m.Name, err)
 			}
 		}
-		if err := sink.conn.Exec(ctx, sqlfiles.ClickHouse("insert_schema_migration"), uint32(m.Version), m.Name); err != nil {
+		if err := sink.conn.Exec(ctx, sqlfiles.ClickHouseInsertSchemaMigration, uint32(m.Version), m.Name); err != nil {
 			return applied, sinkErrorf("clickhouse record migration %s: %w", m.Name, err)
 		}
 		applied++
@@ -77,7 +77,7 @@ func (s *Sink) checkSchema(ctx context.Context) error {
 	}
 	want := uint32(migrations[len(migrations)-1].Version)
 	var have uint32
-	row := s.conn.QueryRow(ctx, sqlfiles.ClickHouse("select_schema_version"))
+	row := s.conn.QueryRow(ctx, sqlfiles.ClickHouseSelectSchemaVersion)
 	if err := row.Scan(&have); err != nil {
 		if IsTransient(err) { // ClickHouse unreachable: retried, and not "not migrated"
 			return sinkErrorf("clickhouse read schema version: %w", err)

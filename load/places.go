@@ -36,7 +36,7 @@ func (s *Sink) places(ctx context.Context, ids []int64) (map[int64][]transform.G
 		}
 	}
 	qctx := clickhouse.Context(ctx, clickhouse.WithExternalTable(table))
-	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_run_places"))
+	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseSelectRunPlaces)
 	if err != nil {
 		return nil, sinkErrorf("clickhouse run places: %w", err)
 	}
@@ -82,7 +82,7 @@ func (s *Sink) RemovePlaces(ctx context.Context, gone []Location, version uint64
 }
 
 func (s *Sink) insertPlaces(ctx context.Context, n int, at func(int) (int64, transform.GroupKey), version uint64, deleted uint8) error {
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_run_places"))
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertRunPlaces)
 	if err != nil {
 		return sinkErrorf("clickhouse insert run places: %w", err)
 	}

@@ -32,7 +32,7 @@ type ReportQuery struct {
 // DetectionObjects tells which detection views and columns exist.
 func (s *Sink) DetectionObjects(ctx context.Context) (report.Detection, error) {
 	var d report.Detection
-	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("report_detection_objects"))
+	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouseReportDetectionObjects)
 	if err != nil {
 		return d, sinkErrorf("clickhouse list detection views: %w", err)
 	}
@@ -89,11 +89,11 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 		return sc
 	}
 
-	name := "report_script_daily"
+	query := sqlfiles.ClickHouseReportScriptDaily
 	if det.WilsonViews {
-		name = "report_script_daily_wilson"
+		query = sqlfiles.ClickHouseReportScriptDailyWilson
 	}
-	err = s.each(qctx, name, func(r driver.Rows) error {
+	err = s.each(qctx, "report script daily", query, func(r driver.Rows) error {
 		var id int64
 		var sname string
 		var day time.Time
@@ -121,7 +121,7 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 		return d, err
 	}
 
-	err = s.each(qctx, "report_step_daily", func(r driver.Rows) error {
+	err = s.each(qctx, "report step daily", sqlfiles.ClickHouseReportStepDaily, func(r driver.Rows) error {
 		var id int64
 		var idx int32
 		var sname *string
@@ -150,7 +150,7 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 	}
 
 	if det.Drops {
-		err = s.each(qctx, "report_drops", func(r driver.Rows) error {
+		err = s.each(qctx, "report drops", sqlfiles.ClickHouseReportDrops, func(r driver.Rows) error {
 			var id int64
 			var day time.Time
 			var x report.Drop
@@ -171,7 +171,7 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 		}
 	}
 	if det.Changes {
-		err = s.each(qctx, "report_changes", func(r driver.Rows) error {
+		err = s.each(qctx, "report changes", sqlfiles.ClickHouseReportChanges, func(r driver.Rows) error {
 			var id int64
 			var idx, topIdx *int32
 			var sname, topName *string
@@ -204,7 +204,7 @@ func (s *Sink) ReportData(ctx context.Context, q ReportQuery) (report.Data, erro
 		}
 	}
 	if det.StepHealth {
-		err = s.each(qctx, "report_step_health", func(r driver.Rows) error {
+		err = s.each(qctx, "report step health", sqlfiles.ClickHouseReportStepHealth, func(r driver.Rows) error {
 			var id int64
 			var x report.StepHealth
 			var sname, lastErr *string
@@ -264,7 +264,7 @@ func (s *Sink) reportFailingRuns(qctx, ctx context.Context) ([]scriptRun, error)
 		previous *report.RunInfo
 	}
 	var runs []failing
-	err := s.each(qctx, "report_failing_runs", func(r driver.Rows) error {
+	err := s.each(qctx, "report failing runs", sqlfiles.ClickHouseReportFailingRuns, func(r driver.Rows) error {
 		var f failing
 		var day time.Time
 		var started *time.Time
@@ -291,7 +291,7 @@ func (s *Sink) reportFailingRuns(qctx, ctx context.Context) ([]scriptRun, error)
 	}
 	previous := map[int64]*report.RunInfo{}
 	pctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(failingIDs), "scripts": int64List(scripts)}))
-	err = s.each(pctx, "report_previous_runs", func(r driver.Rows) error {
+	err = s.each(pctx, "report previous runs", sqlfiles.ClickHouseReportPreviousRuns, func(r driver.Rows) error {
 		var id int64
 		var prev *int64
 		var status *string
@@ -323,7 +323,7 @@ func (s *Sink) reportFailingRuns(qctx, ctx context.Context) ([]scriptRun, error)
 	}
 	steps := map[int64][]transform.Step{}
 	sctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
-	err = s.each(sctx, "report_run_steps_by_id", func(r driver.Rows) error {
+	err = s.each(sctx, "report run steps by id", sqlfiles.ClickHouseReportRunStepsById, func(r driver.Rows) error {
 		var id int64
 		var st transform.Step
 		var name, errText *string
@@ -359,8 +359,8 @@ type scriptRun struct {
 }
 
 // each runs a report query and calls f on every row.
-func (s *Sink) each(ctx context.Context, name string, f func(driver.Rows) error) error {
-	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse(name))
+func (s *Sink) each(ctx context.Context, name, query string, f func(driver.Rows) error) error {
+	rows, err := s.conn.Query(ctx, query)
 	if err != nil {
 		return sinkErrorf("clickhouse %s: %w", name, err)
 	}

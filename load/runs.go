@@ -42,7 +42,7 @@ func (s *Sink) InsertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 }
 
 func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_runs"))
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertRuns)
 	if err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}

@@ -15,7 +15,7 @@ func (s *Sink) SyncScripts(ctx context.Context, names map[int64]string, version 
 
 func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version uint64) (int, error) {
 	stored := map[int64]string{}
-	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_scripts"))
+	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouseSelectScripts)
 	if err != nil {
 		return 0, sinkErrorf("clickhouse read scripts: %w", err)
 	}
@@ -32,7 +32,7 @@ func (s *Sink) syncScripts(ctx context.Context, names map[int64]string, version 
 	if err := rows.Err(); err != nil {
 		return 0, sinkErrorf("clickhouse read scripts: %w", err)
 	}
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_scripts"))
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertScripts)
 	if err != nil {
 		return 0, sinkErrorf("clickhouse write scripts: %w", err)
 	}

@@ -98,7 +98,7 @@ func checkDatabaseExists(ctx context.Context, opts *clickhouse.Options) error {
 	}
 	defer conn.Close()
 	var n uint64
-	if err := conn.QueryRow(ctx, sqlfiles.ClickHouse("count_databases"), opts.Auth.Database).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, sqlfiles.ClickHouseCountDatabases, opts.Auth.Database).Scan(&n); err != nil {
 		return sinkErrorf("clickhouse check database: %w", err)
 	}
 	if n == 0 {

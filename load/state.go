@@ -88,7 +88,7 @@ func (s *Sink) ReadState(ctx context.Context) (st State, ok bool, err error) {
 }
 
 func (s *Sink) readState(ctx context.Context) (st State, ok bool, err error) {
-	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_state"))
+	rows, err := s.conn.Query(ctx, sqlfiles.ClickHouseSelectState)
 	if err != nil {
 		return st, false, sinkErrorf("clickhouse read state: %w", err)
 	}
@@ -123,7 +123,7 @@ func (s *Sink) writeState(ctx context.Context, st State, version uint64) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouse("insert_state"))
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertState)
 	if err != nil {
 		return sinkErrorf("clickhouse write state: %w", err)
 	}
@@ -141,7 +141,7 @@ func (s *Sink) writeState(ctx context.Context, st State, version uint64) error {
 func (s *Sink) MaxVersion(ctx context.Context) (uint64, error) {
 	var v uint64
 	err := s.retry(ctx, func() error {
-		if err := s.conn.QueryRow(ctx, sqlfiles.ClickHouse("select_max_version")).Scan(&v); err != nil {
+		if err := s.conn.QueryRow(ctx, sqlfiles.ClickHouseSelectMaxVersion).Scan(&v); err != nil {
 			return sinkErrorf("clickhouse read versions: %w", err)
 		}
 		return nil

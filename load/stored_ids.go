@@ -11,7 +11,7 @@ func (s *Sink) StoredRunIDs(ctx context.Context) ([]int64, error) {
 	var ids []int64
 	err := s.retry(ctx, func() error {
 		ids = ids[:0]
-		rows, err := s.conn.Query(ctx, sqlfiles.ClickHouse("select_stored_run_ids"))
+		rows, err := s.conn.Query(ctx, sqlfiles.ClickHouseSelectStoredRunIds)
 		if err != nil {
 			return sinkErrorf("clickhouse stored run ids: %w", err)
 		}

@@ -62,11 +62,11 @@ func (c *Cursor[T]) Err() error {
 // Close releases the query.
 func (c *Cursor[T]) Close() { _ = c.rows.Close() }
 
-func rangeQuery[T any](ctx context.Context, s *Sink, name string, from, to transform.Day, scan func(driver.Rows) (T, error)) (*Cursor[T], error) {
+func rangeQuery[T any](ctx context.Context, s *Sink, name, query string, from, to transform.Day, scan func(driver.Rows) (T, error)) (*Cursor[T], error) {
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
 		"from": from.String(), "to": to.String(),
 	}))
-	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse(name))
+	rows, err := s.conn.Query(qctx, query)
 	if err != nil {
 		return nil, sinkErrorf("clickhouse %s: %w", name, err)
 	}
@@ -75,7 +75,7 @@ func rangeQuery[T any](ctx context.Context, s *Sink, name string, from, to trans
 
 // ScriptDaily reads script_daily for days [from, to] by script, day.
 func (s *Sink) ScriptDaily(ctx context.Context, from, to transform.Day) (*Cursor[transform.ScriptDay], error) {
-	return rangeQuery(ctx, s, "select_script_daily_range", from, to, func(r driver.Rows) (transform.ScriptDay, error) {
+	return rangeQuery(ctx, s, "script daily range", sqlfiles.ClickHouseSelectScriptDailyRange, from, to, func(r driver.Rows) (transform.ScriptDay, error) {
 		var d transform.ScriptDay
 		var day time.Time
 		var avg, mn, mx, p50, p90, p95, p99, savg, sp50, sp95 *float64
@@ -92,7 +92,7 @@ func (s *Sink) ScriptDaily(ctx context.Context, from, to transform.Day) (*Cursor
 
 // StepDaily reads step_daily for days [from, to] by script, day, step.
 func (s *Sink) StepDaily(ctx context.Context, from, to transform.Day) (*Cursor[transform.StepDay], error) {
-	return rangeQuery(ctx, s, "select_step_daily_range", from, to, func(r driver.Rows) (transform.StepDay, error) {
+	return rangeQuery(ctx, s, "step daily range", sqlfiles.ClickHouseSelectStepDailyRange, from, to, func(r driver.Rows) (transform.StepDay, error) {
 		var d transform.StepDay
 		var day time.Time
 		var name, lastErr *string
@@ -106,7 +106,7 @@ func (s *Sink) StepDaily(ctx context.Context, from, to transform.Day) (*Cursor[t
 
 // Runs reads the runs view for days [from, to] by script, day, run id.
 func (s *Sink) Runs(ctx context.Context, from, to transform.Day) (*Cursor[ViewRun], error) {
-	return rangeQuery(ctx, s, "select_runs_range", from, to, func(r driver.Rows) (ViewRun, error) {
+	return rangeQuery(ctx, s, "runs range", sqlfiles.ClickHouseSelectRunsRange, from, to, func(r driver.Rows) (ViewRun, error) {
 		var v ViewRun
 		var day time.Time
 		var started, finished *time.Time
@@ -137,7 +137,7 @@ type RunDetail struct {
 func (s *Sink) Run(ctx context.Context, id int64) (RunDetail, error) {
 	var d RunDetail
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"run_id": fmt.Sprint(id)}))
-	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouse("select_run"))
+	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseSelectRun)
 	if err != nil {
 		return d, sinkErrorf("clickhouse read run %d: %w", id, err)
 	}
@@ -167,7 +167,7 @@ func (s *Sink) Run(ctx context.Context, id int64) (RunDetail, error) {
 	if !found {
 		return d, fmt.Errorf("%w %d: not in ClickHouse (not loaded yet, or not in the source)", ErrUnknownRun, id)
 	}
-	rows, err = s.conn.Query(qctx, sqlfiles.ClickHouse("select_run_steps"))
+	rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseSelectRunSteps)
 	if err != nil {
 		return d, sinkErrorf("clickhouse read steps of run %d: %w", id, err)
 	}

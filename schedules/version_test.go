@@ -28,7 +28,7 @@ func TestClockStepBackAfterAKilledPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	for _, q := range []string{sqlfiles.Postgres("reference_schema"),
+	for _, q := range []string{sqlfiles.PostgresReferenceSchema,
 		`INSERT INTO scripts VALUES (1, 'backup')`,
 		`INSERT INTO task_log (id, script_id, status, started_at, finished_at, created_at, updated_at) VALUES
 			(1, 1, 'success', '2026-03-01 10:00Z', '2026-03-01 10:05Z', '2026-03-01 10:00Z', '2026-03-01 10:05Z'),

@@ -1,6 +1,10 @@
-// Package sql holds every SQL statement of the job as .sql files embedded in
-// the binary: ClickHouse migrations and queries, PostgreSQL extract queries.
-package sql
+// Package sqlfiles holds every SQL statement of the job as .sql files
+// embedded in the binary: ClickHouse migrations and queries, PostgreSQL
+// extract queries. Each query file is a variable of statements.go (generated:
+// go generate ./sql), so the compiler finds every statement a caller names.
+package sqlfiles
+
+//go:generate go run ./internal/genstatements
 
 import (
 	"embed"
@@ -11,14 +15,8 @@ import (
 	"strings"
 )
 
-//go:embed clickhouse/migrations/*.sql clickhouse/queries/*.sql postgres/*.sql
+//go:embed clickhouse/migrations/*.sql
 var files embed.FS
-
-// Postgres returns the PostgreSQL statement in postgres/NAME.sql.
-func Postgres(name string) string { return mustRead("postgres/" + name + ".sql") }
-
-// ClickHouse returns the ClickHouse statement in clickhouse/queries/NAME.sql.
-func ClickHouse(name string) string { return mustRead("clickhouse/queries/" + name + ".sql") }
 
 func mustRead(path string) string {
 	b, err := files.ReadFile(path)

@@ -1,7 +1,10 @@
-package sql
+package sqlfiles
 
 import (
+	"os"
+
 	"fmt"
+	"github.com/scriptstats/scriptstats/sql/internal/statements"
 	"reflect"
 	"strings"
 	"testing"
@@ -33,5 +36,20 @@ func TestMigrationsAreOrderedAndIdempotent(t *testing.T) {
 				t.Errorf("%s: statement is not idempotent: %.60s", m.Name, s)
 			}
 		}
+	}
+}
+
+// statements.go is what the generator makes of the .sql files now.
+func TestStatementsUpToDate(t *testing.T) {
+	want, err := statements.Generate(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("statements.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatal("sql/statements.go is out of date: run go generate ./sql")
 	}
 }

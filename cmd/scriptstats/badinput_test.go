@@ -339,7 +339,7 @@ func TestBadInputInvalidUTF8(t *testing.T) {
 	u, _ := url.Parse(admin)
 	u.Path = "/" + name
 	e := newJobEnv(t, u.String(), teststack.ClickHouse(t))
-	e.exec(sqlfiles.Postgres("reference_schema"))
+	e.exec(sqlfiles.PostgresReferenceSchema)
 	// json keeps its text as written, \u0000 included (jsonb refuses it);
 	// the job accepts both types.
 	e.exec(`ALTER TABLE task_log ALTER COLUMN steps TYPE json`)

@@ -14,7 +14,7 @@ import (
 func TestCompareAlignsSteps(t *testing.T) {
 	ctx := context.Background()
 	pgDSN, chDSN, _ := freshDatabases(t,
-		sqlfiles.Postgres("reference_schema"),
+		sqlfiles.PostgresReferenceSchema,
 		`INSERT INTO scripts VALUES (1, 'checkout'), (2, 'login')`,
 		`INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, error_message, steps) VALUES
 		 (10, 1, 'success', '2026-11-20 10:00Z', '2026-11-20 10:01Z', 60, NULL,

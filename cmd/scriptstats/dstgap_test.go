@@ -21,7 +21,7 @@ func TestDSTGapDay(t *testing.T) {
 	t.Parallel()
 	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
 	e.tz = "America/Santiago"
-	e.exec(sqlfiles.Postgres("reference_schema"))
+	e.exec(sqlfiles.PostgresReferenceSchema)
 	// UTC instants written by hand: -04 before the jump, -03 after.
 	e.exec(`INSERT INTO scripts (id, name) VALUES (1, 'dst gap');
 INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, created_at) VALUES

@@ -17,7 +17,7 @@ import (
 func TestLastErrorAtInfinity(t *testing.T) {
 	t.Parallel()
 	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
-	e.exec(sqlfiles.Postgres("reference_schema"))
+	e.exec(sqlfiles.PostgresReferenceSchema)
 	e.exec(`INSERT INTO scripts (id, name) VALUES (1, 'infinite');
 INSERT INTO task_log (id, script_id, status, started_at, finished_at, failed_step_index, error_message, created_at) VALUES
   (1, 1, 'failed', '2026-11-10 10:00Z', 'infinity',          0, 'boom at infinity', '2026-11-10 10:00Z'),

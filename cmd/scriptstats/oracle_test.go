@@ -139,7 +139,7 @@ func TestOracleCatchesCorruption(t *testing.T) {
 // interval of contract section 2b.
 func TestOracleFunctions(t *testing.T) {
 	ctx := context.Background()
-	_, _, pool := freshDatabases(t, sqlfiles.Postgres("reference_schema"))
+	_, _, pool := freshDatabases(t, sqlfiles.PostgresReferenceSchema)
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +242,7 @@ INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration,
 // TestOracleEdgeRules runs the job on rows at the edges of the rules and
 // asks the oracle, then changes them and asks again.
 func TestOracleEdgeRules(t *testing.T) {
-	pgDSN, chDSN, pool := freshDatabases(t, sqlfiles.Postgres("reference_schema"), oracleEdgeSQL)
+	pgDSN, chDSN, pool := freshDatabases(t, sqlfiles.PostgresReferenceSchema, oracleEdgeSQL)
 	ctx := context.Background()
 	ch := openClickHouse(t, chDSN)
 	common := []string{"--pg-dsn", pgDSN, "--clickhouse-dsn", chDSN, "--log-format", "json"}

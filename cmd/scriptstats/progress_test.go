@@ -13,7 +13,7 @@ import (
 // a progress bar).
 func TestLongPassesReportProgress(t *testing.T) {
 	pgDSN, chDSN, _ := freshDatabases(t,
-		sqlfiles.Postgres("reference_schema"),
+		sqlfiles.PostgresReferenceSchema,
 		`INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration)
 		 SELECT g, 1 + g % 3, 'success', '2026-11-20 00:00Z'::timestamptz + g * interval '1 minute', NULL, 2
 		 FROM generate_series(1, 1200) g`,

@@ -15,7 +15,7 @@ func TestBackfillTrailingDays(t *testing.T) {
 	t.Parallel()
 	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
 	e.tz = "Pacific/Kiritimati" // +14: its today is often not UTC's
-	e.exec(sqlfiles.Postgres("reference_schema"))
+	e.exec(sqlfiles.PostgresReferenceSchema)
 	// Runs at noon local today, 7 days ago (covered) and 8 days ago (not).
 	e.exec(`INSERT INTO scripts (id, name) VALUES (1, 'nightly');
 INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, created_at)

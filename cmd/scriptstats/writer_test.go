@@ -15,7 +15,7 @@ import (
 func TestTransactionOfUnknownAgeIsReadByWriter(t *testing.T) {
 	ctx := context.Background()
 	pgDSN, chDSN, pool := freshDatabases(t,
-		sqlfiles.Postgres("reference_schema"),
+		sqlfiles.PostgresReferenceSchema,
 		`INSERT INTO scripts VALUES (1, 'nightly')`,
 		`INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, updated_at)
 		 SELECT g, 1, 'success', '2026-11-20 10:00Z'::timestamptz + g * interval '1 second', NULL, 1, '2026-11-20 12:00Z'

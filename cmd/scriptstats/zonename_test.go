@@ -19,7 +19,7 @@ import (
 func TestEquivalentZoneNames(t *testing.T) {
 	t.Parallel()
 	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
-	e.exec(sqlfiles.Postgres("reference_schema"))
+	e.exec(sqlfiles.PostgresReferenceSchema)
 	e.exec(`INSERT INTO scripts (id, name) VALUES (1, 'z');
 INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, created_at)
 VALUES (1, 1, 'success', '2026-11-10 23:30Z', '2026-11-10 23:31Z', 60, '2026-11-10 23:30Z')`)
@@ -99,7 +99,7 @@ func TestZoneDataComparedWithPostgres(t *testing.T) {
 	t.Parallel()
 	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
 	e.tz = "Europe/Berlin"
-	e.exec(sqlfiles.Postgres("reference_schema"))
+	e.exec(sqlfiles.PostgresReferenceSchema)
 	e.migrate()
 	r := e.must("run")
 	if w := logLines(r.stderr, zoneWarning); len(w) != 0 {

@@ -12,7 +12,7 @@ import (
 
 // ReferenceSchema is sql/postgres/reference_schema.sql, the source schema
 // of CONTRACT.md section 1.
-var ReferenceSchema = sqlfiles.Postgres("reference_schema")
+var ReferenceSchema = sqlfiles.PostgresReferenceSchema
 
 // EnsureSchema creates the reference schema (CONTRACT.md section 1) where it
 // is missing. It is idempotent.
