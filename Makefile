@@ -20,7 +20,10 @@ STACK := bash deploy/local/stack.sh
 STATICCHECK_VERSION := v0.8.2
 GO_FILES = $(shell find . -path ./.local -prune -o -name '*.go' -print)
 
-.PHONY: help test test-unit lint build bench demo detect-eval stack-up stack-down stack-purge
+.PHONY: help test test-unit lint build bench demo detect-eval stack-up stack-down stack-purge generate
+
+generate:
+	$(GO) generate ./sql
 
 help:
 	@sed -n 's/^#   //p' Makefile
