@@ -45,6 +45,15 @@ func parseFailpoints(spec string) map[string]string {
 	return out
 }
 
+// failpoint is the crash window name: the injected hook, or the action of
+// SCRIPTSTATS_FAILPOINTS.
+func (j *Job) failpoint(ctx context.Context, name string) error {
+	if j.Failpoint != nil {
+		return j.Failpoint(ctx, name)
+	}
+	return failpoint(ctx, name)
+}
+
 // failpoint acts on the named failpoint if it is set.
 func failpoint(ctx context.Context, name string) error {
 	action, ok := failpoints[name]

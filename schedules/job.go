@@ -5,13 +5,13 @@
 package schedules
 
 import (
+	"context"
 	"errors"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/scriptstats/scriptstats/extract"
-	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
 )
 
@@ -27,8 +27,8 @@ var (
 
 // Job holds what every pass needs.
 type Job struct {
-	Source   *extract.Source
-	Sink     *load.Sink
+	Source   Source
+	Sink     Sink
 	Zone     *time.Location
 	ZoneName string
 	Limits   transform.Limits
@@ -46,6 +46,9 @@ type Job struct {
 	Log       zerolog.Logger
 	// Now is the clock, used only to number passes.
 	Now func() time.Time
+	// Failpoint, when set, is called at every crash window of a pass
+	// instead of the SCRIPTSTATS_FAILPOINTS actions (tests inject faults).
+	Failpoint func(ctx context.Context, name string) error
 	// Progress, when set, is told how far the run loading of a full load or
 	// a backfill is (total: the planner's estimate for a full load, a count
 	// for a backfill).

@@ -301,25 +301,25 @@ func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	if err := l.store.JournalGroups(ctx, list, l.version); err != nil {
 		return err
 	}
-	if err := failpoint(ctx, fpAfterJournal); err != nil {
+	if err := l.job.failpoint(ctx, fpAfterJournal); err != nil {
 		return err
 	}
 	if err := l.store.AddPlaces(ctx, added, l.version); err != nil {
 		return err
 	}
-	if err := failpoint(ctx, fpAfterPlacesAdd); err != nil {
+	if err := l.job.failpoint(ctx, fpAfterPlacesAdd); err != nil {
 		return err
 	}
 	if err := l.store.InsertRuns(ctx, b.runs, gone, l.version); err != nil {
 		return err
 	}
-	if err := failpoint(ctx, fpMidRunsInsert); err != nil {
+	if err := l.job.failpoint(ctx, fpMidRunsInsert); err != nil {
 		return err
 	}
 	if err := l.store.RemovePlaces(ctx, gone, l.version); err != nil {
 		return err
 	}
-	if err := failpoint(ctx, fpAfterBatch); err != nil {
+	if err := l.job.failpoint(ctx, fpAfterBatch); err != nil {
 		return err
 	}
 	l.loaded += int64(len(b.runs))
@@ -352,7 +352,7 @@ func recompute(ctx context.Context, job *Job, after, version uint64, sum *Summar
 				return err
 			}
 			out = out[:0]
-			if err := failpoint(ctx, fpMidRecompute); err != nil {
+			if err := job.failpoint(ctx, fpMidRecompute); err != nil {
 				return err
 			}
 		}

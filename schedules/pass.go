@@ -24,8 +24,8 @@ type RunOptions struct {
 // pass is what every kind of pass shares: the lock, the state, the
 // snapshot, the version.
 type pass struct {
-	lock    *extract.Lock
-	snap    *extract.Snapshot
+	lock    Lock
+	snap    Snapshot
 	state   load.State
 	stored  bool // a state existed
 	rewound bool // the source went back in time and the pass accepts it
@@ -44,7 +44,7 @@ func (j *Job) beginPass(ctx context.Context, acceptRewind bool) (*pass, error) {
 		return nil, err
 	}
 	p.lock = lock
-	if err := failpoint(ctx, fpAfterLock); err != nil {
+	if err := j.failpoint(ctx, fpAfterLock); err != nil {
 		p.end(ctx)
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 		return sum, err
 	}
 	if j.Slot != nil && sum.Mode == "logical" {
-		if err := failpoint(ctx, fpBeforeSlotAdvance); err != nil {
+		if err := j.failpoint(ctx, fpBeforeSlotAdvance); err != nil {
 			return sum, err
 		}
 		return sum, j.advanceSlot(ctx, st)
@@ -212,7 +212,7 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 // the journaled groups, then write the state — the last write, so that a
 // pass that dies before it is finished by the next one.
 func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart time.Time, sum *Summary) error {
-	if err := failpoint(ctx, fpAfterExtract); err != nil {
+	if err := j.failpoint(ctx, fpAfterExtract); err != nil {
 		return err
 	}
 	recomputeStart := j.Now()
@@ -221,7 +221,7 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 		return err
 	}
 	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
-	if err := failpoint(ctx, fpBeforeState); err != nil {
+	if err := j.failpoint(ctx, fpBeforeState); err != nil {
 		return err
 	}
 	st.CompletedVersion = p.version

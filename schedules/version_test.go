@@ -52,7 +52,7 @@ func TestClockStepBackAfterAKilledPass(t *testing.T) {
 	}
 	defer sink.Close()
 	skew := time.Duration(0)
-	j := &Job{Source: src, Sink: sink, Zone: time.UTC, ZoneName: "UTC", Limits: transform.DefaultLimits,
+	j := &Job{Source: FromExtract(src), Sink: sink, Zone: time.UTC, ZoneName: "UTC", Limits: transform.DefaultLimits,
 		Lookback: 10 * time.Minute, BatchSize: 100, Log: zerolog.Nop(),
 		Now: func() time.Time { return time.Now().Add(skew) }}
 	if _, err := j.Run(ctx, RunOptions{}); err != nil {

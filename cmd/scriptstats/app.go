@@ -57,6 +57,9 @@ type app struct {
 	stderr *redactingWriter
 	log    zerolog.Logger
 	cfg    Config
+	// sink is the ClickHouse connection job opened (schedule's /report
+	// reads it too).
+	sink *load.Sink
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -188,8 +191,9 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 	}
 	lim := transform.DefaultLimits
 	lim.ErrorBytes = a.cfg.ErrorBytes
+	a.sink = sink
 	j := &schedules.Job{
-		Source:    src,
+		Source:    schedules.FromExtract(src),
 		Sink:      sink,
 		Zone:      a.cfg.Zone,
 		ZoneName:  a.cfg.Timezone,

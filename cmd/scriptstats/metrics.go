@@ -300,7 +300,7 @@ func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) 
 		m.init("backfill")
 	}
 	h := &health{now: time.Now, interval: planInterval(a.cfg.Plan.Incremental, j.Zone)}
-	rp := &reportPage{sink: j.Sink, now: time.Now, log: a.log}
+	rp := &reportPage{sink: a.sink, now: time.Now, log: a.log}
 	if addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

@@ -90,7 +90,13 @@ func (a *app) report(ctx context.Context, args []string) error {
 }
 
 // buildReport reads the views and renders the report as of now.
-func buildReport(ctx context.Context, sink *load.Sink, opts reportOptions, now time.Time, logger zerolog.Logger) ([]byte, report.Data, error) {
+// reportReader is what the report reads of ClickHouse (*load.Sink).
+type reportReader interface {
+	ReadState(ctx context.Context) (load.State, bool, error)
+	ReportData(ctx context.Context, q load.ReportQuery) (report.Data, error)
+}
+
+func buildReport(ctx context.Context, sink reportReader, opts reportOptions, now time.Time, logger zerolog.Logger) ([]byte, report.Data, error) {
 	// The job's state (a private table) gives the freshness and the zone; a
 	// user allowed only the public views still gets the report, in UTC,
 	// with the freshness marked unknown.
@@ -161,7 +167,7 @@ func writeFileAtomic(path string, b []byte) error {
 // made on the first request after each successful pass and kept until the
 // next one (passes change the data; requests between them do not).
 type reportPage struct {
-	sink *load.Sink
+	sink reportReader
 	now  func() time.Time
 	log  zerolog.Logger
 

@@ -84,7 +84,7 @@ func profileRunMain(args []string) error {
 	}
 	defer sink.Close()
 	j := &schedules.Job{
-		Source: src, Sink: sink, Zone: time.UTC, ZoneName: "UTC",
+		Source: schedules.FromExtract(src), Sink: sink, Zone: time.UTC, ZoneName: "UTC",
 		Limits: transform.DefaultLimits, Lookback: jobLookback, BatchSize: jobBatchSize,
 		Log: zerolog.Nop(), Now: time.Now,
 	}

@@ -1,0 +1,318 @@
+package schedules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+
+	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// A whole pass without services: a fake source (runs in memory, snapshots
+// are copies, a logical clock stamps changes) and a fake sink (private
+// tables with ReplacingMergeTree semantics as FINAL reads them). Used by
+// pass_test.go for the pass order and every crash window.
+
+var errNotFaked = errors.New("not faked")
+
+type fakeSource struct {
+	clock   time.Time
+	runs    map[int64]transform.SourceRun
+	scripts map[int64]string
+}
+
+func newFakeSource() *fakeSource {
+	return &fakeSource{clock: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		runs: map[int64]transform.SourceRun{}, scripts: map[int64]string{}}
+}
+
+// tick advances the clock; changes are stamped with it (the database clock).
+func (s *fakeSource) tick() time.Time { s.clock = s.clock.Add(time.Second); return s.clock }
+
+// put writes a run as a writer would (updated_at stamped now).
+func (s *fakeSource) put(id, script int64, status string, started time.Time, dur float64) {
+	s.scripts[script] = fmt.Sprintf("script %d", script)
+	r := transform.SourceRun{ID: id, ScriptID: script, Status: status,
+		StartedAt:  transform.NullTime{Time: started, Valid: true},
+		FinishedAt: transform.NullTime{Time: started.Add(time.Duration(dur * float64(time.Second))), Valid: true},
+		CreatedAt:  started, UpdatedAt: s.tick(),
+		Duration: transform.NullFloat{Float64: dur, Valid: true},
+		Steps:    []byte(fmt.Sprintf(`[{"index":0,"name":"open","status":%q,"duration":%g}]`, map[bool]string{true: "success", false: "failed"}[status == "success"], dur/2)),
+	}
+	s.runs[id] = r
+}
+
+func (s *fakeSource) TryLock(context.Context, int64) (Lock, error) { return fakeLock{}, nil }
+
+type fakeLock struct{}
+
+func (fakeLock) Release(context.Context) error { return nil }
+
+func (s *fakeSource) Begin(context.Context) (Snapshot, error) {
+	now := s.tick()
+	snap := &fakeSnapshot{info: extract.SnapshotInfo{Time: now, Xmin: 1, Xmax: 1,
+		Activity: extract.Activity{ReadAt: now}}, scripts: map[int64]string{}}
+	for _, r := range s.runs {
+		snap.runs = append(snap.runs, r)
+	}
+	sort.Slice(snap.runs, func(i, j int) bool { return snap.runs[i].ID < snap.runs[j].ID })
+	for k, v := range s.scripts {
+		snap.scripts[k] = v
+	}
+	return snap, nil
+}
+
+func (s *fakeSource) BeginAt(context.Context, string) (Snapshot, error) { return nil, errNotFaked }
+func (s *fakeSource) SlotStatus(context.Context, extract.Slot) (extract.SlotStatus, error) {
+	return extract.SlotStatus{}, errNotFaked
+}
+func (s *fakeSource) PeekChanges(context.Context, extract.Slot, pglogrepl.LSN) (extract.Changes, error) {
+	return extract.Changes{}, errNotFaked
+}
+func (s *fakeSource) AdvanceSlot(context.Context, extract.Slot, pglogrepl.LSN) error {
+	return errNotFaked
+}
+func (s *fakeSource) LocalTimes(context.Context, string, []time.Time) ([]string, error) {
+	return nil, errNotFaked
+}
+
+type fakeSnapshot struct {
+	info    extract.SnapshotInfo
+	runs    []transform.SourceRun
+	scripts map[int64]string
+}
+
+func (s *fakeSnapshot) Info() extract.SnapshotInfo                      { return s.info }
+func (s *fakeSnapshot) Close(context.Context) error                     { return nil }
+func (s *fakeSnapshot) CheckSchema(context.Context) error               { return nil }
+func (s *fakeSnapshot) Scripts(context.Context) (map[int64]string, error) { return s.scripts, nil }
+func (s *fakeSnapshot) CountRunsBetween(context.Context, time.Time, time.Time) int64 {
+	return 0
+}
+func (s *fakeSnapshot) EstimateRuns(context.Context) int64 { return int64(len(s.runs)) }
+
+func (s *fakeSnapshot) each(fn extract.RunFunc, keep func(r *transform.SourceRun) bool) error {
+	for i := range s.runs {
+		r := s.runs[i]
+		if keep(&r) {
+			if err := fn(&r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *fakeSnapshot) ChangedRuns(_ context.Context, since time.Time, _ int, fn extract.RunFunc) error {
+	return s.each(fn, func(r *transform.SourceRun) bool { return !r.UpdatedAt.Before(since) })
+}
+func (s *fakeSnapshot) RunsWrittenBy(context.Context, []int64, time.Time, int, extract.RunFunc) error {
+	return nil
+}
+func (s *fakeSnapshot) AllRuns(_ context.Context, _ int, fn extract.RunFunc) error {
+	return s.each(fn, func(*transform.SourceRun) bool { return true })
+}
+func (s *fakeSnapshot) RunsBetween(_ context.Context, from, to time.Time, _ int, fn extract.RunFunc) error {
+	return s.each(fn, func(r *transform.SourceRun) bool {
+		t := r.CreatedAt
+		if r.StartedAt.Valid {
+			t = r.StartedAt.Time
+		}
+		return !t.Before(from) && t.Before(to)
+	})
+}
+func (s *fakeSnapshot) RunsByID(_ context.Context, ids []int64, _ int, fn extract.RunFunc) error {
+	return s.each(fn, func(r *transform.SourceRun) bool { return slices.Contains(ids, r.ID) })
+}
+
+// fakeSink keeps the private tables as FINAL reads them.
+type fakeSink struct {
+	calls   []string // the writes, in order
+	state   *load.State
+	stateV  uint64
+	maxV    uint64
+	runs    map[placeKey]fakeRunRow
+	places  rmt
+	journal map[transform.GroupKey][]uint64
+	groups  map[transform.GroupKey]fakeGroupRow
+	scripts map[int64]string
+}
+
+type fakeRunRow struct {
+	version uint64
+	deleted bool
+	run     transform.Run
+}
+
+type fakeGroupRow struct {
+	version uint64
+	group   load.Group
+}
+
+func newFakeSink() *fakeSink {
+	s := &fakeSink{}
+	_ = s.Reset(context.Background())
+	return s
+}
+
+func (s *fakeSink) wrote(what string, v uint64) {
+	s.calls = append(s.calls, what)
+	s.maxV = max(s.maxV, v)
+}
+
+func (s *fakeSink) Database() string                  { return "fake" }
+func (s *fakeSink) CheckSchema(context.Context) error { return nil }
+func (s *fakeSink) ReadState(context.Context) (load.State, bool, error) {
+	if s.state == nil {
+		return load.State{}, false, nil
+	}
+	return *s.state, true, nil
+}
+func (s *fakeSink) WriteState(_ context.Context, st load.State, v uint64) error {
+	s.wrote("state", v)
+	if v >= s.stateV {
+		s.state, s.stateV = &st, v
+	}
+	return nil
+}
+func (s *fakeSink) MaxVersion(context.Context) (uint64, error) { return s.maxV, nil }
+func (s *fakeSink) Reset(context.Context) error {
+	s.calls = append(s.calls, "reset")
+	s.state, s.stateV = nil, 0
+	s.runs, s.places = map[placeKey]fakeRunRow{}, rmt{}
+	s.journal, s.groups = map[transform.GroupKey][]uint64{}, map[transform.GroupKey]fakeGroupRow{}
+	s.scripts = map[int64]string{}
+	return nil
+}
+func (s *fakeSink) SyncScripts(_ context.Context, names map[int64]string, v uint64) (int, error) {
+	s.wrote("scripts", v)
+	n := 0
+	for k, name := range names {
+		if s.scripts[k] != name {
+			s.scripts[k] = name
+			n++
+		}
+	}
+	return n, nil
+}
+func (s *fakeSink) Places(_ context.Context, ids []int64) (map[int64][]transform.GroupKey, error) {
+	out := map[int64][]transform.GroupKey{}
+	for _, id := range ids {
+		if l := s.places.live(id); len(l) > 0 {
+			out[id] = l
+		}
+	}
+	return out, nil
+}
+func (s *fakeSink) JournalGroups(_ context.Context, keys []transform.GroupKey, v uint64) error {
+	s.wrote("journal", v)
+	for _, k := range keys {
+		s.journal[k] = append(s.journal[k], v)
+	}
+	return nil
+}
+func (s *fakeSink) AddPlaces(_ context.Context, runs []transform.Run, v uint64) error {
+	s.wrote("add places", v)
+	for _, r := range runs {
+		s.places.put(placeKey{r.ID, r.Key()}, v, false)
+	}
+	return nil
+}
+func (s *fakeSink) InsertRuns(_ context.Context, runs []transform.Run, gone []load.Location, v uint64) error {
+	s.wrote("runs", v)
+	put := func(k placeKey, row fakeRunRow) {
+		if old, ok := s.runs[k]; ok && old.version > row.version {
+			return
+		}
+		s.runs[k] = row
+	}
+	for _, r := range runs {
+		put(placeKey{r.ID, r.Key()}, fakeRunRow{version: v, run: r})
+	}
+	for _, g := range gone {
+		put(placeKey{g.RunID, g.Key}, fakeRunRow{version: v, deleted: true})
+	}
+	return nil
+}
+func (s *fakeSink) RemovePlaces(_ context.Context, gone []load.Location, v uint64) error {
+	s.wrote("remove places", v)
+	for _, g := range gone {
+		s.places.put(placeKey{g.RunID, g.Key}, v, true)
+	}
+	return nil
+}
+func (s *fakeSink) JournalGroupsOfDays(_ context.Context, from, to transform.Day, v uint64) error {
+	s.wrote("journal days", v)
+	for k, r := range s.runs {
+		if !r.deleted && k.key.Day >= from && k.key.Day <= to {
+			s.journal[k.key] = append(s.journal[k.key], v)
+		}
+	}
+	return nil
+}
+func (s *fakeSink) PendingGroups(_ context.Context, after uint64, fn load.GroupFunc) (int, error) {
+	var keys []transform.GroupKey
+	for k, vs := range s.journal {
+		if slices.ContainsFunc(vs, func(v uint64) bool { return v > after }) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].ScriptID != keys[j].ScriptID {
+			return keys[i].ScriptID < keys[j].ScriptID
+		}
+		return keys[i].Day < keys[j].Day
+	})
+	for _, k := range keys {
+		var runs []transform.Run
+		for pk, r := range s.runs {
+			if pk.key == k && !r.deleted {
+				runs = append(runs, r.run)
+			}
+		}
+		sort.Slice(runs, func(i, j int) bool { return runs[i].ID < runs[j].ID })
+		if err := fn(k, runs); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+func (s *fakeSink) WriteGroups(_ context.Context, groups []load.Group, v uint64) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	s.wrote("groups", v)
+	for _, g := range groups {
+		if old, ok := s.groups[g.Key]; ok && old.version > v {
+			continue
+		}
+		s.groups[g.Key] = fakeGroupRow{version: v, group: g}
+	}
+	return nil
+}
+func (s *fakeSink) StaleRuns(_ context.Context, from, to transform.Day, v uint64) ([]load.Location, error) {
+	var out []load.Location
+	for k, r := range s.runs {
+		if !r.deleted && r.version < v && k.key.Day >= from && k.key.Day <= to {
+			out = append(out, load.Location{RunID: k.run, Key: k.key})
+		}
+	}
+	return out, nil
+}
+func (s *fakeSink) StoredRunIDs(context.Context) ([]int64, error) { return nil, errNotFaked }
+func (s *fakeSink) ScriptDaily(context.Context, transform.Day, transform.Day) (*load.Cursor[transform.ScriptDay], error) {
+	return nil, errNotFaked
+}
+func (s *fakeSink) StepDaily(context.Context, transform.Day, transform.Day) (*load.Cursor[transform.StepDay], error) {
+	return nil, errNotFaked
+}
+func (s *fakeSink) Runs(context.Context, transform.Day, transform.Day) (*load.Cursor[load.ViewRun], error) {
+	return nil, errNotFaked
+}
