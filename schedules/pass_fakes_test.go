@@ -89,9 +89,9 @@ type fakeSnapshot struct {
 	scripts map[int64]string
 }
 
-func (s *fakeSnapshot) Info() extract.SnapshotInfo                      { return s.info }
-func (s *fakeSnapshot) Close(context.Context) error                     { return nil }
-func (s *fakeSnapshot) CheckSchema(context.Context) error               { return nil }
+func (s *fakeSnapshot) Info() extract.SnapshotInfo                        { return s.info }
+func (s *fakeSnapshot) Close(context.Context) error                       { return nil }
+func (s *fakeSnapshot) CheckSchema(context.Context) error                 { return nil }
 func (s *fakeSnapshot) Scripts(context.Context) (map[int64]string, error) { return s.scripts, nil }
 func (s *fakeSnapshot) CountRunsBetween(context.Context, time.Time, time.Time) int64 {
 	return 0
