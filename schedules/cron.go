@@ -28,9 +28,12 @@ type Plan struct {
 // runs deleted at the source.
 var DefaultPlan = Plan{Incremental: "*/5 * * * *", Backfill: "30 2 * * *", BackfillDays: 7}
 
+// cronParser reads the plan's specs: five fields or a descriptor (@daily).
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
 // Validate checks the cron specs.
 func (p Plan) Validate() error {
-	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	parser := cronParser
 	if _, err := parser.Parse(p.Incremental); err != nil {
 		return fmt.Errorf("incremental schedule %q: %w", p.Incremental, err)
 	}
@@ -43,6 +46,23 @@ func (p Plan) Validate() error {
 		return fmt.Errorf("backfill days %d: must be 0 or more", p.BackfillDays)
 	}
 	return nil
+}
+
+// IncrementalInterval is the gap between the next two incremental passes
+// after now, in loc (5 minutes when the spec does not parse).
+func (p Plan) IncrementalInterval(now time.Time, loc *time.Location) time.Duration {
+	s, err := cronParser.Parse(p.Incremental)
+	if err != nil {
+		return 5 * time.Minute
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	t1 := s.Next(now.In(loc))
+	if d := s.Next(t1).Sub(t1); d > 0 {
+		return d
+	}
+	return 5 * time.Minute
 }
 
 // Serve runs the plan until ctx is cancelled (SIGTERM). Passes never

@@ -702,20 +702,6 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-// TestPlanInterval: the health rule's interval comes from the cron spec.
-func TestPlanInterval(t *testing.T) {
-	for spec, want := range map[string]time.Duration{
-		"*/5 * * * *": 5 * time.Minute,
-		"@every 1s":   time.Second,
-		"@hourly":     time.Hour,
-		"0 3 * * *":   24 * time.Hour,
-	} {
-		if got := planInterval(spec, time.UTC); got != want {
-			t.Errorf("planInterval(%q) = %s, want %s", spec, got, want)
-		}
-	}
-}
-
 // TestHelpNamesEnvironment runs `COMMAND --help` for every command and
 // checks that each flag's help names its environment variable and default.
 func TestHelpNamesEnvironment(t *testing.T) {
