@@ -24,6 +24,7 @@ import (
 	"github.com/scriptstats/scriptstats/deploy/demodata"
 	"github.com/scriptstats/scriptstats/deploy/teststack"
 	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/extract"
 	"github.com/scriptstats/scriptstats/schedules"
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -660,7 +661,7 @@ func TestHealth(t *testing.T) {
 	if status() != http.StatusOK {
 		t.Error("not healthy right after the start")
 	}
-	pgDown := fmt.Errorf("postgres connect: %w", errors.New("connection refused"))
+	pgDown := &extract.Error{Err: fmt.Errorf("postgres connect: %w", errors.New("connection refused"))}
 	// Failures from the start: healthy up to 3 intervals, then not.
 	for i := 1; i <= 3; i++ {
 		now = now.Add(5 * time.Minute)
