@@ -220,6 +220,9 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, sum); err != nil {
 		return err
 	}
+	if err := relink(ctx, j, p.state.CompletedVersion, p.version); err != nil {
+		return err
+	}
 	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
 	if err := failpoint(ctx, fpBeforeState); err != nil {
 		return err
