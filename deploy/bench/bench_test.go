@@ -65,6 +65,9 @@ func TestBenchSmoke(t *testing.T) {
 		if s.Raw.Median <= 0 || s.Full.Median <= 0 || s.Incremental.Median <= 0 || s.FullRSS.Median <= 0 {
 			t.Errorf("%s: missing figures: %+v", s.Label, s)
 		}
+		if s.Backfill.Median <= 0 || s.BackfillRate.Median <= 0 {
+			t.Errorf("%s: no backfill figures: %+v", s.Label, s.Backfill)
+		}
 		for _, how := range rawBaselines {
 			if b := s.RawBy[string(how)]; b == nil || b.Median <= 0 || b.Median < s.Raw.Median {
 				t.Errorf("%s: raw baseline %s: %+v (fastest %v)", s.Label, how, b, s.Raw.Median)

@@ -139,6 +139,9 @@ type SizeResult struct {
 	IncrementalPass PassSummary        `json:"incremental_pass"`
 	IncPhases       [3]Series          `json:"incremental_phases_ms"`
 	IncToFull       float64            `json:"incremental_to_full_ratio"`
+	Backfill        Series             `json:"backfill_seconds"`            // backfill of every day, after the incremental pass
+	BackfillRate    Series             `json:"backfill_rows_per_second"`    // rows read ÷ seconds
+	BackfillToFull  float64            `json:"backfill_to_full_load_ratio"` // median rates
 	Retries         []string           `json:"retried_reps,omitempty"`
 	Dashboards      []QuestionResult   `json:"dashboards,omitempty"`
 	LoadAvgStart    string             `json:"load_average_start"`
@@ -153,6 +156,9 @@ func (s *SizeResult) finish() {
 	}
 	if s.Full.Median > 0 {
 		s.IncToFull = s.Incremental.Median / s.Full.Median
+	}
+	if s.FullRate.Median > 0 {
+		s.BackfillToFull = s.BackfillRate.Median / s.FullRate.Median
 	}
 }
 
@@ -212,6 +218,7 @@ const (
 	// issue 12
 	goalRunVsPreviousMS = 50
 	goalRunCompareMS    = 30
+	goalBackfillToFull  = 0.8
 )
 
 func (r *Results) evaluate() {
@@ -223,6 +230,12 @@ func (r *Results) evaluate() {
 		if s.Raw.Median > 0 {
 			add(fmt.Sprintf("full load rows/s ÷ raw move rows/s (%s)", s.Label), fmt.Sprintf("≥ %.1f", goalFullToRaw),
 				fmt.Sprintf("%.2f (%.0f ÷ %.0f rows/s)", s.FullToRaw, s.FullRate.Median, s.RawRate.Median), s.FullToRaw >= goalFullToRaw)
+		}
+	}
+	for _, s := range r.Sizes {
+		if s.Backfill.Median > 0 {
+			add(fmt.Sprintf("backfill rows/s ÷ full load rows/s (%s)", s.Label), fmt.Sprintf("≥ %.1f", goalBackfillToFull),
+				fmt.Sprintf("%.2f (%.0f ÷ %.0f rows/s)", s.BackfillToFull, s.BackfillRate.Median, s.FullRate.Median), s.BackfillToFull >= goalBackfillToFull)
 		}
 	}
 	if len(r.Sizes) == 2 {
@@ -412,6 +425,8 @@ func (r *Results) Markdown() string {
 		return phases(s.FullPhases, 1000, "%.1f")
 	})
 	row("full load ÷ raw move", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.FullToRaw) })
+	row("backfill of every day (after the incremental pass), rows/s", func(s SizeResult) string { return rate(s.BackfillRate) })
+	row("backfill ÷ full load (rows/s)", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.BackfillToFull) })
 	row("full load peak RSS, MiB", func(s SizeResult) string { return mib(s.FullRSS) })
 	row("full load: groups recomputed", func(s SizeResult) string { return strconv.FormatInt(s.FullPass.GroupsRecomputed, 10) })
 	row("first pass after the full load (nothing new), s", func(s SizeResult) string { return secs2(s.Settle) })
