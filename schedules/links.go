@@ -10,8 +10,12 @@ const fpMidRelink = "mid_relink"
 // are recomputed and before the state is written, so a pass killed in it
 // leaves the journal and the next pass relinks those groups again.
 func relink(ctx context.Context, job *Job, after, version uint64) error {
-	_, err := job.Sink.Relink(ctx, after, version, func() error {
+	start := job.Now()
+	groups, err := job.Sink.Relink(ctx, after, version, func() error {
 		return failpoint(ctx, fpMidRelink)
 	})
+	if err == nil {
+		job.Log.Debug().Int("groups", groups).Dur("relink_duration", job.Now().Sub(start)).Msg("run links written")
+	}
 	return err
 }

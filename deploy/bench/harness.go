@@ -179,8 +179,12 @@ func (h *harness) size(ctx context.Context, n, days int, main bool) (*SizeResult
 	if err != nil {
 		return sr, err
 	}
-	for rep := 1; rep <= h.cfg.Reps; rep++ {
-		dash := rep == h.cfg.Reps && (main || h.cfg.BigDashboards)
+	reps := h.cfg.Reps
+	if !main && h.cfg.BigReps > 0 {
+		reps = h.cfg.BigReps
+	}
+	for rep := 1; rep <= reps; rep++ {
+		dash := rep == reps && (main || h.cfg.BigDashboards)
 		r, err := h.rep(ctx, src, sr.Label, rep, chDB, chDSN, dash)
 		if err != nil && ctx.Err() == nil {
 			// The local stack is shared: a server restarted by someone
@@ -224,10 +228,16 @@ func (h *harness) size(ctx context.Context, n, days int, main bool) (*SizeResult
 		sr.IncrementalRSS.add(float64(r.inc.MaxRSSKiB))
 		sr.IncrementalPass = r.inc.Pass
 		addPhases(&sr.IncPhases, r.inc.Pass)
+		sr.Tables = r.tables
 		sr.Backfill.add(r.backfill.Wall)
 		sr.BackfillRate.add(float64(r.backfill.Pass.RowsExtracted) / r.backfill.Wall)
 		if dash {
 			sr.Dashboards = r.dashboards
+		}
+	}
+	if h.cfg.Logical {
+		if err := h.logicalIncremental(ctx, src, sr.Label, chDB, chDSN, reps, sr); err != nil {
+			return sr, fmt.Errorf("logical source: %w", err)
 		}
 	}
 	if main && h.cfg.Profile {
@@ -256,6 +266,7 @@ type repResult struct {
 	rawBy             map[rawBaseline]float64
 	full, settle, inc jobRun
 	backfill          jobRun
+	tables            []TableBytes
 	dashboards        []QuestionResult
 }
 
@@ -306,6 +317,10 @@ func (h *harness) rep(ctx context.Context, src *source, label string, rep int, c
 	h.logf("%s rep %d/%d: full load %.1fs (%.0f rows/s), peak RSS %d MiB, %d groups; CPU s job %.1f, PostgreSQL %.1f, ClickHouse %.1f, machine %.1f",
 		label, rep, h.cfg.Reps, r.full.Wall, float64(n)/r.full.Wall, r.full.MaxRSSKiB>>10, r.full.Pass.GroupsRecomputed,
 		r.full.CPU.Client, r.full.CPU.Postgres, r.full.CPU.ClickHouse, r.full.CPU.Machine)
+
+	if r.tables, err = h.tableBytes(ctx, chDB); err != nil {
+		return r, err
+	}
 
 	// The first incremental pass after a full load re-reads the whole
 	// table when a transaction (of any database of the cluster) was in

@@ -139,13 +139,20 @@ type SizeResult struct {
 	IncrementalPass PassSummary        `json:"incremental_pass"`
 	IncPhases       [3]Series          `json:"incremental_phases_ms"`
 	IncToFull       float64            `json:"incremental_to_full_ratio"`
-	Backfill        Series             `json:"backfill_seconds"`            // backfill of every day, after the incremental pass
-	BackfillRate    Series             `json:"backfill_rows_per_second"`    // rows read ÷ seconds
-	BackfillToFull  float64            `json:"backfill_to_full_load_ratio"` // median rates
-	Retries         []string           `json:"retried_reps,omitempty"`
-	Dashboards      []QuestionResult   `json:"dashboards,omitempty"`
-	LoadAvgStart    string             `json:"load_average_start"`
-	LoadAvgEnd      string             `json:"load_average_end"`
+	// --source logical (issue 13): the same incremental pass read from a
+	// replication slot, -reps times after one logical first pass.
+	LogicalIncremental     Series           `json:"logical_incremental_seconds"`
+	LogicalIncrementalRows Series           `json:"logical_incremental_rows_read"`
+	LogicalIncrementalRSS  Series           `json:"logical_incremental_max_rss_kib"`
+	LogicalIncPhases       [3]Series        `json:"logical_incremental_phases_ms"`
+	Tables                 []TableBytes     `json:"clickhouse_tables_after_full_load"`
+	Backfill               Series           `json:"backfill_seconds"`            // backfill of every day, after the incremental pass
+	BackfillRate           Series           `json:"backfill_rows_per_second"`    // rows read ÷ seconds
+	BackfillToFull         float64          `json:"backfill_to_full_load_ratio"` // median rates
+	Retries                []string         `json:"retried_reps,omitempty"`
+	Dashboards             []QuestionResult `json:"dashboards,omitempty"`
+	LoadAvgStart           string           `json:"load_average_start"`
+	LoadAvgEnd             string           `json:"load_average_end"`
 }
 
 func (s *SizeResult) finish() {
@@ -425,8 +432,37 @@ func (r *Results) Markdown() string {
 		return phases(s.FullPhases, 1000, "%.1f")
 	})
 	row("full load ÷ raw move", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.FullToRaw) })
+	row(fmt.Sprintf("incremental pass after %d new runs, --source logical, s", c.NewRuns), func(s SizeResult) string {
+		if len(s.LogicalIncremental.Samples) == 0 {
+			return "–"
+		}
+		return secs2(s.LogicalIncremental)
+	})
+	row("incremental, logical ÷ cursor (medians)", func(s SizeResult) string {
+		if s.LogicalIncremental.Median == 0 || s.Incremental.Median == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", s.LogicalIncremental.Median/s.Incremental.Median)
+	})
+	row("incremental --source logical phases, ms: setup / read + load runs / recompute groups", func(s SizeResult) string {
+		return phases(s.LogicalIncPhases, 1, "%.0f")
+	})
 	row("backfill of every day (after the incremental pass), rows/s", func(s SizeResult) string { return rate(s.BackfillRate) })
 	row("backfill ÷ full load (rows/s)", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.BackfillToFull) })
+	row("ClickHouse bytes per run after the full load (compressed): all tables / per-run tables", func(s SizeResult) string {
+		var all, perRun uint64
+		for _, t := range s.Tables {
+			all += t.Compressed
+			switch t.Table {
+			case "runs_state", "runs_by_id", "run_links", "run_places":
+				perRun += t.Compressed
+			}
+		}
+		if all == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f / %.0f", float64(all)/float64(s.Runs), float64(perRun)/float64(s.Runs))
+	})
 	row("full load peak RSS, MiB", func(s SizeResult) string { return mib(s.FullRSS) })
 	row("full load: groups recomputed", func(s SizeResult) string { return strconv.FormatInt(s.FullPass.GroupsRecomputed, 10) })
 	row("first pass after the full load (nothing new), s", func(s SizeResult) string { return secs2(s.Settle) })

@@ -36,7 +36,10 @@ CREATE TABLE IF NOT EXISTS runs_by_id
 )
 ENGINE = ReplacingMergeTree(_version, _is_deleted)
 PARTITION BY toYYYYMM(day)
-ORDER BY (run_id, script_id, day);
+ORDER BY (run_id, script_id, day)
+-- Small granules: a lookup reads one granule per part, and these rows
+-- carry arrays.
+SETTINGS index_granularity = 1024;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS runs_by_id_mirror TO runs_by_id AS
 SELECT
@@ -71,42 +74,69 @@ CREATE TABLE IF NOT EXISTS run_links
     day                   Date32,
     status                String,
     duration              Nullable(Float64),
-    step_index            Array(Int32),
-    step_status           Array(LowCardinality(String)),
     previous_run_id       Nullable(Int64),
     previous_status       Nullable(String),
     previous_duration     Nullable(Float64),
-    previous_step_index   Array(Int32),
-    previous_step_status  Array(LowCardinality(String)),
+    -- Computed when the link is written, from both runs' steps (the
+    -- definition is in the view's comment below).
+    first_divergent_step  Nullable(Int32),
     _version              UInt64,
     _is_deleted           UInt8
 )
 ENGINE = ReplacingMergeTree(_version, _is_deleted)
 PARTITION BY toYYYYMM(day)
-ORDER BY (run_id, script_id, day);
+ORDER BY (run_id, script_id, day)
+-- Small granules: a lookup reads one granule per part, and these rows
+-- carry arrays.
+SETTINGS index_granularity = 1024;
 
+-- (No alias named _is_deleted in the SELECT: it would shadow the column in
+-- the WHERE clause and turn every row into a tombstone.)
 CREATE MATERIALIZED VIEW IF NOT EXISTS run_links_tombstones TO run_links AS
-SELECT run_id, script_id, day, _version, toUInt8(1) AS _is_deleted
+SELECT run_id, script_id, day, _version, _is_deleted
 FROM runs_state
 WHERE _is_deleted = 1;
 
 -- Upgrade: the links of every counted run, as the view computed them.
 INSERT INTO run_links
-    (run_id, script_id, day, status, duration, step_index, step_status,
-     previous_run_id, previous_status, previous_duration, previous_step_index, previous_step_status,
-     _version, _is_deleted)
+    (run_id, script_id, day, status, duration, previous_run_id, previous_status, previous_duration,
+     first_divergent_step, _version, _is_deleted)
 SELECT
-    run_id, script_id, day, status, duration, step_index, step_status,
-    lagInFrame(toNullable(run_id)) OVER w,
-    lagInFrame(toNullable(status)) OVER w,
-    lagInFrame(duration) OVER w,
-    lagInFrame(step_index) OVER w,
-    lagInFrame(step_status) OVER w,
+    run_id, script_id, day, status, duration, previous_run_id, previous_status, previous_duration,
+    multiIf(
+        previous_run_id IS NULL, NULL,
+        -- Fast paths of the same definition: no steps on one side (a
+        -- status is never empty, so every index of the other side differs),
+        -- or the same distinct indexes in the same order.
+        empty(cur_index) AND empty(prev_index), NULL,
+        empty(cur_index), arrayMin(prev_index),
+        empty(prev_index), arrayMin(cur_index),
+        cur_index = prev_index AND length(arrayDistinct(cur_index)) = length(cur_index),
+            arrayMin(arrayPushBack(arrayFilter((i, a, b) -> a != b, cur_index, cur_status, prev_status), NULL)),
+        arrayMin(arrayPushBack(
+            arrayFilter(
+                i -> (if(indexOf(cur_index, i) = 0, '', cur_status[indexOf(cur_index, i)])
+                      != if(indexOf(prev_index, i) = 0, '', prev_status[indexOf(prev_index, i)])),
+                arrayConcat(cur_index, prev_index)),
+            NULL))
+    ),
     _version, 0
-FROM runs_state FINAL
-WHERE _is_deleted = 0 AND status_class != 'unfinished'
-  AND (SELECT count() FROM schema_migrations WHERE version = 7) = 0
-WINDOW w AS (PARTITION BY script_id ORDER BY ordered_at_us, run_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW);
+FROM
+(
+    SELECT
+        run_id, script_id, day, status, duration, _version,
+        step_index AS cur_index,
+        step_status AS cur_status,
+        lagInFrame(toNullable(run_id)) OVER w AS previous_run_id,
+        lagInFrame(toNullable(status)) OVER w AS previous_status,
+        lagInFrame(duration) OVER w AS previous_duration,
+        lagInFrame(step_index) OVER w AS prev_index,
+        lagInFrame(step_status) OVER w AS prev_status
+    FROM runs_state FINAL
+    WHERE _is_deleted = 0 AND status_class != 'unfinished'
+      AND (SELECT count() FROM schema_migrations WHERE version = 7) = 0
+    WINDOW w AS (PARTITION BY script_id ORDER BY ordered_at_us, run_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+);
 
 CREATE OR REPLACE VIEW runs SQL SECURITY DEFINER AS
 SELECT
@@ -170,30 +200,6 @@ SELECT
     duration,
     previous_duration,
     duration - previous_duration AS duration_delta,
-    if(
-        previous_run_id IS NULL,
-        NULL,
-        arrayMin(arrayPushBack(
-            arrayFilter(
-                i -> (if(indexOf(cur_index, i) = 0, '', cur_status[indexOf(cur_index, i)])
-                      != if(indexOf(prev_index, i) = 0, '', prev_status[indexOf(prev_index, i)])),
-                arrayConcat(cur_index, prev_index)),
-            NULL))
-    ) AS first_divergent_step
-FROM
-(
-    SELECT
-        run_id,
-        script_id,
-        status,
-        duration,
-        step_index AS cur_index,
-        step_status AS cur_status,
-        previous_run_id,
-        previous_status,
-        previous_duration,
-        previous_step_index AS prev_index,
-        previous_step_status AS prev_status
-    FROM run_links FINAL
-    WHERE _is_deleted = 0
-);
+    first_divergent_step
+FROM run_links FINAL
+WHERE _is_deleted = 0;
