@@ -19,7 +19,7 @@ import (
 // known on the machine, not only this harness's Go one:
 //
 //   - psql | curl: `psql -c "\copy (SELECT …) TO STDOUT"` piped into
-//     `curl --data-binary @- 'http://…/?query=INSERT … FORMAT TSV'`, the
+//     `curl -X POST -T - …` (streamed: `--data-binary @-` reads all of stdin into memory first), the
 //     move an operator writes in a shell;
 //   - ClickHouse's postgresql() table function: `INSERT INTO … SELECT … FROM
 //     postgresql(…)`, ClickHouse reading PostgreSQL itself.
@@ -125,7 +125,7 @@ func (h *harness) psqlCurl(ctx context.Context, pg *pgconn.Config, db string) (f
 	u.RawQuery = q.Encode()
 	copyCmd := `\copy (` + strings.TrimSuffix(strings.TrimPrefix(rawCopySQL, "COPY ("), ") TO STDOUT") + `) TO STDOUT`
 	copyCmd = strings.Join(strings.Fields(copyCmd), " ") // \copy must be one line
-	script := `set -o pipefail; psql -X -q -v ON_ERROR_STOP=1 -c "$RAW_COPY" | curl -sS --fail-with-body -H @"$RAW_HEADERS" --data-binary @- "$RAW_URL"`
+	script := `set -o pipefail; psql -X -q -v ON_ERROR_STOP=1 -c "$RAW_COPY" | curl -sS --fail-with-body -H @"$RAW_HEADERS" -X POST -T - "$RAW_URL"`
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Env = append(os.Environ(),
 		"PGHOST="+pg.Host, fmt.Sprintf("PGPORT=%d", pg.Port), "PGUSER="+pg.User,
