@@ -377,8 +377,8 @@ func (r *Results) Markdown() string {
 	fmt.Fprintf(&b, "| load average (1, 5, 15 min) at start / end | %s / %s |\n", m.LoadAvgStart, m.LoadAvgEnd)
 	c := r.Config
 	fmt.Fprintf(&b, "\nData: demodata, %d scripts, %d days, %.0f%% of runs with %d–%d steps, seed %d. "+
-		"Medians of %d repetitions (min–max in brackets); dashboard latencies: medians of %d after a warm-up.\n",
-		c.Scripts, c.Days, c.StepsShare*100, c.MinSteps, c.MaxSteps, c.Seed, c.Reps, c.QueryReps)
+		"Medians of the repetitions (%s; min–max in brackets); dashboard latencies: medians of %d after a warm-up.\n",
+		c.Scripts, c.Days, c.StepsShare*100, c.MinSteps, c.MaxSteps, c.Seed, repsOf(r.Sizes), c.QueryReps)
 	if len(r.BusyStarts) > 0 {
 		fmt.Fprintf(&b, "Started on a busy machine after waiting %.0f s: %s.\n", c.QuietWaitS, strings.Join(r.BusyStarts, "; "))
 	}
@@ -681,4 +681,13 @@ func machineInfo(ctx context.Context, pg *pgxpool.Pool, ch driver.Conn) Machine 
 	_ = ch.QueryRow(ctx, "SELECT version()").Scan(&m.ClickHouseVersion)
 	_ = pg.QueryRow(ctx, "SHOW server_version").Scan(&m.PostgresVersion)
 	return m
+}
+
+// repsOf says how many repetitions each size had ("3 at 1M, 1 at 4M").
+func repsOf(sizes []SizeResult) string {
+	var parts []string
+	for _, s := range sizes {
+		parts = append(parts, fmt.Sprintf("%d at %s", len(s.Full.Samples), s.Label))
+	}
+	return strings.Join(parts, ", ")
 }
