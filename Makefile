@@ -61,6 +61,12 @@ detect-eval:
 bench: stack-up
 	eval "$$($(STACK) env)" && $(GO) run ./deploy/bench $(BENCH_FLAGS)
 
+#   make bench-10m   the 10M-run measurement (issue 12; not in CI): 1M and 10M runs, one repetition, ~10 GB in PostgreSQL; writes .local/bench/10m.{json,md}
+.PHONY: bench-10m
+bench-10m: stack-up
+	eval "$$($(STACK) env)" && $(GO) run ./deploy/bench -big-runs 10000000 -reps 1 -profile=false \
+		-out .local/bench/10m.json -md .local/bench/10m.md -doc "" $(BENCH_FLAGS)
+
 #   make soak        long crash soak: hundreds of SIGKILLs of passes at failpoints and random moments (SOAK_FLAGS="-run TestCrashAtRandomMoments" to narrow; SCRIPTSTATS_SOAK_KILLS=N kills per kind of pass)
 .PHONY: soak
 soak: stack-up

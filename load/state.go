@@ -28,6 +28,10 @@ type State struct {
 	// Logical is where the replication slot's stream was read up to
 	// (--source logical); nil before the first logical pass.
 	Logical *LogicalPosition `json:"logical,omitempty"`
+	// RunsKeptFrom is the first day whose runs are stored (--keep-runs-days):
+	// earlier months were dropped, their days are frozen. Empty: every run
+	// is kept.
+	RunsKeptFrom string `json:"runs_kept_from,omitempty"`
 }
 
 // LogicalPosition is a replication slot and the WAL position up to which

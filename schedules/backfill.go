@@ -68,6 +68,10 @@ func (j *Job) backfill(ctx context.Context, from, to transform.Day, acceptRewind
 	}
 	loader := &runLoader{job: j, store: j.Sink, version: p.version, sum: &sum, lookup: true}
 	defer loader.abort()
+	if err := j.freezeOldDays(&st, loader); err != nil {
+		return sum, err
+	}
+	loader.thawFrom, loader.thawTo, loader.hasThaw = from, to, true // read again from the source
 	if err := j.syncScripts(ctx, p, &sum); err != nil {
 		return sum, err
 	}
@@ -98,7 +102,10 @@ func (j *Job) backfill(ctx context.Context, from, to transform.Day, acceptRewind
 	if err := j.Sink.JournalGroupsOfDays(ctx, from, to, p.version); err != nil {
 		return sum, err
 	}
-	return sum, j.complete(ctx, p, st, loadStart, &sum)
+	if err := j.complete(ctx, p, st, loadStart, &sum); err != nil {
+		return sum, err
+	}
+	return sum, j.dropOldRuns(ctx, st)
 }
 
 // resolveStale reads the stale runs by id: those still at the source moved

@@ -41,6 +41,9 @@ type Job struct {
 	// PGDSN is the source DSN, for the replication connection that creates
 	// a slot (--source logical).
 	PGDSN string
+	// KeepRunsDays > 0 drops the per-run rows of months older than that
+	// many days (retention.go); 0 keeps every run.
+	KeepRunsDays int
 	// BatchSize is how many runs go into one ClickHouse insert.
 	BatchSize int
 	Log       zerolog.Logger
@@ -76,6 +79,7 @@ type Summary struct {
 	RunsDeleted      int64
 	RunsMoved        int64
 	SkippedBefore    int64 // runs of days before --since
+	SkippedFrozen    int64 // runs of days whose runs retention dropped
 	GroupsRecomputed int64
 	ScriptsChanged   int64
 	Issues           transform.Issues
@@ -108,6 +112,9 @@ func (s *Summary) Log(ev *zerolog.Event, snapshotTime time.Time) {
 		Int64("runs_moved", s.RunsMoved).
 		Int64("groups_recomputed", s.GroupsRecomputed).
 		Int64("scripts_changed", s.ScriptsChanged)
+	if s.SkippedFrozen > 0 {
+		ev = ev.Int64("skipped_frozen_days", s.SkippedFrozen)
+	}
 	if s.SkippedBefore > 0 {
 		ev = ev.Int64("skipped_before_since", s.SkippedBefore)
 	}

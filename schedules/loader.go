@@ -51,6 +51,13 @@ type runLoader struct {
 	minDay  transform.Day // runs of earlier days are skipped (--since)
 	hasMin  bool
 	lookup  bool // look up old places (false on the first, empty load)
+	// Runs of days before frozenBefore are skipped and their groups never
+	// journaled: retention dropped their runs (retention.go).
+	frozenBefore transform.Day
+	hasFrozen    bool
+	// A backfill reads the days [thawFrom, thawTo] again: not frozen.
+	thawFrom, thawTo transform.Day
+	hasThaw          bool
 	// total is the expected number of rows, for progress (0: no progress).
 	total int64
 
@@ -87,6 +94,10 @@ func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) err
 	l.sum.Issues.Add(issues)
 	if ok && l.hasMin && run.Day < l.minDay {
 		l.sum.SkippedBefore++
+		ok = false
+	}
+	if ok && l.frozen(run.Day) {
+		l.sum.SkippedFrozen++
 		ok = false
 	}
 	b := l.batch()
@@ -296,7 +307,9 @@ func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	}
 	list := make([]transform.GroupKey, 0, len(keys))
 	for k := range keys {
-		list = append(list, k)
+		if !l.frozen(k.Day) {
+			list = append(list, k)
+		}
 	}
 	if err := l.store.JournalGroups(ctx, list, l.version); err != nil {
 		return err

@@ -183,6 +183,9 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 		}
 		loader.minDay, loader.hasMin = d, true
 	}
+	if err := j.freezeOldDays(&st, loader); err != nil {
+		return sum, err
+	}
 	if err := j.syncScripts(ctx, p, &sum); err != nil {
 		return sum, err
 	}
@@ -197,6 +200,9 @@ func (j *Job) Run(ctx context.Context, opts RunOptions) (sum Summary, err error)
 	st.Watermark = nextWatermark(st.Watermark, info)
 	st.LastPassAt = info.Time
 	if err := j.complete(ctx, p, st, loadStart, &sum); err != nil {
+		return sum, err
+	}
+	if err := j.dropOldRuns(ctx, st); err != nil {
 		return sum, err
 	}
 	if j.Slot != nil && sum.Mode == "logical" {
@@ -218,6 +224,9 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 	recomputeStart := j.Now()
 	sum.LoadDuration = recomputeStart.Sub(loadStart)
 	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, sum); err != nil {
+		return err
+	}
+	if err := relink(ctx, j, p.state.CompletedVersion, p.version); err != nil {
 		return err
 	}
 	sum.RecomputeDuration = j.Now().Sub(recomputeStart)

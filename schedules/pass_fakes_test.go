@@ -307,6 +307,13 @@ func (s *fakeSink) StaleRuns(_ context.Context, from, to transform.Day, v uint64
 	return out, nil
 }
 func (s *fakeSink) StoredRunIDs(context.Context) ([]int64, error) { return nil, errNotFaked }
+func (s *fakeSink) Relink(context.Context, uint64, uint64, func() error) (int, error) {
+	s.calls = append(s.calls, "links")
+	return 0, nil
+}
+func (s *fakeSink) DropRunsBefore(context.Context, transform.Day) (int, error) {
+	return 0, errNotFaked
+}
 func (s *fakeSink) ScriptDaily(context.Context, transform.Day, transform.Day) (*load.Cursor[transform.ScriptDay], error) {
 	return nil, errNotFaked
 }

@@ -99,8 +99,8 @@ func checkExact(t *testing.T, stage string, src *fakeSource, sink *fakeSink) {
 }
 
 // TestPassOrder: within a pass the sink is written journal → new places →
-// runs → old places removed, batch after batch, then the groups, and the
-// state last.
+// runs → old places removed, batch after batch, then the groups, the run
+// links, and the state last.
 func TestPassOrder(t *testing.T) {
 	src, sink := seedSource(), newFakeSink()
 	ctx := context.Background()
@@ -118,7 +118,7 @@ func TestPassOrder(t *testing.T) {
 		t.Fatalf("no run moved: %+v", sum)
 	}
 	got := strings.Join(sink.calls, ", ")
-	if want := "scripts, journal, add places, runs, remove places, groups, state"; got != want {
+	if want := "scripts, journal, add places, runs, remove places, groups, links, state"; got != want {
 		t.Fatalf("writes of a pass with moves:\n got  %s\n want %s", got, want)
 	}
 	checkExact(t, "after moves", src, sink)

@@ -65,6 +65,11 @@ type Sink interface {
 	WriteGroups(ctx context.Context, groups []load.Group, version uint64) error
 	StaleRuns(ctx context.Context, from, to transform.Day, version uint64) ([]load.Location, error)
 	StoredRunIDs(ctx context.Context) ([]int64, error)
+	// Relink rewrites run_links (run_vs_previous) for the journaled groups.
+	Relink(ctx context.Context, after, version uint64, afterChunk func() error) (int, error)
+	// DropRunsBefore drops the per-run rows of the months before day
+	// (--keep-runs-days).
+	DropRunsBefore(ctx context.Context, day transform.Day) (int, error)
 	// What verify reads.
 	ScriptDaily(ctx context.Context, from, to transform.Day) (*load.Cursor[transform.ScriptDay], error)
 	StepDaily(ctx context.Context, from, to transform.Day) (*load.Cursor[transform.StepDay], error)

@@ -134,6 +134,11 @@ var ClickHouseCountDatabases string
 //go:embed clickhouse/queries/create_schema_migrations.sql
 var ClickHouseCreateSchemaMigrations string
 
+// ClickHouseDeleteOldRunPlaces is the ClickHouse statement clickhouse/queries/delete_old_run_places.sql.
+//
+//go:embed clickhouse/queries/delete_old_run_places.sql
+var ClickHouseDeleteOldRunPlaces string
+
 // ClickHouseInsertGroups is the ClickHouse statement clickhouse/queries/insert_groups.sql.
 //
 //go:embed clickhouse/queries/insert_groups.sql
@@ -148,6 +153,16 @@ var ClickHouseInsertPendingFromGroups string
 //
 //go:embed clickhouse/queries/insert_pending_groups.sql
 var ClickHouseInsertPendingGroups string
+
+// ClickHouseInsertRunLinkTombstones is the ClickHouse statement clickhouse/queries/insert_run_link_tombstones.sql.
+//
+//go:embed clickhouse/queries/insert_run_link_tombstones.sql
+var ClickHouseInsertRunLinkTombstones string
+
+// ClickHouseInsertRunLinks is the ClickHouse statement clickhouse/queries/insert_run_links.sql.
+//
+//go:embed clickhouse/queries/insert_run_links.sql
+var ClickHouseInsertRunLinks string
 
 // ClickHouseInsertRunPlaces is the ClickHouse statement clickhouse/queries/insert_run_places.sql.
 //
@@ -229,6 +244,11 @@ var ClickHouseReportStepHealth string
 //go:embed clickhouse/queries/select_group_runs.sql
 var ClickHouseSelectGroupRuns string
 
+// ClickHouseSelectLinkGroups is the ClickHouse statement clickhouse/queries/select_link_groups.sql.
+//
+//go:embed clickhouse/queries/select_link_groups.sql
+var ClickHouseSelectLinkGroups string
+
 // ClickHouseSelectMaxVersion is the ClickHouse statement clickhouse/queries/select_max_version.sql.
 //
 //go:embed clickhouse/queries/select_max_version.sql
@@ -238,6 +258,11 @@ var ClickHouseSelectMaxVersion string
 //
 //go:embed clickhouse/queries/select_run.sql
 var ClickHouseSelectRun string
+
+// ClickHouseSelectRunPartitions is the ClickHouse statement clickhouse/queries/select_run_partitions.sql.
+//
+//go:embed clickhouse/queries/select_run_partitions.sql
+var ClickHouseSelectRunPartitions string
 
 // ClickHouseSelectRunPlaces is the ClickHouse statement clickhouse/queries/select_run_places.sql.
 //

@@ -193,16 +193,17 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 	lim.ErrorBytes = a.cfg.ErrorBytes
 	a.sink = sink
 	j := &schedules.Job{
-		Source:    schedules.FromExtract(src),
-		Sink:      sink,
-		Zone:      a.cfg.Zone,
-		ZoneName:  a.cfg.Timezone,
-		Limits:    lim,
-		Lookback:  a.cfg.Lookback,
-		BatchSize: a.cfg.BatchSize,
-		Log:       a.log,
-		Now:       time.Now,
-		Progress:  a.newProgress(),
+		Source:       schedules.FromExtract(src),
+		Sink:         sink,
+		Zone:         a.cfg.Zone,
+		ZoneName:     a.cfg.Timezone,
+		Limits:       lim,
+		Lookback:     a.cfg.Lookback,
+		BatchSize:    a.cfg.BatchSize,
+		KeepRunsDays: a.cfg.KeepRunsDays,
+		Log:          a.log,
+		Now:          time.Now,
+		Progress:     a.newProgress(),
 	}
 	if a.cfg.Source == "logical" {
 		slot := extract.SlotFor(sink.Database())

@@ -30,6 +30,7 @@ type Config struct {
 	Zone             *time.Location
 	Lookback         time.Duration
 	BatchSize        int
+	KeepRunsDays     int
 	StatementTimeout time.Duration
 	ErrorBytes       int
 	LogFormat        string
@@ -180,6 +181,7 @@ func (c *Config) passFlags(f *flagSet) {
 	f.string(&c.Timezone, "timezone", "UTC", "IANA time zone that days are computed in")
 	f.duration(&c.Lookback, "lookback", "10m", "safety margin of the incremental read (see docs/design.md, \"The incremental read\")")
 	f.int(&c.BatchSize, "batch-size", "20000", "runs per ClickHouse insert")
+	f.int(&c.KeepRunsDays, "keep-runs-days", "0", "drop the per-run rows (runs, run_steps, run_vs_previous) of months older than this many days, keeping the daily aggregates (0: keep every run; docs/performance.md, \"Retention\")")
 	f.duration(&c.StatementTimeout, "statement-timeout", "0s", "PostgreSQL statement_timeout for the job's queries (0: server default)")
 	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes, 64 to 16777216 (longer ones are cut with a marker)")
 	sourceFlag(f, &c.Source)
@@ -258,6 +260,9 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 	}
 	if f.Lookup("batch-size") == nil {
 		return nil // the pass settings below are not used by this command
+	}
+	if c.KeepRunsDays < 0 {
+		return fmt.Errorf("%w: --keep-runs-days %d: must be 0 (keep every run) or positive", errUsage, c.KeepRunsDays)
 	}
 	if c.BatchSize <= 0 {
 		return fmt.Errorf("%w: --batch-size %d: must be positive", errUsage, c.BatchSize)

@@ -10,7 +10,7 @@ import (
 
 // crashFailpoints are the failpoints of a pass (schedules/failpoint.go)
 // past the lock, in the order a pass reaches them.
-var crashFailpoints = []string{"after_journal", "after_places_add", "mid_runs_insert", "after_batch", "after_extract", "mid_recompute", "before_state"}
+var crashFailpoints = []string{"after_journal", "after_places_add", "mid_runs_insert", "after_batch", "after_extract", "mid_recompute", "mid_relink", "before_state"}
 
 // passCommand returns the command of an incremental pass or of a backfill
 // over every day.

@@ -84,7 +84,7 @@ func TestLogicalSourceKilledPasses(t *testing.T) {
 	e.mustPass("run")
 	// mid_recompute is reached only past 2000 groups: not with this history
 	// (TestCrashAtEveryFailpoint covers it in cursor mode).
-	for i, fp := range []string{"after_journal", "after_places_add", "mid_runs_insert", "after_batch", "after_extract", "before_state", "before_slot_advance"} {
+	for i, fp := range []string{"after_journal", "after_places_add", "mid_runs_insert", "after_batch", "after_extract", "mid_relink", "before_state", "before_slot_advance"} {
 		e.mutate(1, 3)
 		e.exec(`UPDATE task_log SET started_at = started_at + interval '1 day' WHERE id IN (SELECT id FROM task_log WHERE started_at IS NOT NULL ORDER BY id LIMIT 5 OFFSET $1)`, 50*i)
 		r := e.cli([]string{"SCRIPTSTATS_FAILPOINTS=" + fp + "=kill"}, "run")

@@ -18,7 +18,7 @@ import (
 // order (schedules/failpoint.go): after_places_add is the window between
 // adding a run's new place and writing the run, mid_runs_insert the one
 // between writing it and removing its old place.
-var moveFailpoints = []string{"after_journal", "after_places_add", "mid_runs_insert", "after_batch", "after_extract", "mid_recompute", "before_state"}
+var moveFailpoints = []string{"after_journal", "after_places_add", "mid_runs_insert", "after_batch", "after_extract", "mid_recompute", "mid_relink", "before_state"}
 
 // sourceChanges are what the source does to the moved runs between the
 // killed pass and the next one.

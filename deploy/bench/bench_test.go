@@ -65,6 +65,17 @@ func TestBenchSmoke(t *testing.T) {
 		if s.Raw.Median <= 0 || s.Full.Median <= 0 || s.Incremental.Median <= 0 || s.FullRSS.Median <= 0 {
 			t.Errorf("%s: missing figures: %+v", s.Label, s)
 		}
+		if len(s.LogicalIncremental.Samples) != cfg.Reps || s.LogicalIncrementalRows.Min < float64(cfg.NewRuns) {
+			t.Errorf("%s: logical incremental passes: %+v, rows %+v", s.Label, s.LogicalIncremental, s.LogicalIncrementalRows)
+		}
+		if s.Backfill.Median <= 0 || s.BackfillRate.Median <= 0 {
+			t.Errorf("%s: no backfill figures: %+v", s.Label, s.Backfill)
+		}
+		for _, how := range rawBaselines {
+			if b := s.RawBy[string(how)]; b == nil || b.Median <= 0 || b.Median < s.Raw.Median {
+				t.Errorf("%s: raw baseline %s: %+v (fastest %v)", s.Label, how, b, s.Raw.Median)
+			}
+		}
 		if s.FullPass.RowsExtracted != int64(s.Runs) || s.FullPass.GroupsRecomputed == 0 {
 			t.Errorf("%s: full pass %+v", s.Label, s.FullPass)
 		}

@@ -94,10 +94,10 @@ func (h *harness) runJob(ctx context.Context, pgDSN, chDSN string, args ...strin
 		client = rusageCPU(ru)
 	}
 	r.CPU = h.cpu.since(cpu0, client)
-	if args[0] == "run" {
+	if args[0] == "run" || args[0] == "backfill" {
 		p, ok := passLine(stderr.Bytes())
 		if !ok {
-			return r, fmt.Errorf("scriptstats run: no \"pass finished\" line: %s", lastLines(stderr.String(), 3))
+			return r, fmt.Errorf("scriptstats %s: no \"pass finished\" line: %s", args[0], lastLines(stderr.String(), 3))
 		}
 		r.Pass = p
 	}

@@ -69,6 +69,8 @@ type Config struct {
 
 	BigDashboards bool   // ask the dashboard questions at -big-runs too
 	Profile       bool   // profile one full load at -runs
+	Logical       bool   // measure the incremental pass with --source logical too
+	BigReps       int    // repetitions at BigRuns (0: Reps)
 	ProfileDir    string // where the profiles and their listings go
 
 	Out string // JSON results ("" : none)
@@ -131,6 +133,7 @@ func parseFlags(args []string) (Config, error) {
 	fs.IntVar(&c.Runs, "runs", c.Runs, "runs of the main history")
 	fs.IntVar(&c.BigRuns, "big-runs", c.BigRuns, "runs of the second history (incremental and memory at two sizes); 0 skips it")
 	fs.IntVar(&c.Reps, "reps", c.Reps, "repetitions of the raw move, the full load and the incremental pass (medians)")
+	fs.IntVar(&c.BigReps, "big-reps", 0, "repetitions at -big-runs (0: -reps)")
 	fs.IntVar(&c.QueryReps, "query-reps", c.QueryReps, "repetitions of each dashboard question after a warm-up (medians)")
 	fs.IntVar(&c.NewRuns, "new-runs", c.NewRuns, "runs added at the end of the history before each incremental pass")
 	fs.IntVar(&c.Scripts, "scripts", c.Scripts, "scripts of the generated history")
@@ -151,6 +154,7 @@ func parseFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.KeepClickHouse, "keep-clickhouse", c.KeepClickHouse, "keep the ClickHouse databases of the last repetition")
 	fs.BoolVar(&c.BigDashboards, "big-dashboards", c.BigDashboards, "also ask the dashboard questions at -big-runs")
 	fs.BoolVar(&c.Profile, "profile", c.Profile, "profile one full load (CPU and heap) at -runs")
+	fs.BoolVar(&c.Logical, "logical", c.Logical, "also measure the incremental pass with --source logical (one more full load per size; needs wal_level=logical)")
 	fs.StringVar(&c.ProfileDir, "profile-dir", c.ProfileDir, "where profiles and their listings go")
 	fs.StringVar(&c.Out, "out", c.Out, "JSON results file (empty: none)")
 	fs.StringVar(&c.MD, "md", c.MD, "Markdown results file (empty: none)")
@@ -181,6 +185,7 @@ func DefaultConfig() Config {
 		KeepData:      true,
 		BigDashboards: true,
 		Profile:       true,
+		Logical:       true,
 		ProfileDir:    ".local/bench/profile",
 		Out:           "docs/bench-results.json",
 		MD:            "docs/bench-results.md",
