@@ -23,8 +23,8 @@ import (
 
 	"github.com/scriptstats/scriptstats/deploy/demodata"
 	"github.com/scriptstats/scriptstats/deploy/teststack"
-	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/extract"
+	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/schedules"
 	"github.com/scriptstats/scriptstats/transform"
 )
