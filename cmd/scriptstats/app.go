@@ -189,16 +189,17 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 	lim := transform.DefaultLimits
 	lim.ErrorBytes = a.cfg.ErrorBytes
 	j := &schedules.Job{
-		Source:    src,
-		Sink:      sink,
-		Zone:      a.cfg.Zone,
-		ZoneName:  a.cfg.Timezone,
-		Limits:    lim,
-		Lookback:  a.cfg.Lookback,
-		BatchSize: a.cfg.BatchSize,
-		Log:       a.log,
-		Now:       time.Now,
-		Progress:  a.newProgress(),
+		Source:       src,
+		Sink:         sink,
+		Zone:         a.cfg.Zone,
+		ZoneName:     a.cfg.Timezone,
+		Limits:       lim,
+		Lookback:     a.cfg.Lookback,
+		BatchSize:    a.cfg.BatchSize,
+		ChangeWindow: a.cfg.ChangeWindow,
+		Log:          a.log,
+		Now:          time.Now,
+		Progress:     a.newProgress(),
 	}
 	if a.cfg.Source == "logical" {
 		slot := extract.SlotFor(sink.Database())
