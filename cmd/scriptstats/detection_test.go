@@ -41,7 +41,7 @@ func TestDetectionMatchesSourceAcrossPasses(t *testing.T) {
 	from, to := e.dayRange()
 	e.mustPass("backfill", "--from", from, "--to", to)
 	check("backfill after deletes")
-	for _, fp := range []string{"mid_detect", "before_state", "mid_recompute", "after_journal"} {
+	for _, fp := range []string{"mid_detect", "before_state", "after_extract", "after_journal"} {
 		e.mutate(2, 0)
 		r := e.cli([]string{"SCRIPTSTATS_FAILPOINTS=" + fp + "=kill"}, "run")
 		if !r.killed {
