@@ -22,13 +22,9 @@ import (
 // checks, never from what this process saw: a pass killed anywhere is
 // finished by the next one, like the groups.
 //
-// Change points. A change point depends only on the values of its series
-// within a bounded distance (changeRadius: the widest scan window twice,
-// the persistence sample, the placement), so a series whose values changed
-// from position c on (its first journaled day) is recomputed on the values
-// from c − 2·radius on, and its stored change points from position
-// c − radius on are replaced by the new ones there. A series shorter than
-// that is recomputed whole.
+// Change points. Every series of a script with a journaled group is
+// recomputed whole (see detectChanges for why no window is exact), and
+// its stored change points replaced.
 //
 // Step health. A step's state is a function of the executions of the 14
 // days before the pass: it changes when an execution enters that window
@@ -44,14 +40,13 @@ const fpMidDetect = "mid_detect" // some detection rows written, not all
 type DetectSummary struct {
 	Scripts         int64 // scripts whose change points were recomputed
 	Changes         int64 // change points written
-	Rereads         int64 // scripts read again further back
 	StepsClassified int64 // step health rows written
 	Duration        time.Duration
 }
 
 func (d DetectSummary) dict() *zerolog.Event {
 	return zerolog.Dict().Int64("scripts", d.Scripts).Int64("change_points_written", d.Changes).
-		Int64("rereads", d.Rereads).Int64("steps_classified", d.StepsClassified).Dur("duration", d.Duration)
+		Int64("steps_classified", d.StepsClassified).Dur("duration", d.Duration)
 }
 
 // detectBatch is how many rows go into one insert.
@@ -64,16 +59,6 @@ func (j *Job) changeOptions() transform.ChangeOptions {
 		opt.ConfirmWindow = max(opt.ConfirmWindow, opt.Window)
 	}
 	return opt
-}
-
-// changeRadius bounds how far (in series positions) a change point's
-// existence and figures depend on the values around it: the scan of the
-// widest window S looks S values each side and its candidates compare the
-// tests within ±S (2S); merging, placement and the persistence sample (S
-// around a position moved by up to w) add S + 2w.
-func changeRadius(opt transform.ChangeOptions) int {
-	s := max(opt.Window, opt.ConfirmWindow)
-	return 3*s + 2*opt.Window
 }
 
 // detect recomputes what the pass may have changed.
@@ -136,14 +121,23 @@ func validDuration(d transform.NullFloat) bool {
 	return d.Valid && !math.IsNaN(d.Float64) && !math.IsInf(d.Float64, 0) && d.Float64 >= 0
 }
 
-// detectChanges recomputes the change points of every script with a
-// journaled group, from its first journaled day on.
+// detectChanges recomputes the change points of every series of every
+// script with a journaled group, over the whole series.
+//
+// Why whole series: DetectChanges has no bounded dependency radius. Its
+// persistence check drops the weakest failing candidate of the whole
+// series per round and places every candidate again each round, so the
+// number of rounds — set anywhere in the series — moves candidates
+// elsewhere; and chains of candidates closer than the window couple
+// arbitrarily distant positions. A change point 1,000 positions before
+// the first changed value can appear or vanish
+// (TestChangePointsAreNotLocal). Recomputing a window around the changes,
+// whatever its margin, would not be exact.
 func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange, version uint64, sum *Summary) error {
 	if len(pending) == 0 {
 		return nil
 	}
 	opt := j.changeOptions()
-	radius := changeRadius(opt)
 	ids := make([]int64, 0, len(pending))
 	for id := range pending {
 		ids = append(ids, id)
@@ -161,181 +155,104 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	for _, k := range storedList {
 		stored[k.Series.ScriptID] = append(stored[k.Series.ScriptID], k)
 	}
-	// Read each script from two weeks before its first changed day, further
-	// back (doubling) while a series lacks 2·radius values before it.
 	starts := map[int64]transform.Day{}
-	lookback := map[int64]transform.Day{}
 	for _, id := range ids {
-		lookback[id] = 14
-		starts[id] = max(pending[id].First-14, firstDays[id])
+		if d, ok := firstDays[id]; ok {
+			starts[id] = d
+		}
 	}
 	var (
 		mu      sync.Mutex
 		rows    []load.ChangeRow
 		gone    []load.ChangeKey
-		flushed error
+		workErr error
 	)
 	flush := func(force bool) error {
-		if flushed != nil {
-			return flushed
-		}
 		if !force && len(rows)+len(gone) < detectBatch {
 			return nil
 		}
 		if err := j.Sink.WriteChanges(ctx, rows, gone, version); err != nil {
-			flushed = err
 			return err
 		}
 		rows, gone = rows[:0], gone[:0]
 		return failpoint(ctx, fpMidDetect)
 	}
-	for len(starts) > 0 {
-		again := map[int64]transform.Day{}
-		type job struct {
-			id   int64
-			runs []transform.Run
-		}
-		work := make(chan job, 4)
-		var wg sync.WaitGroup
-		var workErr error
-		for range max(1, runtime.GOMAXPROCS(0)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for jb := range work {
-					r, g, ok, err := scriptChanges(jb.id, jb.runs, pending[jb.id].First, starts[jb.id] <= firstDays[jb.id], stored[jb.id], opt, radius)
-					mu.Lock()
-					switch {
-					case err != nil:
-						workErr = err
-					case !ok:
-						again[jb.id] = max(firstDays[jb.id], pending[jb.id].First-2*lookback[jb.id])
-					default:
-						rows, gone = append(rows, r...), append(gone, g...)
-						sum.Detect.Scripts++
-						sum.Detect.Changes += int64(len(r))
-					}
-					mu.Unlock()
+	type script struct {
+		id   int64
+		runs []transform.Run
+	}
+	work := make(chan script, 2)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sc := range work {
+				r, g, err := scriptChanges(sc.id, sc.runs, stored[sc.id], opt)
+				mu.Lock()
+				if err != nil {
+					workErr = err
+				} else {
+					rows, gone = append(rows, r...), append(gone, g...)
+					sum.Detect.Scripts++
+					sum.Detect.Changes += int64(len(r))
 				}
-			}()
-		}
-		seen := map[int64]bool{}
-		readErr := j.Sink.SeriesRuns(ctx, starts, func(id int64, runs []transform.Run) error {
-			seen[id] = true
-			work <- job{id, slices.Clone(runs)}
-			mu.Lock()
-			defer mu.Unlock()
-			if workErr != nil {
-				return workErr
+				mu.Unlock()
 			}
-			return flush(false)
-		})
-		close(work)
-		wg.Wait()
-		if readErr != nil {
-			return readErr
-		}
+		}()
+	}
+	seen := map[int64]bool{}
+	readErr := j.Sink.SeriesRuns(ctx, starts, func(id int64, runs []transform.Run) error {
+		seen[id] = true
+		work <- script{id, slices.Clone(runs)}
+		mu.Lock()
+		defer mu.Unlock()
 		if workErr != nil {
 			return workErr
 		}
-		// Scripts without a counted run from their start: no series at all
-		// when the read was whole; else read further back.
-		for id := range starts {
-			if seen[id] {
-				continue
-			}
-			if starts[id] <= firstDays[id] {
-				for _, k := range stored[id] {
-					gone = append(gone, k)
-				}
-			} else {
-				again[id] = max(firstDays[id], pending[id].First-2*lookback[id])
-			}
+		return flush(false)
+	})
+	close(work)
+	wg.Wait()
+	if readErr != nil {
+		return readErr
+	}
+	if workErr != nil {
+		return workErr
+	}
+	for _, id := range ids { // no counted run left: no series
+		if !seen[id] {
+			gone = append(gone, stored[id]...)
 		}
-		for id := range again {
-			lookback[id] *= 2
-		}
-		starts = again
-		sum.Detect.Rereads += int64(len(again))
 	}
 	return flush(true)
 }
 
-// scriptChanges recomputes one script's change points from the runs read
-// (from its read start on; whole: the start is its first day). It returns
-// the rows to write and the stored change points to remove, or ok false
-// when a series lacks values before first and the read was not whole.
-func scriptChanges(id int64, runs []transform.Run, first transform.Day, whole bool, stored []load.ChangeKey,
-	opt transform.ChangeOptions, radius int) (rows []load.ChangeRow, gone []load.ChangeKey, ok bool, err error) {
-	all := scriptSeries(runs)
-	for _, k := range stored { // a series with stored points but no values now
-		if all[k.Series.StepIndex] == nil {
-			all[k.Series.StepIndex] = &series{step: k.Series.StepIndex}
-		}
-	}
-	type plan struct {
-		s        *series
-		from     int // first value given to DetectChanges
-		boundary int // change points from this position on are replaced
-	}
-	plans := make([]plan, 0, len(all))
-	for _, s := range all {
-		c, _ := slices.BinarySearchFunc(s.days, first, func(d, f transform.Day) int { return cmp.Compare(d, f) })
-		from, boundary := c-2*radius, c-radius
-		if from < 0 {
-			if !whole {
-				return nil, nil, false, nil
-			}
-			from, boundary = 0, 0
-		}
-		plans = append(plans, plan{s, from, boundary})
-	}
-	for _, pl := range plans {
-		s := pl.s
-		// The stored change points at or after the boundary's key go; the
-		// new ones from the boundary on replace them.
-		var bound load.ChangeKey
-		hasBound := pl.boundary > 0 && pl.boundary < len(s.values)
-		if hasBound {
-			r := &runs[s.runs[pl.boundary]]
-			bound = load.ChangeKey{OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID}
-		}
-		for _, k := range stored {
-			if k.Series.StepIndex != s.step {
-				continue
-			}
-			if pl.boundary >= len(s.values) && pl.boundary > 0 {
-				continue // nothing from the boundary on: the stored points stay
-			}
-			if hasBound && changeKeyLess(k, bound) {
-				continue
-			}
-			gone = append(gone, k)
-		}
-		if pl.boundary >= len(s.values) && pl.boundary > 0 {
-			continue
-		}
-		cps, err := transform.DetectChanges(s.values[pl.from:], s.days[pl.from:], opt)
+// scriptChanges computes the change points of every series of a script
+// from all its counted runs (in series order); it returns the rows to
+// write and the stored change points that are gone.
+func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, opt transform.ChangeOptions) (rows []load.ChangeRow, gone []load.ChangeKey, err error) {
+	for _, s := range scriptSeries(runs) {
+		cps, err := transform.DetectChanges(s.values, s.days, opt)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, nil, err
 		}
 		for _, cp := range cps {
-			at := pl.from + cp.Index
-			if at < pl.boundary {
-				continue
-			}
-			rows = append(rows, changeRow(id, s, runs, at, cp))
+			rows = append(rows, changeRow(id, s, runs, cp.Index, cp))
 		}
 	}
-	// A change point rewritten at the same key is a replacement, not a
-	// removal: drop it from gone (the new row has the same sorting key and
-	// a version as high, the tombstone would tie with it).
+	// A change point rewritten at the same key replaces the stored row (a
+	// higher version, same sorting key); the others go.
 	written := map[load.ChangeKey]bool{}
 	for _, r := range rows {
 		written[r.Key] = true
 	}
-	gone = slices.DeleteFunc(gone, func(k load.ChangeKey) bool { return written[k] })
-	return rows, gone, true, nil
+	for _, k := range stored {
+		if !written[k] {
+			gone = append(gone, k)
+		}
+	}
+	return rows, gone, nil
 }
 
 func changeKeyLess(a, b load.ChangeKey) bool {
