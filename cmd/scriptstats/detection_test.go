@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/scriptstats/scriptstats/deploy/demodata"
 	"github.com/scriptstats/scriptstats/transform"
@@ -69,5 +71,79 @@ func TestDetectionChangeWindowFlag(t *testing.T) {
 	r := e.cli(nil, "run", "--change-window", "1")
 	if r.code == 0 {
 		t.Fatalf("--change-window 1 accepted: %s", r)
+	}
+}
+
+// TestDetectionFindsPlantedStories: the views name the planted stories —
+// a +50 % shift of a whole script on a known day (a slower run-level
+// change point there), a step that makes its script 1.4× slower (a change
+// point whose "what changed" is that step), a step broken from a known
+// instant (broken, since its first attempt from then), a step failing
+// 15 % of the time (flaky).
+func TestDetectionFindsPlantedStories(t *testing.T) {
+	t.Parallel()
+	pgDSN, chDSN, _ := freshDatabases(t)
+	e := newJobEnv(t, pgDSN, chDSN)
+	opt := detectionHistory(5)
+	opt.Runs, opt.Days, opt.DetectionStories = 12000, 30, true
+	opt.End = time.Now().UTC().Truncate(time.Hour)
+	sum := e.generate(opt)
+	st := sum.Stories
+	if st.Shift == nil || st.Broken == nil || st.Regression == nil || st.Flaky == nil {
+		t.Fatalf("stories missing: %+v", st)
+	}
+	e.migrate()
+	e.must("run")
+	assertDetectionMatchesSource(t, "planted stories", e.pool, e.ch, e.tz, transform.DefaultChangeOptions())
+	ctx := context.Background()
+
+	runLevel := func(script int64, day string) (ratio float64, dir string, top *int32, found bool) {
+		t.Helper()
+		rows, err := e.ch.Query(ctx, `SELECT ratio, direction, top_step_index, dateDiff('day', toDate(?), day) AS off
+			FROM duration_changes WHERE script_id = ? AND step_index IS NULL ORDER BY abs(off) LIMIT 1`, day, script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var off int64
+			if err := rows.Scan(&ratio, &dir, &top, &off); err != nil {
+				t.Fatal(err)
+			}
+			found = off >= -1 && off <= 1
+		}
+		return ratio, dir, top, found
+	}
+	if ratio, dir, _, ok := runLevel(st.Shift.ScriptID, st.Shift.Day); !ok || dir != "slower" || ratio < 1.35 || ratio > 1.65 {
+		t.Errorf("the +50 %% shift of script %d on %s: change point found %v, %s ×%.3f", st.Shift.ScriptID, st.Shift.Day, ok, dir, ratio)
+	}
+	if ratio, dir, top, ok := runLevel(st.Regression.ScriptID, st.Regression.Day); !ok || dir != "slower" || ratio < 1.25 ||
+		top == nil || int(*top) != st.Regression.StepIndex {
+		t.Errorf("the regression of script %d step %d on %s: change point found %v, %s ×%.3f, top step %v",
+			st.Regression.ScriptID, st.Regression.StepIndex, st.Regression.Day, ok, dir, ratio, top)
+	}
+
+	var wantSince time.Time
+	if err := e.pool.QueryRow(ctx, `SELECT min(coalesce(t.started_at, t.created_at)) FROM task_log AS t,
+		jsonb_array_elements(t.steps) AS s
+		WHERE t.script_id = $1 AND coalesce(t.started_at, t.created_at) >= $2
+		  AND t.status NOT IN ('pending', 'queued', 'running')
+		  AND (s ->> 'index')::int = $3 AND s ->> 'status' IN ('success', 'failed')`,
+		st.Broken.ScriptID, st.Broken.From, st.Broken.StepIndex).Scan(&wantSince); err != nil {
+		t.Fatal(err)
+	}
+	health := func(script int64, step int) (state string, since *time.Time) {
+		t.Helper()
+		if err := e.ch.QueryRow(ctx, `SELECT state, since FROM step_health WHERE script_id = ? AND step_index = ?`,
+			script, step).Scan(&state, &since); err != nil {
+			t.Fatalf("step_health of script %d step %d: %v", script, step, err)
+		}
+		return state, since
+	}
+	if state, since := health(st.Broken.ScriptID, st.Broken.StepIndex); state != "broken" || since == nil || !since.Equal(wantSince) {
+		t.Errorf("the step broken from %v: %s since %v, want broken since %v", st.Broken.From, state, since, wantSince)
+	}
+	if state, _ := health(st.Flaky.ScriptID, st.Flaky.StepIndex); state != "flaky" {
+		t.Errorf("the step failing 15 %% of the time: %s, want flaky", state)
 	}
 }
