@@ -78,8 +78,8 @@ func (s *Sink) FirstDays(ctx context.Context, ids []int64) (map[int64]transform.
 type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
 
 // SeriesRuns streams, script by script, the counted runs of each script in
-// starts from its day on.
-func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, fn ScriptRunsFunc) error {
+// starts from its day on; the steps' errors only withErrors.
+func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, withErrors bool, fn ScriptRunsFunc) error {
 	if len(starts) == 0 {
 		return nil
 	}
@@ -92,9 +92,10 @@ func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, f
 		minStart = min(minStart, d)
 	}
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"ids":       int64List(ids),
-		"starts":    "[" + strings.Join(days, ",") + "]",
-		"min_start": minStart.String(),
+		"ids":         int64List(ids),
+		"starts":      "[" + strings.Join(days, ",") + "]",
+		"min_start":   minStart.String(),
+		"with_errors": fmt.Sprint(map[bool]int{false: 0, true: 1}[withErrors]),
 	}))
 	// Only the start of the query is retried (fn must not see a run twice).
 	var rows driver.Rows

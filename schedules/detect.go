@@ -202,7 +202,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		}()
 	}
 	seen := map[int64]bool{}
-	readErr := j.Sink.SeriesRuns(ctx, starts, func(id int64, runs []transform.Run) error {
+	readErr := j.Sink.SeriesRuns(ctx, starts, false, func(id int64, runs []transform.Run) error {
 		seen[id] = true
 		work <- script{id, slices.Clone(runs)}
 		mu.Lock()
@@ -398,7 +398,7 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 		sum.Detect.StepsClassified += int64(len(r))
 		return flush(false)
 	}
-	if err := j.Sink.SeriesRuns(ctx, starts, handle); err != nil {
+	if err := j.Sink.SeriesRuns(ctx, starts, true, handle); err != nil {
 		return err
 	}
 	for _, id := range ids {
