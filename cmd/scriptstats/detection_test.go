@@ -147,3 +147,25 @@ func TestDetectionFindsPlantedStories(t *testing.T) {
 		t.Errorf("the step failing 15 %% of the time: %s, want flaky", state)
 	}
 }
+
+// TestDetectionOddValuesInZone: odd values (NaN, infinite and negative
+// durations, steps that are no array, duplicate indexes, far and infinite
+// times, missing scripts…) and a zone with DST changes: both views still
+// equal the definitions, after a first load and an incremental pass.
+func TestDetectionOddValuesInZone(t *testing.T) {
+	t.Parallel()
+	pgDSN, chDSN, _ := freshDatabases(t)
+	e := newJobEnv(t, pgDSN, chDSN)
+	e.tz = "Europe/Berlin"
+	opt := smallHistory(23, 6000)
+	opt.Scripts, opt.Days = 10, 40
+	opt.End = time.Now().UTC().Truncate(time.Hour)
+	e.generate(opt)
+	e.migrate()
+	e.must("run")
+	copt := transform.DefaultChangeOptions()
+	assertDetectionMatchesSource(t, "odd values, Europe/Berlin, first load", e.pool, e.ch, e.tz, copt)
+	e.mutate(2, 0)
+	e.must("run")
+	assertDetectionMatchesSource(t, "odd values, Europe/Berlin, incremental", e.pool, e.ch, e.tz, copt)
+}
