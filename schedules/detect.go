@@ -92,11 +92,15 @@ type series struct {
 
 // scriptSeries builds the run series and the step series of a script's
 // counted runs (in series order): success runs with a valid duration;
-// success attempts with a finite, non-negative duration.
-func scriptSeries(runs []transform.Run) map[int32]*series {
+// success attempts with a finite, non-negative duration. The day of a value
+// is the day of its run's time in loc (contract section 2), not the stored
+// group's: a copy of a run left at a wrong day (an old bug, until a
+// backfill repairs it) must not break the series' order.
+func scriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series {
 	out := map[int32]*series{-1: {step: -1}}
 	for i := range runs {
 		r := &runs[i]
+		r.Day = transform.DayOf(r.OrderedAt, loc)
 		if r.Class == transform.StatusSuccess && r.Duration.Valid {
 			s := out[-1]
 			s.values, s.days, s.runs = append(s.values, r.Duration.Float64), append(s.days, r.Day), append(s.runs, i)
@@ -188,7 +192,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		go func() {
 			defer wg.Done()
 			for sc := range work {
-				r, g, err := scriptChanges(sc.id, sc.runs, stored[sc.id], opt)
+				r, g, err := scriptChanges(sc.id, sc.runs, stored[sc.id], opt, j.Zone)
 				mu.Lock()
 				if err != nil {
 					workErr = err
@@ -231,8 +235,8 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 // scriptChanges computes the change points of every series of a script
 // from all its counted runs (in series order); it returns the rows to
 // write and the stored change points that are gone.
-func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, opt transform.ChangeOptions) (rows []load.ChangeRow, gone []load.ChangeKey, err error) {
-	for _, s := range scriptSeries(runs) {
+func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, opt transform.ChangeOptions, loc *time.Location) (rows []load.ChangeRow, gone []load.ChangeKey, err error) {
+	for _, s := range scriptSeries(runs, loc) {
 		cps, err := transform.DetectChanges(s.values, s.days, opt)
 		if err != nil {
 			return nil, nil, err

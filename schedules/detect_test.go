@@ -50,7 +50,7 @@ func plantedRuns(r *rand.Rand, days, perDay int) []transform.Run {
 func fullChanges(t *testing.T, runs []transform.Run, opt transform.ChangeOptions) map[load.ChangeKey]load.ChangeRow {
 	t.Helper()
 	out := map[load.ChangeKey]load.ChangeRow{}
-	for _, s := range scriptSeries(runs) {
+	for _, s := range scriptSeries(runs, time.UTC) {
 		cps, err := transform.DetectChanges(s.values, s.days, opt)
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +101,7 @@ func TestChangePointsAreNotLocal(t *testing.T) {
 		})
 		want := fullChanges(t, next, opt)
 		// How far before the first changed run did a change point differ?
-		series := scriptSeries(next)
+		series := scriptSeries(next, time.UTC)
 		for k, w := range want {
 			if o, ok := stored[k]; ok && fmt.Sprint(o.Change.Ratio, o.Change.P) == fmt.Sprint(w.Change.Ratio, w.Change.P) {
 				continue
@@ -118,7 +118,7 @@ func TestChangePointsAreNotLocal(t *testing.T) {
 		for k := range stored {
 			storedKeys = append(storedKeys, k)
 		}
-		rows, gone, err := scriptChanges(1, next, storedKeys, opt)
+		rows, gone, err := scriptChanges(1, next, storedKeys, opt, time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -124,11 +124,15 @@ func TestDetectionFindsPlantedStories(t *testing.T) {
 	}
 
 	var wantSince time.Time
-	if err := e.pool.QueryRow(ctx, `SELECT min(coalesce(t.started_at, t.created_at)) FROM task_log AS t,
-		jsonb_array_elements(t.steps) AS s
+	// The step's first attempt from then: in the steps array, or the failed
+	// step of a run without one (contract section 2).
+	if err := e.pool.QueryRow(ctx, `SELECT min(coalesce(t.started_at, t.created_at)) FROM task_log AS t
 		WHERE t.script_id = $1 AND coalesce(t.started_at, t.created_at) >= $2
 		  AND t.status NOT IN ('pending', 'queued', 'running')
-		  AND (s ->> 'index')::int = $3 AND s ->> 'status' IN ('success', 'failed')`,
+		  AND (EXISTS (SELECT FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.steps) = 'array' THEN t.steps ELSE '[]' END) AS s
+		               WHERE (s ->> 'index')::int = $3 AND s ->> 'status' IN ('success', 'failed'))
+		       OR (coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(t.steps) = 'array' THEN t.steps END), 0) = 0
+		           AND t.failed_step_index = $3))`,
 		st.Broken.ScriptID, st.Broken.From, st.Broken.StepIndex).Scan(&wantSince); err != nil {
 		t.Fatal(err)
 	}
