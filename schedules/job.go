@@ -46,7 +46,10 @@ type Job struct {
 	KeepRunsDays int
 	// BatchSize is how many runs go into one ClickHouse insert.
 	BatchSize int
-	Log       zerolog.Logger
+	// ChangeWindow is w of the change-point scan (--change-window; 0: the
+	// default, 12).
+	ChangeWindow int
+	Log          zerolog.Logger
 	// Now is the clock, used only to number passes.
 	Now func() time.Time
 	// Failpoint, when set, is called at every crash window of a pass
@@ -101,6 +104,8 @@ type Summary struct {
 	// loading runs (extract, normalize, write), recomputing groups.
 	SetupDuration, LoadDuration, RecomputeDuration time.Duration
 	Duration                                       time.Duration
+	// Detect is what detection did (detect.go).
+	Detect DetectSummary
 }
 
 // Log writes the pass's summary line.
@@ -131,6 +136,7 @@ func (s *Summary) Log(ev *zerolog.Event, snapshotTime time.Time) {
 	if !s.NewestChange.IsZero() && !snapshotTime.IsZero() {
 		ev = ev.Dur("lag", snapshotTime.Sub(s.NewestChange))
 	}
+	ev = ev.Dict("detection", s.Detect.dict())
 	ev.Dur("setup_duration", s.SetupDuration).Dur("load_duration", s.LoadDuration).
 		Dur("recompute_duration", s.RecomputeDuration).Dur("duration", s.Duration).Msg("pass finished")
 }

@@ -12,7 +12,7 @@ const fpMidRelink = "mid_relink"
 func relink(ctx context.Context, job *Job, after, version uint64) error {
 	start := job.Now()
 	groups, err := job.Sink.Relink(ctx, after, version, func() error {
-		return failpoint(ctx, fpMidRelink)
+		return job.failpoint(ctx, fpMidRelink)
 	})
 	if err == nil {
 		job.Log.Debug().Int("groups", groups).Dur("relink_duration", job.Now().Sub(start)).Msg("run links written")

@@ -230,6 +230,9 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 		return err
 	}
 	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
+	if err := j.detect(ctx, p.state.CompletedVersion, p.version, st.LastPassAt, sum); err != nil {
+		return err
+	}
 	if err := j.failpoint(ctx, fpBeforeState); err != nil {
 		return err
 	}

@@ -323,3 +323,29 @@ func (s *fakeSink) StepDaily(context.Context, transform.Day, transform.Day) (*lo
 func (s *fakeSink) Runs(context.Context, transform.Day, transform.Day) (*load.Cursor[load.ViewRun], error) {
 	return nil, errNotFaked
 }
+
+// Detection holds nothing in the fake: the passes find no series to
+// recompute (detection itself is tested on the real databases).
+func (s *fakeSink) PendingScripts(context.Context, uint64) (map[int64]load.DayRange, error) {
+	return nil, nil
+}
+func (s *fakeSink) WriteDetectionAsOf(context.Context, time.Time, uint64) error { return nil }
+func (s *fakeSink) FirstDays(context.Context, []int64) (map[int64]transform.Day, error) {
+	return nil, nil
+}
+func (s *fakeSink) StoredChanges(context.Context, []int64) ([]load.ChangeKey, error) {
+	return nil, nil
+}
+func (s *fakeSink) WriteChanges(context.Context, []load.ChangeRow, []load.ChangeKey, uint64) error {
+	return nil
+}
+func (s *fakeSink) SeriesRuns(context.Context, map[int64]transform.Day, bool, load.ScriptRunsFunc) error {
+	return nil
+}
+func (s *fakeSink) HealthDue(context.Context, time.Time) ([]int64, error) { return nil, nil }
+func (s *fakeSink) StoredHealth(context.Context, []int64) ([]load.SeriesKey, error) {
+	return nil, nil
+}
+func (s *fakeSink) WriteHealth(context.Context, []load.HealthRow, []load.SeriesKey, []load.HealthCheck, uint64) error {
+	return nil
+}

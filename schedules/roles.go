@@ -70,6 +70,16 @@ type Sink interface {
 	// DropRunsBefore drops the per-run rows of the months before day
 	// (--keep-runs-days).
 	DropRunsBefore(ctx context.Context, day transform.Day) (int, error)
+	// Detection (duration_changes, step_health).
+	PendingScripts(ctx context.Context, after uint64) (map[int64]load.DayRange, error)
+	WriteDetectionAsOf(ctx context.Context, asOf time.Time, version uint64) error
+	FirstDays(ctx context.Context, ids []int64) (map[int64]transform.Day, error)
+	StoredChanges(ctx context.Context, ids []int64) ([]load.ChangeKey, error)
+	WriteChanges(ctx context.Context, rows []load.ChangeRow, gone []load.ChangeKey, version uint64) error
+	SeriesRuns(ctx context.Context, starts map[int64]transform.Day, withErrors bool, fn load.ScriptRunsFunc) error
+	HealthDue(ctx context.Context, asOf time.Time) ([]int64, error)
+	StoredHealth(ctx context.Context, ids []int64) ([]load.SeriesKey, error)
+	WriteHealth(ctx context.Context, rows []load.HealthRow, gone []load.SeriesKey, checks []load.HealthCheck, version uint64) error
 	// What verify reads.
 	ScriptDaily(ctx context.Context, from, to transform.Day) (*load.Cursor[transform.ScriptDay], error)
 	StepDaily(ctx context.Context, from, to transform.Day) (*load.Cursor[transform.StepDay], error)

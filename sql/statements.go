@@ -139,10 +139,55 @@ var ClickHouseCreateSchemaMigrations string
 //go:embed clickhouse/queries/delete_old_run_places.sql
 var ClickHouseDeleteOldRunPlaces string
 
+// ClickHouseDetectFirstDays is the ClickHouse statement clickhouse/queries/detect_first_days.sql.
+//
+//go:embed clickhouse/queries/detect_first_days.sql
+var ClickHouseDetectFirstDays string
+
+// ClickHouseDetectHealthDue is the ClickHouse statement clickhouse/queries/detect_health_due.sql.
+//
+//go:embed clickhouse/queries/detect_health_due.sql
+var ClickHouseDetectHealthDue string
+
+// ClickHouseDetectPendingScripts is the ClickHouse statement clickhouse/queries/detect_pending_scripts.sql.
+//
+//go:embed clickhouse/queries/detect_pending_scripts.sql
+var ClickHouseDetectPendingScripts string
+
+// ClickHouseDetectSeriesRuns is the ClickHouse statement clickhouse/queries/detect_series_runs.sql.
+//
+//go:embed clickhouse/queries/detect_series_runs.sql
+var ClickHouseDetectSeriesRuns string
+
+// ClickHouseDetectStoredChanges is the ClickHouse statement clickhouse/queries/detect_stored_changes.sql.
+//
+//go:embed clickhouse/queries/detect_stored_changes.sql
+var ClickHouseDetectStoredChanges string
+
+// ClickHouseDetectStoredHealth is the ClickHouse statement clickhouse/queries/detect_stored_health.sql.
+//
+//go:embed clickhouse/queries/detect_stored_health.sql
+var ClickHouseDetectStoredHealth string
+
+// ClickHouseInsertDetectionAsOf is the ClickHouse statement clickhouse/queries/insert_detection_as_of.sql.
+//
+//go:embed clickhouse/queries/insert_detection_as_of.sql
+var ClickHouseInsertDetectionAsOf string
+
+// ClickHouseInsertDurationChanges is the ClickHouse statement clickhouse/queries/insert_duration_changes.sql.
+//
+//go:embed clickhouse/queries/insert_duration_changes.sql
+var ClickHouseInsertDurationChanges string
+
 // ClickHouseInsertGroups is the ClickHouse statement clickhouse/queries/insert_groups.sql.
 //
 //go:embed clickhouse/queries/insert_groups.sql
 var ClickHouseInsertGroups string
+
+// ClickHouseInsertHealthChecks is the ClickHouse statement clickhouse/queries/insert_health_checks.sql.
+//
+//go:embed clickhouse/queries/insert_health_checks.sql
+var ClickHouseInsertHealthChecks string
 
 // ClickHouseInsertPendingFromGroups is the ClickHouse statement clickhouse/queries/insert_pending_from_groups.sql.
 //
@@ -188,6 +233,11 @@ var ClickHouseInsertScripts string
 //
 //go:embed clickhouse/queries/insert_state.sql
 var ClickHouseInsertState string
+
+// ClickHouseInsertStepHealth is the ClickHouse statement clickhouse/queries/insert_step_health.sql.
+//
+//go:embed clickhouse/queries/insert_step_health.sql
+var ClickHouseInsertStepHealth string
 
 // ClickHouseReportChanges is the ClickHouse statement clickhouse/queries/report_changes.sql.
 //

@@ -131,6 +131,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&opt.MinSteps, "min-steps", def.MinSteps, "fewest steps per script")
 	fs.IntVar(&opt.MaxSteps, "max-steps", def.MaxSteps, "most steps per script")
 	fs.BoolVar(&opt.Stories, "stories", def.Stories, "put the known stories into the history")
+	fs.BoolVar(&opt.DetectionStories, "detection-stories", false, "with --stories, two more: a +50 % duration shift of a script from a known day, a step broken 3 days before the end")
 	fs.BoolVar(&opt.Odd, "odd", false, "sprinkle odd values (acceptance tests)")
 	fs.Float64Var(&opt.OddRate, "odd-rate", def.OddRate, "share of runs with an odd value in --odd mode")
 	fs.IntVar(&opt.Parallel, "parallel", def.Parallel, "COPY streams (connections) for the load; the data do not depend on it")
@@ -208,6 +209,14 @@ func printStories(log zerolog.Logger, sum demodata.Summary) {
 		log.Info().Int64("script_id", b.ScriptID).Str("script", b.ScriptName).Int("step_index", b.StepIndex).
 			Str("step", b.StepName).Str("from_day", b.Day).Float64("failure_rate", b.Rate).Msg("story: step starts failing")
 	}
+	if s := st.Shift; s != nil {
+		log.Info().Int64("script_id", s.ScriptID).Str("script", s.ScriptName).Str("from_day", s.Day).
+			Float64("ratio", s.Ratio).Msg("story: whole-run duration shift")
+	}
+	if b := st.Broken; b != nil {
+		log.Info().Int64("script_id", b.ScriptID).Str("script", b.ScriptName).Int("step_index", b.StepIndex).
+			Str("step", b.StepName).Time("from", b.From).Msg("story: step broken")
+	}
 	if r := st.Renamed; r != nil {
 		log.Info().Int64("script_id", r.ScriptID).Str("script", r.ScriptName).Int("step_index", r.StepIndex).
 			Str("old_name", r.OldName).Str("new_name", r.NewName).Str("from_day", r.Day).Msg("story: renamed step")
@@ -243,6 +252,7 @@ func runMutate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&opt.Gen.MinSteps, "min-steps", def.MinSteps, "the generation's --min-steps")
 	fs.IntVar(&opt.Gen.MaxSteps, "max-steps", def.MaxSteps, "the generation's --max-steps")
 	fs.BoolVar(&opt.Gen.Stories, "stories", def.Stories, "the generation's --stories (story scripts keep their history)")
+	fs.BoolVar(&opt.Gen.DetectionStories, "detection-stories", false, "the generation's --detection-stories")
 	fs.Int64Var(&opt.Seed, "pass-seed", 0, "seed of this pass (default: derived from the clock)")
 	now := fs.String("now", "", "the platform's clock for this pass, RFC3339 (default: the database's now())")
 	fs.IntVar(&opt.Finish, "finish", 20, "unfinished runs that finish")

@@ -201,6 +201,7 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 		Lookback:     a.cfg.Lookback,
 		BatchSize:    a.cfg.BatchSize,
 		KeepRunsDays: a.cfg.KeepRunsDays,
+		ChangeWindow: a.cfg.ChangeWindow,
 		Log:          a.log,
 		Now:          time.Now,
 		Progress:     a.newProgress(),

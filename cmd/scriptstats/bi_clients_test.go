@@ -136,7 +136,7 @@ func loadBIRef(t *testing.T, loader, admin driver.Conn) biRef {
 		r.viewRows[v] = count(loader, "SELECT count() FROM "+v)
 		r.columnsOf[v] = count(loader, "SELECT count() FROM system.columns WHERE database = 'scriptstats' AND table = ?", v)
 		r.viewColumns += r.columnsOf[v]
-		if r.viewRows[v] == 0 || r.columnsOf[v] == 0 {
+		if (r.viewRows[v] == 0 && !detectionView(v)) || r.columnsOf[v] == 0 {
 			t.Fatalf("the loaded view %s has %d rows, %d columns", v, r.viewRows[v], r.columnsOf[v])
 		}
 	}

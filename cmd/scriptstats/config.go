@@ -29,6 +29,7 @@ type Config struct {
 	Timezone         string
 	Zone             *time.Location
 	Lookback         time.Duration
+	ChangeWindow     int
 	BatchSize        int
 	KeepRunsDays     int
 	StatementTimeout time.Duration
@@ -182,6 +183,7 @@ func (c *Config) passFlags(f *flagSet) {
 	f.duration(&c.Lookback, "lookback", "10m", "safety margin of the incremental read (see docs/design.md, \"The incremental read\")")
 	f.int(&c.BatchSize, "batch-size", "20000", "runs per ClickHouse insert")
 	f.int(&c.KeepRunsDays, "keep-runs-days", "0", "drop the per-run rows (runs, run_steps, run_vs_previous) of months older than this many days, keeping the daily aggregates (0: keep every run; docs/performance.md, \"Retention\")")
+	f.int(&c.ChangeWindow, "change-window", "12", "w of the duration change-point scan: runs compared on each side of a position, 2 to 1000 (docs/detection.md)")
 	f.duration(&c.StatementTimeout, "statement-timeout", "0s", "PostgreSQL statement_timeout for the job's queries (0: server default)")
 	f.int(&c.ErrorBytes, "error-bytes", "4096", "longest error text kept, in bytes, 64 to 16777216 (longer ones are cut with a marker)")
 	sourceFlag(f, &c.Source)
@@ -263,6 +265,9 @@ func (c *Config) validate(f *flagSet, needPG, needCH bool) error {
 	}
 	if c.KeepRunsDays < 0 {
 		return fmt.Errorf("%w: --keep-runs-days %d: must be 0 (keep every run) or positive", errUsage, c.KeepRunsDays)
+	}
+	if c.ChangeWindow != 0 && (c.ChangeWindow < 2 || c.ChangeWindow > 1000) {
+		return fmt.Errorf("%w: --change-window %d: must be 2 to 1000", errUsage, c.ChangeWindow)
 	}
 	if c.BatchSize <= 0 {
 		return fmt.Errorf("%w: --batch-size %d: must be positive", errUsage, c.BatchSize)

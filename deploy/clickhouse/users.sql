@@ -74,6 +74,8 @@ GRANT SELECT ON scriptstats.runs TO scriptstats_reader;
 GRANT SELECT ON scriptstats.run_steps TO scriptstats_reader;
 GRANT SELECT ON scriptstats.run_vs_previous TO scriptstats_reader;
 GRANT SELECT ON scriptstats.success_rate_drops TO scriptstats_reader;
+GRANT SELECT ON scriptstats.duration_changes TO scriptstats_reader;
+GRANT SELECT ON scriptstats.step_health TO scriptstats_reader;
 
 CREATE USER IF NOT EXISTS scriptstats_analyst
     IDENTIFIED WITH sha256_password BY '__ANALYST_PASSWORD__'

@@ -33,7 +33,11 @@ type Options struct {
 	StepsShare         float64
 	MinSteps, MaxSteps int // steps per script (defaults 3 and 14)
 	Stories            bool
-	Odd                bool
+	// DetectionStories adds two story scripts for detection (with Stories):
+	// a +50 % shift of the whole run from a known day (Stories.Shift) and
+	// a step failing every attempt from a known instant (Stories.Broken).
+	DetectionStories bool
+	Odd              bool
 	// OddRate is the share of runs given an odd value in odd mode (default
 	// 0.02). Odd runs belong to scripts without a story; their kinds take
 	// turns, so every kind appears once there are enough odd runs.
@@ -117,6 +121,11 @@ type Stories struct {
 	Renamed    *Rename     `json:"renamed,omitempty"`
 	Running    *Running    `json:"running,omitempty"`
 	Late       *Late       `json:"late_updates,omitempty"`
+	// Detection stories (Options.DetectionStories): Shift has StepIndex −1
+	// (every step and the overhead); Broken fails every attempt (Rate 1)
+	// from From, three days before the end.
+	Shift  *Regression `json:"shift,omitempty"`
+	Broken *StepStory  `json:"broken,omitempty"`
 }
 
 // Regression: from Day on, step StepIndex of the script is slower so that
@@ -333,6 +342,16 @@ func newPlan(opt Options) (*plan, error) {
 	}
 	m.regressFrom, m.breakFrom, m.renameFrom = storyDay(2, 3), storyDay(1, 2), storyDay(1, 3)
 	st := &p.base.Stories
+	m.shiftFrom = storyDay(1, 2)
+	m.brokenFrom = day0.AddDate(0, 0, max(1, opt.Days-3))
+	if s := m.shifted; s != nil {
+		st.Shift = &Regression{ScriptID: s.id, ScriptName: s.name, StepIndex: -1,
+			Day: m.shiftFrom.Format(time.DateOnly), From: m.shiftFrom, Ratio: shiftRatio}
+	}
+	if s := m.broken; s != nil {
+		st.Broken = &StepStory{ScriptID: s.id, ScriptName: s.name, StepIndex: s.brokenStep,
+			StepName: s.steps[s.brokenStep].name, Rate: 1, Day: m.brokenFrom.Format(time.DateOnly), From: m.brokenFrom}
+	}
 	if s := m.regress; s != nil {
 		st.Regression = &Regression{ScriptID: s.id, ScriptName: s.name, StepIndex: s.regressStep,
 			StepName: s.steps[s.regressStep].name, Day: m.regressFrom.Format(time.DateOnly), From: m.regressFrom, Ratio: regressRatio}

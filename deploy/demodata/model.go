@@ -174,6 +174,8 @@ type script struct {
 	flakyStep     int // -1 none
 	renameStep    int // -1 none
 	renameTo      string
+	shift         bool // every step and the overhead 1.5× from shiftFrom
+	brokenStep    int  // -1 none; fails every attempt from brokenFrom
 }
 
 type model struct {
@@ -189,12 +191,16 @@ type model struct {
 	// Story days: effects apply to runs at or after these instants. The zero
 	// time means "always" (Mutate, which comes after the history).
 	regressFrom, breakFrom, renameFrom time.Time
+	// Detection stories (Options.DetectionStories).
+	shifted, broken       *script
+	shiftFrom, brokenFrom time.Time
 }
 
 const (
 	flakyRate    = 0.15
 	breakingRate = 0.30
 	regressRatio = 1.4
+	shiftRatio   = 1.5
 )
 
 func newRand(seed int64, stream uint64) *rand.Rand {
@@ -237,7 +243,11 @@ func buildModel(opt Options) *model {
 	storyIdx := map[int]int{} // script index -> story number 1..4
 	if opt.Stories {
 		perm := r.Perm(opt.Scripts)
-		for i := 0; i < 4 && i < len(perm); i++ {
+		n := 4
+		if opt.DetectionStories {
+			n = 6 // 5: a +50 % shift of the whole run; 6: a step broken
+		}
+		for i := 0; i < n && i < len(perm); i++ {
 			storyIdx[perm[i]] = i + 1
 		}
 	}
@@ -259,7 +269,7 @@ func buildModel(opt Options) *model {
 		}
 		story := storyIdx[i]
 		s := &script{id: int64(i + 1), name: name, area: area, story: story > 0,
-			regressStep: -1, breakStep: -1, flakyStep: -1, renameStep: -1}
+			regressStep: -1, breakStep: -1, flakyStep: -1, renameStep: -1, brokenStep: -1}
 
 		minS, maxS := opt.MinSteps, opt.MaxSteps
 		if story > 0 && maxS >= 5 && minS < 5 {
@@ -335,6 +345,14 @@ func buildModel(opt Options) *model {
 				s.steps[storyStep].errKind = errWrongText
 				m.breaking = s
 			}
+		case 5:
+			s.shift = true
+			m.shifted = s
+		case 6:
+			s.steps[storyStep].hazard = 0
+			s.brokenStep = storyStep
+			s.steps[storyStep].errKind = errWrongText
+			m.broken = s
 		case 4:
 			s.renameStep = storyStep
 			s.renameTo = renamed(s.steps[storyStep].name)
@@ -398,6 +416,8 @@ func (m *model) hazard(s *script, j int, at time.Time) float64 {
 		return flakyRate
 	case j == s.breakStep && !at.Before(m.breakFrom):
 		return breakingRate
+	case j == s.brokenStep && !at.Before(m.brokenFrom):
+		return 1
 	}
 	return s.steps[j].hazard
 }
@@ -405,6 +425,15 @@ func (m *model) hazard(s *script, j int, at time.Time) float64 {
 func (m *model) durFactor(s *script, j int, at time.Time) float64 {
 	if j == s.regressStep && !at.Before(m.regressFrom) {
 		return s.regressFactor
+	}
+	return m.shiftFactor(s, at)
+}
+
+// shiftFactor is 1.5 for the shifted script's steps and overhead from its
+// day on (a +50 % shift of the whole run), else 1.
+func (m *model) shiftFactor(s *script, at time.Time) float64 {
+	if s.shift && !at.Before(m.shiftFrom) {
+		return shiftRatio
 	}
 	return 1
 }

@@ -233,7 +233,7 @@ func (b *builder) simulate(s *script, at time.Time, forceSuccess bool) (status s
 		d := st.base * b.m.durFactor(s, j, at) * runF * lognormal(r, 1, 0.3)
 		if !forceSuccess && r.Float64() < b.m.hazard(s, j, at) {
 			kind := st.errKind
-			if j != s.flakyStep && j != s.breakStep && r.Float64() < 0.3 {
+			if j != s.flakyStep && j != s.breakStep && j != s.brokenStep && r.Float64() < 0.3 {
 				kind = errKind(r.IntN(int(numErrKinds)))
 			}
 			switch kind {
@@ -259,7 +259,7 @@ func (b *builder) simulate(s *script, at time.Time, forceSuccess bool) (status s
 		total += el.dur
 		b.els = append(b.els, el)
 	}
-	total = round3(total + s.overhead*lognormal(r, 1, 0.2))
+	total = round3(total + s.overhead*b.m.shiftFactor(s, at)*lognormal(r, 1, 0.2))
 	return status, failedAt, total
 }
 

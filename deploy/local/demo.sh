@@ -31,14 +31,14 @@ echo "== demo data: ${RUNS} runs of ${SCRIPTS} scripts over ${DAYS} days"
 psql -q "$pg_admin" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = 'scriptstats_demo'" \
 	-c "DROP DATABASE IF EXISTS scriptstats_demo" -c "CREATE DATABASE scriptstats_demo" >/dev/null 2>&1
 start=$SECONDS
-bin/demodata --runs "$RUNS" --scripts "$SCRIPTS" --days "$DAYS" --reset
+bin/demodata --runs "$RUNS" --scripts "$SCRIPTS" --days "$DAYS" --detection-stories --reset
 curl -fsS "http://127.0.0.1:${http_port}/" --data-binary "DROP DATABASE IF EXISTS scriptstats" >/dev/null
 
 echo "== scriptstats migrate, then the first run (loads the whole history; --source $SCRIPTSTATS_SOURCE)"
 bin/scriptstats migrate
 bin/scriptstats run
 echo "== the platform keeps working: runs finish, late fixes, a re-run day, a rename..."
-bin/demodata mutate
+bin/demodata mutate --detection-stories
 echo "== second run (incremental)"
 bin/scriptstats run
 first_day="$(date -u -d "${DAYS} days ago" +%F)"
@@ -70,6 +70,8 @@ q() {
 q "Worst success-rate days" sql/examples/worst_success_days.sql
 q "Most failing steps, last 30 days" sql/examples/top_failing_steps.sql
 q "Largest duration changes, last 30 days against the 30 before" sql/examples/duration_changes.sql
+q "Detected duration regressions (change points of whole runs; the planted +50 % and 1.4x stories among them)" sql/examples/detected_regressions.sql
+q "Unhealthy steps as of the latest pass (the planted broken and flaky steps among them)" sql/examples/unhealthy_steps.sql
 
 cat <<TXT
 

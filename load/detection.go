@@ -1,0 +1,415 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// Detection storage (CONTRACT.md 2b, 3): change points and step health,
+// computed in Go by schedules/detect.go and written here.
+
+// DayRange is the first and last day of something.
+type DayRange struct{ First, Last transform.Day }
+
+// PendingScripts returns, per script with a group journaled by passes
+// after the given version, the first and last journaled day.
+func (s *Sink) PendingScripts(ctx context.Context, after uint64) (map[int64]DayRange, error) {
+	out := map[int64]DayRange{}
+	err := s.retry(ctx, func() error {
+		clear(out)
+		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"after": fmt.Sprint(after)}))
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectPendingScripts)
+		if err != nil {
+			return fmt.Errorf("clickhouse read pending scripts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var first, last time.Time
+			if err := rows.Scan(&id, &first, &last); err != nil {
+				return fmt.Errorf("clickhouse read pending scripts: %w", err)
+			}
+			out[id] = DayRange{First: dayOf(first), Last: dayOf(last)}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// FirstDays returns, per script, a day no later than its first stored run.
+func (s *Sink) FirstDays(ctx context.Context, ids []int64) (map[int64]transform.Day, error) {
+	out := map[int64]transform.Day{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.retry(ctx, func() error {
+		clear(out)
+		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectFirstDays)
+		if err != nil {
+			return fmt.Errorf("clickhouse read first days: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var d time.Time
+			if err := rows.Scan(&id, &d); err != nil {
+				return fmt.Errorf("clickhouse read first days: %w", err)
+			}
+			out[id] = dayOf(d)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ScriptRunsFunc receives the counted runs of one script read by
+// SeriesRuns, in series order (OrderedAt, then ID), with their steps. The
+// slice is reused afterwards.
+type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
+
+// SeriesRuns streams, script by script, the counted runs of each script in
+// starts from its day on; the steps' errors only withErrors.
+func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, withErrors bool, fn ScriptRunsFunc) error {
+	if len(starts) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(starts))
+	days := make([]string, 0, len(starts))
+	minStart := transform.Day(math.MaxInt32)
+	for id, d := range starts {
+		ids = append(ids, id)
+		days = append(days, "'"+d.String()+"'")
+		minStart = min(minStart, d)
+	}
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"ids":         int64List(ids),
+		"starts":      "[" + strings.Join(days, ",") + "]",
+		"min_start":   minStart.String(),
+		"with_errors": fmt.Sprint(map[bool]int{false: 0, true: 1}[withErrors]),
+	}))
+	// Only the start of the query is retried (fn must not see a run twice).
+	var rows driver.Rows
+	err := s.retry(ctx, func() (err error) {
+		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseDetectSeriesRuns)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("clickhouse read series: %w", err)
+	}
+	defer rows.Close()
+	var (
+		cur  int64
+		have bool
+		runs []transform.Run
+	)
+	var (
+		scriptID, runID, orderedAt, failureAt int64
+		day                                   time.Time
+		class                                 string
+		duration                              *float64
+		stIndex                               []int32
+		stName                                []*string
+		stStatus                              []string
+		stDuration                            []*float64
+		stError                               []*string
+	)
+	for rows.Next() {
+		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &failureAt, &duration,
+			&stIndex, &stName, &stStatus, &stDuration, &stError); err != nil {
+			return fmt.Errorf("clickhouse read series: %w", err)
+		}
+		if !have || scriptID != cur {
+			if have {
+				if err := fn(cur, runs); err != nil {
+					return err
+				}
+			}
+			cur, have = scriptID, true
+			runs = runs[:0]
+		}
+		r := transform.Run{
+			ID: runID, ScriptID: scriptID, Day: dayOf(day), Class: classByName[class],
+			OrderedAt: time.UnixMicro(orderedAt).UTC(), FailureAt: time.UnixMicro(failureAt).UTC(),
+			Duration: nullFloat(duration),
+		}
+		if len(stIndex) > 0 {
+			r.Steps = make([]transform.Step, len(stIndex))
+			for k := range stIndex {
+				r.Steps[k] = transform.Step{Index: stIndex[k], Status: stStatus[k]}
+				if k < len(stName) {
+					r.Steps[k].Name = nullString(stName[k])
+				}
+				if k < len(stDuration) {
+					r.Steps[k].Duration = nullFloat(stDuration[k])
+				}
+				if k < len(stError) {
+					r.Steps[k].Error = nullString(stError[k])
+				}
+			}
+		}
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("clickhouse read series: %w", err)
+	}
+	if have {
+		return fn(cur, runs)
+	}
+	return nil
+}
+
+// SeriesKey names a duration series: a script's runs (StepIndex −1) or one
+// of its steps.
+type SeriesKey struct {
+	ScriptID  int64
+	StepIndex int32
+}
+
+// ChangeKey is where a change point sits: its series and the key of its
+// first run in series order.
+type ChangeKey struct {
+	Series      SeriesKey
+	OrderedAtUS int64
+	RunID       int64
+}
+
+// StoredChanges returns the keys of the stored change points of the
+// scripts.
+func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]ChangeKey, error) {
+	var out []ChangeKey
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectStoredChanges)
+		if err != nil {
+			return fmt.Errorf("clickhouse read change points: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k ChangeKey
+			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID); err != nil {
+				return fmt.Errorf("clickhouse read change points: %w", err)
+			}
+			out = append(out, k)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ChangeRow is one row of duration_changes.
+type ChangeRow struct {
+	Key           ChangeKey
+	Day           transform.Day
+	StepName      transform.NullString
+	PreviousRunID int64
+	ChangedAt     time.Time
+	Change        transform.ChangePoint
+	TopStepIndex  transform.NullInt32
+	TopStepName   transform.NullString
+	TopStepDelta  transform.NullFloat
+}
+
+// WriteChanges writes change points and removes the ones in gone.
+func (s *Sink) WriteChanges(ctx context.Context, rows []ChangeRow, gone []ChangeKey, version uint64) error {
+	if len(rows)+len(gone) == 0 {
+		return nil
+	}
+	return s.retry(ctx, func() error {
+		batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertDurationChanges)
+		if err != nil {
+			return fmt.Errorf("clickhouse insert change points: %w", err)
+		}
+		defer batch.Abort()
+		for i := range rows {
+			r := &rows[i]
+			c := &r.Change
+			if err := batch.Append(r.Key.Series.ScriptID, r.Key.Series.StepIndex, r.Key.OrderedAtUS, r.Key.RunID,
+				strPtr(r.StepName), &r.PreviousRunID, storableTime(r.ChangedAt), r.Day.Time(),
+				uint64(c.RunsBefore), uint64(c.RunsAfter), c.MedianBefore, c.MedianAfter, c.Ratio, c.P, c.Effect,
+				string(c.Direction), int32Ptr(r.TopStepIndex), strPtr(r.TopStepName), floatPtr(r.TopStepDelta),
+				version, uint8(0)); err != nil {
+				return fmt.Errorf("clickhouse insert change points: %w", err)
+			}
+		}
+		for _, k := range gone {
+			if err := batch.Append(k.Series.ScriptID, k.Series.StepIndex, k.OrderedAtUS, k.RunID,
+				nil, nil, nil, time.Unix(0, 0).UTC(), uint64(0), uint64(0), 0., 0., 0., 0., 0., "",
+				nil, nil, nil, version, uint8(1)); err != nil {
+				return fmt.Errorf("clickhouse insert change points: %w", err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("clickhouse insert change points: %w", err)
+		}
+		return nil
+	})
+}
+
+// HealthDue returns the scripts whose next health check is at or before
+// asOf.
+func (s *Sink) HealthDue(ctx context.Context, asOf time.Time) ([]int64, error) {
+	var out []int64
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"as_of_us": fmt.Sprint(asOf.UnixMicro())}))
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthDue)
+		if err != nil {
+			return fmt.Errorf("clickhouse read health checks: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("clickhouse read health checks: %w", err)
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// StoredHealth returns the steps of the scripts that have a step_health
+// row.
+func (s *Sink) StoredHealth(ctx context.Context, ids []int64) ([]SeriesKey, error) {
+	var out []SeriesKey
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectStoredHealth)
+		if err != nil {
+			return fmt.Errorf("clickhouse read step health: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k SeriesKey
+			if err := rows.Scan(&k.ScriptID, &k.StepIndex); err != nil {
+				return fmt.Errorf("clickhouse read step health: %w", err)
+			}
+			out = append(out, k)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// HealthRow is one row of step_health.
+type HealthRow struct {
+	Step          SeriesKey
+	StepName      transform.NullString
+	Health        transform.StepHealth
+	LastFailureAt transform.NullTime
+	LastError     transform.NullString
+}
+
+// HealthCheck is when a script's step health must be recomputed even
+// without new data (NoCheck: never).
+type HealthCheck struct {
+	ScriptID int64
+	Next     time.Time
+	None     bool
+}
+
+// WriteHealth writes step health rows, removes the steps in gone, and
+// records the scripts' next checks.
+func (s *Sink) WriteHealth(ctx context.Context, rows []HealthRow, gone []SeriesKey, checks []HealthCheck, version uint64) error {
+	if len(rows)+len(gone) > 0 {
+		err := s.retry(ctx, func() error {
+			batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertStepHealth)
+			if err != nil {
+				return fmt.Errorf("clickhouse insert step health: %w", err)
+			}
+			defer batch.Abort()
+			for i := range rows {
+				r := &rows[i]
+				h := &r.Health
+				if err := batch.Append(r.Step.ScriptID, r.Step.StepIndex, strPtr(r.StepName), string(h.State),
+					timePtr(h.Since), uint64(h.Executions), uint64(h.Failures), floatPtr(h.FailureRate),
+					floatPtr(h.FailureRateLow), floatPtr(h.FailureRateHigh), floatPtr(h.FlipRate),
+					timePtr(r.LastFailureAt), strPtr(r.LastError), version, uint8(0)); err != nil {
+					return fmt.Errorf("clickhouse insert step health: %w", err)
+				}
+			}
+			for _, k := range gone {
+				if err := batch.Append(k.ScriptID, k.StepIndex, nil, "", nil, uint64(0), uint64(0), nil, nil, nil, nil,
+					nil, nil, version, uint8(1)); err != nil {
+					return fmt.Errorf("clickhouse insert step health: %w", err)
+				}
+			}
+			if err := batch.Send(); err != nil {
+				return fmt.Errorf("clickhouse insert step health: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(checks) == 0 {
+		return nil
+	}
+	return s.retry(ctx, func() error {
+		batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertHealthChecks)
+		if err != nil {
+			return fmt.Errorf("clickhouse insert health checks: %w", err)
+		}
+		defer batch.Abort()
+		for _, c := range checks {
+			next, deleted := c.Next.UnixMicro(), uint8(0)
+			if c.None {
+				next, deleted = math.MaxInt64, 1
+			}
+			if err := batch.Append(c.ScriptID, next, version, deleted); err != nil {
+				return fmt.Errorf("clickhouse insert health checks: %w", err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("clickhouse insert health checks: %w", err)
+		}
+		return nil
+	})
+}
+
+// WriteDetectionAsOf records the time step health is as of.
+func (s *Sink) WriteDetectionAsOf(ctx context.Context, asOf time.Time, version uint64) error {
+	return s.retry(ctx, func() error {
+		batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertDetectionAsOf)
+		if err != nil {
+			return fmt.Errorf("clickhouse write detection time: %w", err)
+		}
+		defer batch.Abort()
+		if err := batch.Append(uint8(0), asOf.UTC(), version); err != nil {
+			return fmt.Errorf("clickhouse write detection time: %w", err)
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("clickhouse write detection time: %w", err)
+		}
+		return nil
+	})
+}
+
+// storableTime is t, or nil outside what DateTime64(6) holds.
+func storableTime(t time.Time) *time.Time {
+	if t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) || t.After(time.Date(2299, 12, 31, 23, 59, 59, 999999000, time.UTC)) {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}

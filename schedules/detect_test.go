@@ -1,0 +1,192 @@
+package schedules
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// plantedRuns is a script's history: perDay successful runs a day for days
+// days, lognormal durations with level shifts (±20–60 %) and spikes, and
+// one step per run with its own shifts.
+func plantedRuns(r *rand.Rand, days, perDay int) []transform.Run {
+	level, stepLevel := 10.0, 2.0
+	var runs []transform.Run
+	id := int64(1)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for d := range days {
+		if r.IntN(8) == 0 {
+			level *= 1 + (0.2+0.4*r.Float64())*float64(1-2*r.IntN(2))
+		}
+		if r.IntN(10) == 0 {
+			stepLevel *= 1.5
+		}
+		spike := r.IntN(15) == 0
+		for k := range perDay {
+			v := level * math.Exp(0.05*r.NormFloat64())
+			if spike {
+				v *= 3
+			}
+			at := start.Add(time.Duration(d)*24*time.Hour + time.Duration(k)*time.Minute)
+			run := transform.Run{ID: id, ScriptID: 1, Day: transform.DayOf(at, time.UTC), Class: transform.StatusSuccess,
+				OrderedAt: at, Duration: transform.NullFloat{Float64: v, Valid: true},
+				Steps: []transform.Step{{Index: 0, Status: transform.StepSuccess,
+					Duration: transform.NullFloat{Float64: stepLevel * math.Exp(0.05*r.NormFloat64()), Valid: true}}}}
+			runs = append(runs, run)
+			id++
+		}
+	}
+	return runs
+}
+
+// fullChanges is every series' change points by the definition (the whole
+// series), as rows keyed like the stored ones.
+func fullChanges(t *testing.T, runs []transform.Run, opt transform.ChangeOptions) map[load.ChangeKey]load.ChangeRow {
+	t.Helper()
+	out := map[load.ChangeKey]load.ChangeRow{}
+	for _, s := range scriptSeries(runs, time.UTC) {
+		cps, err := transform.DetectChanges(s.values, s.days, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cp := range cps {
+			row := changeRow(1, s, runs, cp.Index, cp)
+			out[row.Key] = row
+		}
+	}
+	return out
+}
+
+// TestChangePointsAreNotLocal is why the job recomputes whole series:
+// changing a history only from some day on (deletes, rewrites, moves, new
+// runs) makes change points appear or vanish far before that day — more
+// than any margin a window recomputation could take. It also checks that
+// scriptChanges replaces the stored change points by exactly the new
+// whole-series ones.
+func TestChangePointsAreNotLocal(t *testing.T) {
+	opt := transform.DefaultChangeOptions()
+	farthest := 0
+	for seed := range uint64(12) {
+		r := rand.New(rand.NewPCG(seed, 99))
+		days := 60
+		old := plantedRuns(r, days, 40)
+		stored := fullChanges(t, old, opt)
+		first := old[0].Day + transform.Day(10+r.IntN(days-10))
+		var next []transform.Run
+		for _, run := range old {
+			if run.Day >= first {
+				switch r.IntN(10) {
+				case 0: // deleted
+					continue
+				case 1: // rewritten
+					run.Duration.Float64 *= 1.5
+				case 2: // moved to the last day
+					run.OrderedAt = run.OrderedAt.Add(time.Duration(int(old[len(old)-1].Day-run.Day)) * 24 * time.Hour)
+					run.Day = transform.DayOf(run.OrderedAt, time.UTC)
+				}
+			}
+			next = append(next, run)
+		}
+		slices.SortFunc(next, func(a, b transform.Run) int {
+			if c := a.OrderedAt.Compare(b.OrderedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		want := fullChanges(t, next, opt)
+		// How far before the first changed run did a change point differ?
+		series := scriptSeries(next, time.UTC)
+		for k, w := range want {
+			if o, ok := stored[k]; ok && fmt.Sprint(o.Change.Ratio, o.Change.P) == fmt.Sprint(w.Change.Ratio, w.Change.P) {
+				continue
+			}
+			if w.Day >= first {
+				continue
+			}
+			s := series[k.Series.StepIndex]
+			c, _ := slices.BinarySearch(s.days, first)
+			pos := slices.IndexFunc(s.runs, func(i int) bool { return next[i].ID == k.RunID })
+			farthest = max(farthest, c-pos)
+		}
+		storedKeys := make([]load.ChangeKey, 0, len(stored))
+		for k := range stored {
+			storedKeys = append(storedKeys, k)
+		}
+		rows, gone, err := scriptChanges(1, next, storedKeys, opt, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[load.ChangeKey]load.ChangeRow{}
+		for k, v := range stored {
+			got[k] = v
+		}
+		for _, k := range gone {
+			delete(got, k)
+		}
+		for _, row := range rows {
+			got[row.Key] = row
+		}
+		if len(got) != len(want) {
+			t.Fatalf("seed %d: %d change points after the replacement, the whole series has %d", seed, len(got), len(want))
+		}
+		for k, w := range want {
+			if g := got[k]; fmt.Sprint(g) != fmt.Sprint(w) {
+				t.Fatalf("seed %d: change point %v: got %+v, want %+v", seed, k, g, w)
+			}
+		}
+	}
+	// 3·96 + 2·12 = 312 would be the margin of the scan and the check
+	// around one candidate.
+	if farthest <= 312 {
+		t.Fatalf("the farthest change point changed %d values before the first changed one: the method looks local after all", farthest)
+	}
+	t.Logf("a change point changed %d values before the first changed value", farthest)
+}
+
+// TestScriptHealthNextCheck: a step's state does not change before the
+// script's next check, and does change at it when an execution leaves
+// the window or a failure leaves the last 24 h.
+func TestScriptHealthNextCheck(t *testing.T) {
+	asOf := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
+	var runs []transform.Run
+	add := func(at time.Time, id int64, failed bool) {
+		st := transform.StepSuccess
+		if failed {
+			st = transform.StepFailed
+		}
+		runs = append(runs, transform.Run{ID: id, ScriptID: 1, Class: transform.StatusSuccess, OrderedAt: at, FailureAt: at,
+			Steps: []transform.Step{{Index: 0, Status: st}}})
+	}
+	// 12 successes over the last days, then one failure 2 h ago: newly failing.
+	for i := range 12 {
+		add(asOf.Add(-time.Duration(100-i)*time.Hour), int64(i+1), false)
+	}
+	add(asOf.Add(-2*time.Hour), 20, true)
+	add(asOf.Add(3*time.Hour), 21, true) // future-dated
+	rows, check := scriptHealth(1, runs, asOf, time.UTC)
+	if len(rows) != 1 || rows[0].Health.State != transform.NewlyFailing {
+		t.Fatalf("rows %+v", rows)
+	}
+	// The future execution enters at asOf + 3 h, before the failure leaves
+	// the last 24 h (asOf + 22 h) and the oldest leaves the 14 days.
+	if want := asOf.Add(3 * time.Hour); check.None || !check.Next.Equal(want) {
+		t.Fatalf("next check %v (none %v), want %v", check.Next, check.None, want)
+	}
+	runs = runs[:len(runs)-1]
+	_, check = scriptHealth(1, runs, asOf, time.UTC)
+	if want := asOf.Add(22*time.Hour + time.Microsecond); !check.Next.Equal(want) {
+		t.Fatalf("next check %v, want %v", check.Next, want)
+	}
+	// Just before the check: the same state; at it: no longer newly failing.
+	before, _ := scriptHealth(1, runs, check.Next.Add(-time.Microsecond), time.UTC)
+	at, _ := scriptHealth(1, runs, check.Next, time.UTC)
+	if before[0].Health.State != transform.NewlyFailing || at[0].Health.State == transform.NewlyFailing {
+		t.Fatalf("before the check %s, at it %s", before[0].Health.State, at[0].Health.State)
+	}
+}

@@ -1,0 +1,1 @@
+INSERT INTO detection_as_of (key, as_of, _version)
