@@ -49,6 +49,7 @@ var (
 	reDrop        = regexp.MustCompile(`(?is)^DROP TABLE IF EXISTS\s+(\w+)\s*$`)
 	reAlter       = regexp.MustCompile(`(?is)^ALTER TABLE\s+(\w+)(\s.*)$`)
 	reInsert      = regexp.MustCompile(`(?is)^INSERT INTO\s`)
+	reMatView     = regexp.MustCompile(`(?is)^CREATE MATERIALIZED VIEW IF NOT EXISTS\s+(\w+)\s+TO\s+(\w+)\s+AS\s(.*)$`)
 	reScriptID    = regexp.MustCompile(`(?m)(^|\(|,)\s*script_id\s`)
 	// ENGINE = XMergeTree, with or without (args), then the rest.
 	reEngine = regexp.MustCompile(`(?is)^ENGINE\s*=\s*(\w*MergeTree)(?:\s*\(([^)]*)\))?(.*)$`)
@@ -105,20 +106,34 @@ func (c *Cluster) Rewrite(stmt, database string) (ddl, once []string, err error)
 			"ALTER TABLE " + quoteIdent(m[1]+localSuffix) + on + m[2],
 			"ALTER TABLE " + quoteIdent(m[1]) + on + m[2],
 		}, nil, nil
+	case reMatView.MatchString(stmt):
+		// A materialized view fires on the inserts into the local table it
+		// reads, on every node, and writes the local table of the same
+		// shard (both are sharded by script).
+		m := reMatView.FindStringSubmatch(stmt)
+		return []string{"CREATE MATERIALIZED VIEW IF NOT EXISTS " + quoteIdent(m[1]) + on +
+			" TO " + quoteIdent(m[2]+localSuffix) + " AS " + c.localNames(m[3])}, nil, nil
 	case reInsert.MatchString(stmt):
 		// Run on every shard over its local tables: the rows of a script
 		// stay on its shard. schema_migrations stays the Distributed
 		// table (the guard of a data migration reads it whole).
-		local := regexp.MustCompile(`\b\w+\b`).ReplaceAllStringFunc(stmt, func(w string) string {
-			if c.tables[w] && w != "schema_migrations" {
-				return w + localSuffix
-			}
-			return w
-		})
-		return nil, []string{local}, nil
+		return nil, []string{c.localNames(stmt)}, nil
 	}
 	return nil, nil, fmt.Errorf("cluster: no rule for the statement %.60q", stmt)
 }
+
+// localNames names the local tables instead of the Distributed ones,
+// schema_migrations excepted (a data migration's guard reads it whole).
+func (c *Cluster) localNames(stmt string) string {
+	return reWord.ReplaceAllStringFunc(stmt, func(w string) string {
+		if c.tables[w] && w != "schema_migrations" {
+			return w + localSuffix
+		}
+		return w
+	})
+}
+
+var reWord = regexp.MustCompile(`\b\w+\b`)
 
 // localEngine turns "ENGINE = ReplacingMergeTree(args) rest" into the local
 // table's engine: Replicated with Keeper path and replica name unless

@@ -29,14 +29,14 @@ func (s *Sink) PendingScripts(ctx context.Context, after uint64) (map[int64]DayR
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"after": fmt.Sprint(after)}))
 		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectPendingScripts)
 		if err != nil {
-			return fmt.Errorf("clickhouse read pending scripts: %w", err)
+			return sinkErrorf("clickhouse read pending scripts: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			var first, last time.Time
 			if err := rows.Scan(&id, &first, &last); err != nil {
-				return fmt.Errorf("clickhouse read pending scripts: %w", err)
+				return sinkErrorf("clickhouse read pending scripts: %w", err)
 			}
 			out[id] = DayRange{First: dayOf(first), Last: dayOf(last)}
 		}
@@ -56,14 +56,14 @@ func (s *Sink) FirstDays(ctx context.Context, ids []int64) (map[int64]transform.
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
 		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectFirstDays)
 		if err != nil {
-			return fmt.Errorf("clickhouse read first days: %w", err)
+			return sinkErrorf("clickhouse read first days: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			var d time.Time
 			if err := rows.Scan(&id, &d); err != nil {
-				return fmt.Errorf("clickhouse read first days: %w", err)
+				return sinkErrorf("clickhouse read first days: %w", err)
 			}
 			out[id] = dayOf(d)
 		}
@@ -104,7 +104,7 @@ func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, w
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("clickhouse read series: %w", err)
+		return sinkErrorf("clickhouse read series: %w", err)
 	}
 	defer rows.Close()
 	var (
@@ -126,7 +126,7 @@ func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, w
 	for rows.Next() {
 		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &failureAt, &duration,
 			&stIndex, &stName, &stStatus, &stDuration, &stError); err != nil {
-			return fmt.Errorf("clickhouse read series: %w", err)
+			return sinkErrorf("clickhouse read series: %w", err)
 		}
 		if !have || scriptID != cur {
 			if have {
@@ -160,7 +160,7 @@ func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, w
 		runs = append(runs, r)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("clickhouse read series: %w", err)
+		return sinkErrorf("clickhouse read series: %w", err)
 	}
 	if have {
 		return fn(cur, runs)
@@ -195,13 +195,13 @@ func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]ChangeKey, err
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
 		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectStoredChanges)
 		if err != nil {
-			return fmt.Errorf("clickhouse read change points: %w", err)
+			return sinkErrorf("clickhouse read change points: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var k ChangeKey
 			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID); err != nil {
-				return fmt.Errorf("clickhouse read change points: %w", err)
+				return sinkErrorf("clickhouse read change points: %w", err)
 			}
 			out = append(out, k)
 		}
@@ -231,7 +231,7 @@ func (s *Sink) WriteChanges(ctx context.Context, rows []ChangeRow, gone []Change
 	return s.retry(ctx, func() error {
 		batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertDurationChanges)
 		if err != nil {
-			return fmt.Errorf("clickhouse insert change points: %w", err)
+			return sinkErrorf("clickhouse insert change points: %w", err)
 		}
 		defer batch.Abort()
 		for i := range rows {
@@ -242,18 +242,18 @@ func (s *Sink) WriteChanges(ctx context.Context, rows []ChangeRow, gone []Change
 				uint64(c.RunsBefore), uint64(c.RunsAfter), c.MedianBefore, c.MedianAfter, c.Ratio, c.P, c.Effect,
 				string(c.Direction), int32Ptr(r.TopStepIndex), strPtr(r.TopStepName), floatPtr(r.TopStepDelta),
 				version, uint8(0)); err != nil {
-				return fmt.Errorf("clickhouse insert change points: %w", err)
+				return sinkErrorf("clickhouse insert change points: %w", err)
 			}
 		}
 		for _, k := range gone {
 			if err := batch.Append(k.Series.ScriptID, k.Series.StepIndex, k.OrderedAtUS, k.RunID,
 				nil, nil, nil, time.Unix(0, 0).UTC(), uint64(0), uint64(0), 0., 0., 0., 0., 0., "",
 				nil, nil, nil, version, uint8(1)); err != nil {
-				return fmt.Errorf("clickhouse insert change points: %w", err)
+				return sinkErrorf("clickhouse insert change points: %w", err)
 			}
 		}
 		if err := batch.Send(); err != nil {
-			return fmt.Errorf("clickhouse insert change points: %w", err)
+			return sinkErrorf("clickhouse insert change points: %w", err)
 		}
 		return nil
 	})
@@ -268,13 +268,13 @@ func (s *Sink) HealthDue(ctx context.Context, asOf time.Time) ([]int64, error) {
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"as_of_us": fmt.Sprint(asOf.UnixMicro())}))
 		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthDue)
 		if err != nil {
-			return fmt.Errorf("clickhouse read health checks: %w", err)
+			return sinkErrorf("clickhouse read health checks: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
-				return fmt.Errorf("clickhouse read health checks: %w", err)
+				return sinkErrorf("clickhouse read health checks: %w", err)
 			}
 			out = append(out, id)
 		}
@@ -295,13 +295,13 @@ func (s *Sink) StoredHealth(ctx context.Context, ids []int64) ([]SeriesKey, erro
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
 		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectStoredHealth)
 		if err != nil {
-			return fmt.Errorf("clickhouse read step health: %w", err)
+			return sinkErrorf("clickhouse read step health: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var k SeriesKey
 			if err := rows.Scan(&k.ScriptID, &k.StepIndex); err != nil {
-				return fmt.Errorf("clickhouse read step health: %w", err)
+				return sinkErrorf("clickhouse read step health: %w", err)
 			}
 			out = append(out, k)
 		}
@@ -334,7 +334,7 @@ func (s *Sink) WriteHealth(ctx context.Context, rows []HealthRow, gone []SeriesK
 		err := s.retry(ctx, func() error {
 			batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertStepHealth)
 			if err != nil {
-				return fmt.Errorf("clickhouse insert step health: %w", err)
+				return sinkErrorf("clickhouse insert step health: %w", err)
 			}
 			defer batch.Abort()
 			for i := range rows {
@@ -344,17 +344,17 @@ func (s *Sink) WriteHealth(ctx context.Context, rows []HealthRow, gone []SeriesK
 					timePtr(h.Since), uint64(h.Executions), uint64(h.Failures), floatPtr(h.FailureRate),
 					floatPtr(h.FailureRateLow), floatPtr(h.FailureRateHigh), floatPtr(h.FlipRate),
 					timePtr(r.LastFailureAt), strPtr(r.LastError), version, uint8(0)); err != nil {
-					return fmt.Errorf("clickhouse insert step health: %w", err)
+					return sinkErrorf("clickhouse insert step health: %w", err)
 				}
 			}
 			for _, k := range gone {
 				if err := batch.Append(k.ScriptID, k.StepIndex, nil, "", nil, uint64(0), uint64(0), nil, nil, nil, nil,
 					nil, nil, version, uint8(1)); err != nil {
-					return fmt.Errorf("clickhouse insert step health: %w", err)
+					return sinkErrorf("clickhouse insert step health: %w", err)
 				}
 			}
 			if err := batch.Send(); err != nil {
-				return fmt.Errorf("clickhouse insert step health: %w", err)
+				return sinkErrorf("clickhouse insert step health: %w", err)
 			}
 			return nil
 		})
@@ -368,7 +368,7 @@ func (s *Sink) WriteHealth(ctx context.Context, rows []HealthRow, gone []SeriesK
 	return s.retry(ctx, func() error {
 		batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertHealthChecks)
 		if err != nil {
-			return fmt.Errorf("clickhouse insert health checks: %w", err)
+			return sinkErrorf("clickhouse insert health checks: %w", err)
 		}
 		defer batch.Abort()
 		for _, c := range checks {
@@ -377,11 +377,11 @@ func (s *Sink) WriteHealth(ctx context.Context, rows []HealthRow, gone []SeriesK
 				next, deleted = math.MaxInt64, 1
 			}
 			if err := batch.Append(c.ScriptID, next, version, deleted); err != nil {
-				return fmt.Errorf("clickhouse insert health checks: %w", err)
+				return sinkErrorf("clickhouse insert health checks: %w", err)
 			}
 		}
 		if err := batch.Send(); err != nil {
-			return fmt.Errorf("clickhouse insert health checks: %w", err)
+			return sinkErrorf("clickhouse insert health checks: %w", err)
 		}
 		return nil
 	})
@@ -392,14 +392,14 @@ func (s *Sink) WriteDetectionAsOf(ctx context.Context, asOf time.Time, version u
 	return s.retry(ctx, func() error {
 		batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertDetectionAsOf)
 		if err != nil {
-			return fmt.Errorf("clickhouse write detection time: %w", err)
+			return sinkErrorf("clickhouse write detection time: %w", err)
 		}
 		defer batch.Abort()
 		if err := batch.Append(uint8(0), asOf.UTC(), version); err != nil {
-			return fmt.Errorf("clickhouse write detection time: %w", err)
+			return sinkErrorf("clickhouse write detection time: %w", err)
 		}
 		if err := batch.Send(); err != nil {
-			return fmt.Errorf("clickhouse write detection time: %w", err)
+			return sinkErrorf("clickhouse write detection time: %w", err)
 		}
 		return nil
 	})

@@ -62,7 +62,7 @@ func (s *Sink) Relink(ctx context.Context, after, version uint64, afterChunk fun
 	}))
 	err = s.retry(ctx, func() error {
 		if err := s.conn.Exec(qctx, sqlfiles.ClickHouseInsertRunLinkTombstones); err != nil {
-			return fmt.Errorf("clickhouse relink runs: %w", err)
+			return sinkErrorf("clickhouse relink runs: %w", err)
 		}
 		return nil
 	})
@@ -90,7 +90,7 @@ func (s *Sink) linkGroups(ctx context.Context, after uint64) (journaled, settled
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"after": fmt.Sprint(after)}))
 	rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseSelectLinkGroups)
 	if err != nil {
-		return nil, nil, fmt.Errorf("clickhouse read groups to relink: %w", err)
+		return nil, nil, sinkErrorf("clickhouse read groups to relink: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -98,7 +98,7 @@ func (s *Sink) linkGroups(ctx context.Context, after uint64) (journaled, settled
 		var day time.Time
 		var isJournaled uint8
 		if err := rows.Scan(&script, &day, &isJournaled); err != nil {
-			return nil, nil, fmt.Errorf("clickhouse read groups to relink: %w", err)
+			return nil, nil, sinkErrorf("clickhouse read groups to relink: %w", err)
 		}
 		k := transform.GroupKey{ScriptID: script, Day: dayOf(day)}
 		if isJournaled == 1 {
@@ -108,7 +108,7 @@ func (s *Sink) linkGroups(ctx context.Context, after uint64) (journaled, settled
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("clickhouse read groups to relink: %w", err)
+		return nil, nil, sinkErrorf("clickhouse read groups to relink: %w", err)
 	}
 	return journaled, settled, nil
 }
@@ -126,7 +126,7 @@ func (s *Sink) insertLinks(ctx context.Context, read, emit []transform.GroupKey,
 		clickhouse.WithExternalTable(readTable, emitTable),
 		clickhouse.WithParameters(clickhouse.Parameters{"version": fmt.Sprint(version)}))
 	if err := s.conn.Exec(qctx, sqlfiles.ClickHouseInsertRunLinks); err != nil {
-		return fmt.Errorf("clickhouse relink runs: %w", err)
+		return sinkErrorf("clickhouse relink runs: %w", err)
 	}
 	return nil
 }
@@ -134,11 +134,11 @@ func (s *Sink) insertLinks(ctx context.Context, read, emit []transform.GroupKey,
 func groupTable(name string, keys []transform.GroupKey) (*ext.Table, error) {
 	table, err := ext.NewTable(name, ext.Column("script_id", "Int64"), ext.Column("day", "Date32"))
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse relink runs: %w", err)
+		return nil, sinkErrorf("clickhouse relink runs: %w", err)
 	}
 	for _, k := range keys {
 		if err := table.Append(k.ScriptID, k.Day.Time()); err != nil {
-			return nil, fmt.Errorf("clickhouse relink runs: %w", err)
+			return nil, sinkErrorf("clickhouse relink runs: %w", err)
 		}
 	}
 	return table, nil

@@ -8,8 +8,12 @@ import (
 	"testing"
 )
 
-// ClusterName is the remote_servers cluster of PrivateClickHouseCluster.
-const ClusterName = "scriptstats_test"
+// ClusterName is the remote_servers cluster of PrivateClickHouseCluster,
+// whose replicas resolve unqualified names in ClusterDatabase.
+const (
+	ClusterName     = "scriptstats_test"
+	ClusterDatabase = "scriptstats"
+)
 
 // PrivateClickHouseCluster starts n private ClickHouse servers, each one
 // shard of the cluster ClusterName (one replica each: the local engine has
@@ -25,7 +29,7 @@ func PrivateClickHouseCluster(t testing.TB, n int) []*ClickHouseServer {
 	var shards strings.Builder
 	for i := range ports {
 		ports[i] = [2]int{FreePort(t), FreePort(t)}
-		fmt.Fprintf(&shards, "      <shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>\n", ports[i][0])
+		fmt.Fprintf(&shards, "      <shard><replica><host>127.0.0.1</host><port>%d</port><default_database>%s</default_database></replica></shard>\n", ports[i][0], ClusterDatabase)
 	}
 	config := filepath.Join(t.TempDir(), "cluster-config.xml")
 	users := filepath.Join(root, "deploy", "local", "clickhouse-users.xml")
