@@ -259,13 +259,6 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, opt 
 	return rows, gone, nil
 }
 
-func changeKeyLess(a, b load.ChangeKey) bool {
-	if a.OrderedAtUS != b.OrderedAtUS {
-		return a.OrderedAtUS < b.OrderedAtUS
-	}
-	return a.RunID < b.RunID
-}
-
 // changeRow makes the row of the change point at position at of s.
 func changeRow(id int64, s *series, runs []transform.Run, at int, cp transform.ChangePoint) load.ChangeRow {
 	r := &runs[s.runs[at]]
