@@ -3,7 +3,7 @@
 -- query time from the exact daily counts: nothing to keep in step. At the
 -- edges (no success, all successes) the bound is exactly 0 or 1, as the
 -- formula gives; floating point would leave ~1e-17. The views keep
--- join_use_nulls = 0 for themselves (0004_views_join_use_nulls.sql).
+-- join_use_nulls = 0 for themselves (a tool may send join_use_nulls = 1: see docs/metabase.md).
 -- 1.9208 = z²/2, 0.9604 = z²/4, 3.8416 = z² for z = 1.96.
 
 CREATE OR REPLACE VIEW script_daily SQL SECURITY DEFINER AS
