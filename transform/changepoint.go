@@ -376,3 +376,22 @@ func abs(i int) int {
 	}
 	return i
 }
+
+// Radius says how far the result at one position of a series reaches:
+// when local is true, whether position i is a change point, and every
+// figure of its ChangePoint (including RunsBefore and RunsAfter, which
+// never exceed r), depend only on values[max(0, i−r):min(n, i+r)] and
+// their days. So DetectChanges on a slice values[a:b] finds exactly the
+// change points of the whole series at the positions i with
+// (a == 0 || i ≥ a+r) and (b == n || i < b−r), shifted by a. The job uses
+// it to recompute only the part of a series that a pass can have changed.
+// When local is false no radius holds and a series must be recomputed
+// whole.
+func (o ChangeOptions) Radius() (r int, local bool) {
+	if o.ConfirmWindow == 0 {
+		// The scan alone: the test at i reads [i−w, i+w); a candidate
+		// compares the tests within ±w.
+		return 2 * o.Window, true
+	}
+	return 0, false
+}
