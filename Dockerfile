@@ -13,7 +13,10 @@ ARG GO_VERSION=1.26.8
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
 # Modules first: this layer is reused until go.mod or go.sum change.
+# go.mod names the tooling module deploy/ (the tests' helpers) by a replace:
+# its go.mod is part of the module graph.
 COPY go.mod go.sum ./
+COPY deploy/go.mod deploy/go.sum ./deploy/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev

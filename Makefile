@@ -19,6 +19,10 @@ export GO
 STACK := bash deploy/local/stack.sh
 STATICCHECK_VERSION := v0.8.2
 GO_FILES = $(shell find . -path ./.local -prune -o -name '*.go' -print)
+# The tooling (bench, demodata, teststack, chserver, manifests) is a module of
+# its own, deploy/go.mod, so that go.mod lists only what the product needs.
+# Its commands run from the repository root: go -C deploy.
+DEPLOY := $(GO) -C deploy
 
 .PHONY: help test test-unit lint build bench demo detect-eval stack-up stack-down stack-purge generate
 
@@ -38,7 +42,10 @@ stack-purge:
 	$(STACK) purge
 
 test: stack-up
-	eval "$$($(STACK) env)" && $(GO) test -count=1 -timeout 20m ./...
+	eval "$$($(STACK) env)" || exit 1; rc=0; \
+	$(GO) test -count=1 -timeout 20m ./... || rc=1; \
+	$(DEPLOY) test -count=1 -timeout 20m ./... || rc=1; \
+	exit $$rc
 
 test-unit:
 	$(GO) test -count=1 ./transform/... ./schedules/... ./sql/... ./load/report/...
@@ -47,7 +54,9 @@ lint:
 	@out="$$($(GOFMT) -l $(GO_FILES))"; \
 	if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(DEPLOY) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(DEPLOY) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -56,15 +65,15 @@ demo:
 	bash deploy/local/demo.sh
 
 detect-eval:
-	$(GO) run ./deploy/detecteval $(DETECT_EVAL_FLAGS)
+	$(DEPLOY) run ./detecteval $(DETECT_EVAL_FLAGS)
 
 bench: stack-up
-	eval "$$($(STACK) env)" && $(GO) run ./deploy/bench $(BENCH_FLAGS)
+	eval "$$($(STACK) env)" && $(DEPLOY) run ./bench $(BENCH_FLAGS)
 
 #   make bench-10m   the 10M-run measurement (issue 12; not in CI): 1M and 10M runs, one repetition, ~10 GB in PostgreSQL; writes .local/bench/10m.{json,md}
 .PHONY: bench-10m
 bench-10m: stack-up
-	eval "$$($(STACK) env)" && $(GO) run ./deploy/bench -big-runs 10000000 -reps 1 -profile=false \
+	eval "$$($(STACK) env)" && $(DEPLOY) run ./bench -big-runs 10000000 -reps 1 -profile=false \
 		-out .local/bench/10m.json -md .local/bench/10m.md -doc "" $(BENCH_FLAGS)
 
 #   make soak        long crash soak: hundreds of SIGKILLs of passes at failpoints and random moments (SOAK_FLAGS="-run TestCrashAtRandomMoments" to narrow; SCRIPTSTATS_SOAK_KILLS=N kills per kind of pass)

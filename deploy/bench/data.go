@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scriptstats/scriptstats/deploy/demodata"
+	"github.com/scriptstats/scriptstats/deploy/teststack"
 )
 
 // source is the PostgreSQL database holding one generated history.
@@ -49,7 +50,7 @@ func (h *harness) ensureData(ctx context.Context, n, days int, dr *DataResult) (
 	name := h.dbName(n, days)
 	label := h.label(n, days)
 	h.pgDBs = append(h.pgDBs, name)
-	dsn, err := withPostgresDatabase(h.cfg.PGDSN, name)
+	dsn, err := teststack.PostgresDSN(h.cfg.PGDSN, name)
 	if err != nil {
 		return nil, err
 	}
@@ -213,15 +214,6 @@ func connectPG(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return pool, nil
-}
-
-// withPostgresDatabase returns dsn (a URL or a key=value DSN) with its
-// database replaced by name.
-func withPostgresDatabase(dsn, name string) (string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return withURLPath(dsn, name)
-	}
-	return strings.TrimSpace(dsn) + " dbname=" + name, nil
 }
 
 // withURLPath returns the URL dsn with its path set to "/"+name.

@@ -401,5 +401,12 @@ func repoRoot(ctx context.Context) (string, error) {
 	if mod == "" || mod == os.DevNull {
 		return "", errors.New("run from inside the scriptstats repository (go env GOMOD is empty)")
 	}
-	return filepath.Dir(mod), nil
+	root := filepath.Dir(mod)
+	// From the tooling module (deploy/go.mod) the repository is its parent.
+	if filepath.Base(root) == "deploy" {
+		if _, err := os.Stat(filepath.Join(root, "..", "go.mod")); err == nil {
+			root = filepath.Dir(root)
+		}
+	}
+	return root, nil
 }

@@ -623,7 +623,7 @@ func commandLine() string {
 	if len(args) == 0 {
 		return "make bench"
 	}
-	return "go run ./deploy/bench " + strings.Join(args, " ")
+	return "go -C deploy run ./bench " + strings.Join(args, " ")
 }
 
 // revision is the git commit of root, with "+dirty" when the tree has

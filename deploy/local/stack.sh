@@ -285,8 +285,8 @@ ch_ensure_installed() {
 	local go
 	go="$(find_go)"
 	mkdir -p "$LOCAL/bin"
-	(cd "$REPO" && CGO_ENABLED=0 "$go" build -o "$CHSERVER" ./deploy/chserver) ||
-		die "go build ./deploy/chserver failed"
+	(cd "$REPO/deploy" && CGO_ENABLED=0 "$go" build -o "$CHSERVER" ./chserver) ||
+		die "go build ./chserver (in deploy/, the tooling module) failed"
 }
 
 ch_pid() {

@@ -76,7 +76,7 @@ func Postgres(t testing.TB) (dsn string) {
 		}
 	})
 
-	dsn, err = withPostgresDatabase(admin, name)
+	dsn, err = PostgresDSN(admin, name)
 	if err != nil {
 		t.Fatalf("teststack: %s: %v", EnvPostgres, err)
 	}
@@ -175,16 +175,6 @@ func requireEnv(t testing.TB, name string) string {
 	}
 	t.Skipf("teststack: %s is not set; run make test or deploy/local/stack.sh up and eval \"$(deploy/local/stack.sh env)\"", name)
 	return ""
-}
-
-// withPostgresDatabase returns dsn (a URL or a key=value DSN) with its
-// database replaced by name.
-func withPostgresDatabase(dsn, name string) (string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return withURLPath(dsn, name)
-	}
-	// key=value form: a later keyword overrides an earlier one.
-	return strings.TrimSpace(dsn) + " dbname=" + name, nil
 }
 
 // withURLPath returns the URL dsn with its path set to "/"+name, keeping
