@@ -56,7 +56,6 @@ type app struct {
 	stdout io.Writer
 	stderr *redactingWriter
 	log    zerolog.Logger
-	cfg    Config
 	// sink is the ClickHouse connection job opened (schedule's /report
 	// reads it too).
 	sink *load.Sink
@@ -125,8 +124,9 @@ func (a *app) exit(ctx context.Context, err error) int {
 	return exitFailure
 }
 
-// setup parses flags and the environment, validates, and sets up logging.
-func (a *app) setup(f *flagSet, args []string, needPG, needCH bool) error {
+// setup parses flags (registered by the command into o) and the
+// environment, validates o, and sets up the redactor and logging.
+func (a *app) setup(f *flagSet, args []string, o options) error {
 	// A bad flag is one line (printed by exit), not the flag package's
 	// message plus the whole usage; --help prints the usage.
 	f.SetOutput(io.Discard)
@@ -139,12 +139,19 @@ func (a *app) setup(f *flagSet, args []string, needPG, needCH bool) error {
 		return fmt.Errorf("%w: %w (see scriptstats %s --help)", errUsage, err, f.Name())
 	}
 	f.SetOutput(a.stderr)
-	if err := a.cfg.validate(f, needPG, needCH); err != nil {
+	if len(f.envErrs) > 0 {
+		return fmt.Errorf("%w: %w", errUsage, f.envErrs[0])
+	}
+	if t, ok := o.(argsTaker); ok {
+		t.setArgs(f.Args())
+	}
+	if err := o.Validate(); err != nil {
 		return err
 	}
-	a.stderr.setSecrets(a.cfg.secrets)
-	a.stdout.(*redactingWriter).setSecrets(a.cfg.secrets)
-	a.log = newLogger(a.stderr, a.cfg.LogFormat, a.cfg.LogLevel)
+	c := o.connection()
+	a.stderr.setSecrets(c.secrets)
+	a.stdout.(*redactingWriter).setSecrets(c.secrets)
+	a.log = newLogger(a.stderr, c.LogFormat, c.LogLevel)
 	return nil
 }
 
@@ -176,12 +183,12 @@ func underlyingFile(w io.Writer) (*os.File, bool) {
 }
 
 // job opens both databases and builds the pass runner.
-func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
-	src, err := extract.Open(ctx, a.cfg.PGDSN, a.cfg.StatementTimeout)
+func (a *app) job(ctx context.Context, o *jobOptions) (*schedules.Job, func(), error) {
+	src, err := extract.Open(ctx, o.PGDSN, o.StatementTimeout)
 	if err != nil {
 		return nil, nil, err
 	}
-	sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
+	sink, err := load.OpenWith(ctx, o.ClickHouseDSN, o.sinkOptions())
 	if err != nil {
 		src.Close()
 		return nil, nil, err
@@ -190,25 +197,25 @@ func (a *app) job(ctx context.Context) (*schedules.Job, func(), error) {
 		a.log.Warn().Int("attempt", attempt).Err(err).Msg("clickhouse error, retrying")
 	}
 	lim := transform.DefaultLimits
-	lim.ErrorBytes = a.cfg.ErrorBytes
+	lim.ErrorBytes = o.ErrorBytes
 	a.sink = sink
 	j := &schedules.Job{
 		Source:       schedules.FromExtract(src),
 		Sink:         sink,
-		Zone:         a.cfg.Zone,
-		ZoneName:     a.cfg.Timezone,
+		Zone:         o.Zone,
+		ZoneName:     o.Timezone,
 		Limits:       lim,
-		Lookback:     a.cfg.Lookback,
-		BatchSize:    a.cfg.BatchSize,
-		KeepRunsDays: a.cfg.KeepRunsDays,
-		ChangeWindow: a.cfg.ChangeWindow,
+		Lookback:     o.Lookback,
+		BatchSize:    o.BatchSize,
+		KeepRunsDays: o.KeepRunsDays,
+		ChangeWindow: o.ChangeWindow,
 		Log:          a.log,
 		Now:          time.Now,
 		Progress:     a.newProgress(),
 	}
-	if a.cfg.Source == "logical" {
+	if o.Source == "logical" {
 		slot := extract.SlotFor(sink.Database())
-		j.Slot, j.PGDSN = &slot, a.cfg.PGDSN
+		j.Slot, j.PGDSN = &slot, o.PGDSN
 	}
 	a.checkZoneData(ctx, j)
 	return j, func() { src.Close(); _ = sink.Close() }, nil
@@ -223,9 +230,9 @@ func (a *app) checkZoneData(ctx context.Context, j *schedules.Job) {
 	n, first, err := j.ZoneDataMismatch(ctx)
 	switch {
 	case err != nil:
-		a.log.Warn().Err(err).Str("timezone", a.cfg.Timezone).Msg("could not compare the time zone data with PostgreSQL's")
+		a.log.Warn().Err(err).Str("timezone", j.ZoneName).Msg("could not compare the time zone data with PostgreSQL's")
 	case n > 0:
-		a.log.Warn().Str("timezone", a.cfg.Timezone).Int("instants", n).Str("first", first).
+		a.log.Warn().Str("timezone", j.ZoneName).Int("instants", n).Str("first", first).
 			Msg("time zone data differ from PostgreSQL's: runs near these instants fall on other days than AT TIME ZONE on the source gives; update the image or PostgreSQL's tzdata")
 	}
 }

@@ -11,37 +11,55 @@ import (
 	"github.com/scriptstats/scriptstats/extract"
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/schedules"
-	"github.com/scriptstats/scriptstats/transform"
 )
 
-func (a *app) migrate(ctx context.Context, args []string) error {
-	f := newFlagSet("migrate")
-	a.cfg.connectionFlags(f, false)
-	f.secret(&a.cfg.PGDSN, "pg-dsn", "source PostgreSQL; only with --source logical, which creates the publication and the replication slot there")
-	sourceFlag(f, &a.cfg.Source)
-	if err := a.setup(f, args, false, true); err != nil {
+// migrateOptions: the ClickHouse database, and with --source logical the
+// source too (publication and slot).
+type migrateOptions struct {
+	connOptions
+	Source string
+}
+
+func (o *migrateOptions) register(f *flagSet) {
+	o.connOptions.register(f, false)
+	f.secret(&o.PGDSN, "pg-dsn", "source PostgreSQL; only with --source logical, which creates the publication and the replication slot there")
+	sourceFlag(f, &o.Source)
+}
+
+func (o *migrateOptions) Validate() error {
+	if err := validateSource(o.Source); err != nil {
 		return err
 	}
-	n, err := load.MigrateWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
+	return o.connOptions.validate(o.Source == "logical", true)
+}
+
+func (a *app) migrate(ctx context.Context, args []string) error {
+	var o migrateOptions
+	f := newFlagSet("migrate")
+	o.register(f)
+	if err := a.setup(f, args, &o); err != nil {
+		return err
+	}
+	n, err := load.MigrateWith(ctx, o.ClickHouseDSN, o.sinkOptions())
 	if err != nil {
 		return err
 	}
 	a.log.Info().Int("migrations", n).Msg("clickhouse schema up to date")
-	if a.cfg.Source == "logical" {
-		return a.migrateSlot(ctx)
+	if o.Source == "logical" {
+		return a.migrateSlot(ctx, &o)
 	}
 	return nil
 }
 
 // migrateSlot creates the publication and the replication slot of
 // --source logical, or prints the SQL for a DBA when the role may not.
-func (a *app) migrateSlot(ctx context.Context) error {
-	opts, err := load.ParseDSN(a.cfg.ClickHouseDSN)
+func (a *app) migrateSlot(ctx context.Context, o *migrateOptions) error {
+	opts, err := load.ParseDSN(o.ClickHouseDSN)
 	if err != nil {
 		return err
 	}
 	slot := extract.SlotFor(opts.Auth.Database)
-	src, err := extract.Open(ctx, a.cfg.PGDSN, a.cfg.StatementTimeout)
+	src, err := extract.Open(ctx, o.PGDSN, 0)
 	if err != nil {
 		return err
 	}
@@ -62,98 +80,99 @@ func (a *app) migrateSlot(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) runPass(ctx context.Context, args []string) error {
-	f := newFlagSet("run")
-	a.cfg.connectionFlags(f, true)
-	a.cfg.passFlags(f)
-	f.string(&a.cfg.Since, "since", "", "first pass only: load runs of this day (YYYY-MM-DD) and later")
-	pushURL := pushgatewayFlag(f)
-	if err := a.setup(f, args, true, true); err != nil {
+// runOptions: one incremental pass.
+type runOptions struct {
+	jobOptions
+	noArgs
+	Since   string
+	PushURL string
+	run     schedules.RunOptions // by Validate
+}
+
+func (o *runOptions) register(f *flagSet) {
+	o.jobOptions.register(f)
+	f.string(&o.Since, "since", "", "first pass only: load runs of this day (YYYY-MM-DD) and later")
+	pushgatewayFlag(f, &o.PushURL)
+	o.cmd = "run"
+}
+
+func (o *runOptions) Validate() error {
+	if err := o.jobOptions.Validate(); err != nil {
 		return err
 	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("%w: run takes no arguments, got %q", errUsage, f.Arg(0))
+	if err := o.noArgs.validate(); err != nil {
+		return err
 	}
-	var opts schedules.RunOptions
-	if a.cfg.Since != "" {
-		d, err := parseDayFlag("since", a.cfg.Since)
+	if o.Since != "" {
+		d, err := parseDayFlag("since", o.Since)
 		if err != nil {
 			return err
 		}
-		opts.Since = &d
+		o.run.Since = &d
 	}
-	j, closeAll, err := a.job(ctx)
+	return nil
+}
+
+func (a *app) runPass(ctx context.Context, args []string) error {
+	var o runOptions
+	f := newFlagSet("run")
+	o.register(f)
+	if err := a.setup(f, args, &o); err != nil {
+		return err
+	}
+	j, closeAll, err := a.job(ctx, &o.jobOptions)
 	if err != nil {
-		a.pushMetrics(ctx, *pushURL, "incremental", schedules.Summary{}, err)
+		a.pushMetrics(ctx, o.PushURL, "incremental", schedules.Summary{}, err)
 		return err
 	}
 	defer closeAll()
-	sum, err := j.Run(ctx, opts)
-	a.pushMetrics(ctx, *pushURL, "incremental", sum, err)
+	sum, err := j.Run(ctx, o.run)
+	a.pushMetrics(ctx, o.PushURL, "incremental", sum, err)
 	return err
 }
 
-func (a *app) dayRange(f *flagSet, args []string) (from, to transform.Day, err error) {
-	f.string(&a.cfg.From, "from", "", "first day (YYYY-MM-DD, in --timezone)")
-	f.string(&a.cfg.To, "to", "", "last day, included")
-	f.int(&a.cfg.TrailingDays, "trailing-days", "0", "instead of --from and --to: the N days before today, and today (in --timezone); for a CronJob")
-	if err := a.setup(f, args, true, true); err != nil {
-		return 0, 0, err
-	}
-	switch n := a.cfg.TrailingDays; {
-	case n < 0:
-		return 0, 0, fmt.Errorf("%w: --trailing-days %d: must be 1 or more", errUsage, n)
-	case n > 0 && (a.cfg.From != "" || a.cfg.To != ""):
-		return 0, 0, fmt.Errorf("%w: --trailing-days replaces --from and --to: give one or the other", errUsage)
-	case n > 0:
-		from, to = trailingRange(time.Now(), a.cfg.Zone, n)
-		return from, to, nil
-	}
-	if a.cfg.From == "" || a.cfg.To == "" {
-		return 0, 0, fmt.Errorf("%w: --from and --to (or --trailing-days) are required", errUsage)
-	}
-	if from, err = parseDayFlag("from", a.cfg.From); err != nil {
-		return 0, 0, err
-	}
-	if to, err = parseDayFlag("to", a.cfg.To); err != nil {
-		return 0, 0, err
-	}
-	if to < from {
-		return 0, 0, fmt.Errorf("%w: --to %s is before --from %s", errUsage, to, from)
-	}
-	return from, to, nil
+// backfillOptions: recompute a range of days.
+type backfillOptions struct {
+	jobOptions
+	PushURL      string
+	AcceptRewind bool // once, by hand: never in a ConfigMap
+	dayRangeOptions
 }
 
-// trailingRange is the n days before the day of now in loc, and that day.
-func trailingRange(now time.Time, loc *time.Location, n int) (from, to transform.Day) {
-	today := transform.DayOf(now, loc)
-	return today - transform.Day(n), today
+func (o *backfillOptions) register(f *flagSet) {
+	o.jobOptions.register(f)
+	pushgatewayFlag(f, &o.PushURL)
+	f.bool(&o.AcceptRewind, "accept-rewind", "false", "the source was restored from a backup (its transaction counter went back): recompute --from..--to from it as it is now and reset the watermark; the range must cover every day changed since the backup")
+	o.dayRangeOptions.register(f)
+}
+
+func (o *backfillOptions) Validate() error {
+	if err := o.jobOptions.Validate(); err != nil {
+		return err
+	}
+	return o.dayRangeOptions.validate(o.Zone, time.Now())
 }
 
 func (a *app) backfill(ctx context.Context, args []string) error {
+	var o backfillOptions
 	f := newFlagSet("backfill")
-	a.cfg.connectionFlags(f, true)
-	a.cfg.passFlags(f)
-	pushURL := pushgatewayFlag(f)
-	var acceptRewind bool // once, by hand: never in a ConfigMap
-	f.bool(&acceptRewind, "accept-rewind", "false", "the source was restored from a backup (its transaction counter went back): recompute --from..--to from it as it is now and reset the watermark; the range must cover every day changed since the backup")
-	from, to, err := a.dayRange(f, args)
-	if err != nil {
+	o.register(f)
+	if err := a.setup(f, args, &o); err != nil {
 		return err
 	}
-	j, closeAll, err := a.job(ctx)
+	j, closeAll, err := a.job(ctx, &o.jobOptions)
 	if err != nil {
-		a.pushMetrics(ctx, *pushURL, "backfill", schedules.Summary{}, err)
+		a.pushMetrics(ctx, o.PushURL, "backfill", schedules.Summary{}, err)
 		return err
 	}
 	defer closeAll()
-	a.log.Info().Str("from", from.String()).Str("to", to.String()).Msg("backfill of days")
+	a.log.Info().Str("from", o.from.String()).Str("to", o.to.String()).Msg("backfill of days")
 	backfill := j.Backfill
-	if acceptRewind {
+	if o.AcceptRewind {
 		backfill = j.BackfillAcceptingRewind
 	}
-	sum, err := backfill(ctx, from, to)
-	a.pushMetrics(ctx, *pushURL, "backfill", sum, err)
+	sum, err := backfill(ctx, o.from, o.to)
+	a.pushMetrics(ctx, o.PushURL, "backfill", sum, err)
 	return err
 }
 
@@ -164,15 +183,33 @@ func (e errDifferences) Error() string {
 	return fmt.Sprintf("verify: %d differences between ClickHouse and the source", e.n)
 }
 
-func (a *app) verify(ctx context.Context, args []string) error {
-	f := newFlagSet("verify")
-	a.cfg.connectionFlags(f, true)
-	a.cfg.passFlags(f)
-	from, to, err := a.dayRange(f, args)
-	if err != nil {
+// verifyOptions: compare a range of days with the source.
+type verifyOptions struct {
+	jobOptions
+	dayRangeOptions
+}
+
+func (o *verifyOptions) register(f *flagSet) {
+	o.jobOptions.register(f)
+	o.dayRangeOptions.register(f)
+}
+
+func (o *verifyOptions) Validate() error {
+	if err := o.jobOptions.Validate(); err != nil {
 		return err
 	}
-	j, closeAll, err := a.job(ctx)
+	return o.dayRangeOptions.validate(o.Zone, time.Now())
+}
+
+func (a *app) verify(ctx context.Context, args []string) error {
+	var o verifyOptions
+	f := newFlagSet("verify")
+	o.register(f)
+	if err := a.setup(f, args, &o); err != nil {
+		return err
+	}
+	from, to := o.from, o.to
+	j, closeAll, err := a.job(ctx, &o.jobOptions)
 	if err != nil {
 		return err
 	}
@@ -191,24 +228,42 @@ func (a *app) verify(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (a *app) schedule(ctx context.Context, args []string) error {
-	f := newFlagSet("schedule")
-	a.cfg.connectionFlags(f, true)
-	a.cfg.passFlags(f)
-	f.string(&a.cfg.Plan.Incremental, "incremental-schedule", schedules.DefaultPlan.Incremental, "cron spec of the incremental pass")
-	f.string(&a.cfg.Plan.Backfill, "backfill-schedule", schedules.DefaultPlan.Backfill, "cron spec of the backfill of trailing days (empty: none)")
-	f.int(&a.cfg.Plan.BackfillDays, "backfill-days", fmt.Sprint(schedules.DefaultPlan.BackfillDays), "days before today the scheduled backfill covers")
-	metricsAddr := metricsAddrFlag(f)
-	if err := a.setup(f, args, true, true); err != nil {
+// scheduleOptions: passes on cron schedules, and the HTTP server.
+type scheduleOptions struct {
+	jobOptions
+	Plan        schedules.Plan
+	MetricsAddr string
+}
+
+func (o *scheduleOptions) register(f *flagSet) {
+	o.jobOptions.register(f)
+	f.string(&o.Plan.Incremental, "incremental-schedule", schedules.DefaultPlan.Incremental, "cron spec of the incremental pass")
+	f.string(&o.Plan.Backfill, "backfill-schedule", schedules.DefaultPlan.Backfill, "cron spec of the backfill of trailing days (empty: none)")
+	f.int(&o.Plan.BackfillDays, "backfill-days", fmt.Sprint(schedules.DefaultPlan.BackfillDays), "days before today the scheduled backfill covers")
+	metricsAddrFlag(f, &o.MetricsAddr)
+}
+
+func (o *scheduleOptions) Validate() error {
+	if err := o.jobOptions.Validate(); err != nil {
 		return err
 	}
-	if err := a.cfg.Plan.Validate(); err != nil {
+	if err := o.Plan.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	j, closeAll, err := a.job(ctx)
+	return nil
+}
+
+func (a *app) schedule(ctx context.Context, args []string) error {
+	var o scheduleOptions
+	f := newFlagSet("schedule")
+	o.register(f)
+	if err := a.setup(f, args, &o); err != nil {
+		return err
+	}
+	j, closeAll, err := a.job(ctx, &o.jobOptions)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	return a.serveSchedule(ctx, j, *metricsAddr)
+	return a.serveSchedule(ctx, j, o.Plan, o.MetricsAddr)
 }

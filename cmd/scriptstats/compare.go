@@ -13,17 +13,30 @@ import (
 	"github.com/scriptstats/scriptstats/transform"
 )
 
+// compareOptions: two runs from the views; the run ids are positional.
+type compareOptions struct {
+	connOptions
+	JSON bool
+}
+
+func (o *compareOptions) register(f *flagSet) {
+	o.connOptions.register(f, false)
+	f.bool(&o.JSON, "json", "false", "print JSON instead of aligned text")
+}
+
+func (o *compareOptions) Validate() error { return o.connOptions.validate(false, true) }
+
 func (a *app) compare(ctx context.Context, args []string) error {
+	var o compareOptions
 	f := newFlagSet("compare")
-	a.cfg.connectionFlags(f, false)
-	f.bool(&a.cfg.JSON, "json", "false", "print JSON instead of aligned text")
+	o.register(f)
 	// Allow flags after the run ids too: compare 1 2 --json. After "--"
 	// everything is a run id: compare -- -5 -6 (a negative id is otherwise
 	// read as a flag).
 	var ids []string
 	rest := args
 	for {
-		if err := a.setup(f, rest, false, true); err != nil {
+		if err := a.setup(f, rest, &o); err != nil {
 			if negativeID(rest) {
 				return fmt.Errorf("%w (negative run ids go after --: scriptstats compare [flags] -- -5 -6)", err)
 			}
@@ -50,7 +63,7 @@ func (a *app) compare(ctx context.Context, args []string) error {
 		}
 		runIDs[i] = id
 	}
-	sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
+	sink, err := load.OpenWith(ctx, o.ClickHouseDSN, o.sinkOptions())
 	if err != nil {
 		return err
 	}
@@ -64,7 +77,7 @@ func (a *app) compare(ctx context.Context, args []string) error {
 		return err
 	}
 	cmp := transform.CompareSteps(ra.Steps, rb.Steps, ra.Duration, rb.Duration)
-	if a.cfg.JSON {
+	if o.JSON {
 		return writeCompareJSON(a.stdout, ra, rb, cmp)
 	}
 	return writeCompareText(a.stdout, ra, rb, cmp)

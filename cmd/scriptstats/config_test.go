@@ -34,14 +34,16 @@ func usageLine(t *testing.T, args []string, want ...string) {
 // validates parses args for cmd as the command would and validates them.
 func validates(t *testing.T, cmd string, args ...string) error {
 	t.Helper()
-	var c Config
+	var o jobOptions
 	f := newFlagSet(cmd)
-	c.connectionFlags(f, true)
-	c.passFlags(f)
+	o.register(f)
 	if err := f.Parse(append(append([]string{}, validDSNs...), args...)); err != nil {
 		t.Fatal(err)
 	}
-	return c.validate(f, true, true)
+	if len(f.envErrs) > 0 {
+		return f.envErrs[0]
+	}
+	return o.Validate()
 }
 
 // TestErrorBytesBounds: 0 used to store every error as the cut marker

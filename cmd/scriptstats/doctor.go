@@ -22,31 +22,46 @@ func (e errDoctor) Error() string {
 
 // doctor checks source and sink and prints, for each guarantee, whether it
 // holds here and on what it rests (CONTRACT.md section 4).
-func (a *app) doctor(ctx context.Context, args []string) error {
-	f := newFlagSet("doctor")
-	a.cfg.connectionFlags(f, true)
-	a.cfg.passFlags(f)
-	asJSON := false
-	f.bool(&asJSON, "json", "false", "print the checks as a JSON array")
-	if err := a.setup(f, args, true, true); err != nil {
+// doctorOptions: the settings of a pass, checked against source and sink.
+type doctorOptions struct {
+	jobOptions
+	noArgs
+	JSON bool
+}
+
+func (o *doctorOptions) register(f *flagSet) {
+	o.jobOptions.register(f)
+	f.bool(&o.JSON, "json", "false", "print the checks as a JSON array")
+	o.cmd = "doctor"
+}
+
+func (o *doctorOptions) Validate() error {
+	if err := o.jobOptions.Validate(); err != nil {
 		return err
 	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("%w: doctor takes no arguments, got %q", errUsage, f.Arg(0))
+	return o.noArgs.validate()
+}
+
+func (a *app) doctor(ctx context.Context, args []string) error {
+	var o doctorOptions
+	f := newFlagSet("doctor")
+	o.register(f)
+	if err := a.setup(f, args, &o); err != nil {
+		return err
 	}
 	in := schedules.DoctorInput{
-		ZoneName: a.cfg.Timezone, Zone: a.cfg.Zone, Lookback: a.cfg.Lookback,
-		ZoneProbes: schedules.ZoneProbes(a.cfg.Zone, time.Now()),
+		ZoneName: o.Timezone, Zone: o.Zone, Lookback: o.Lookback,
+		ZoneProbes: schedules.ZoneProbes(o.Zone, time.Now()),
 	}
-	if src, err := extract.Open(ctx, a.cfg.PGDSN, a.cfg.StatementTimeout); err != nil {
+	if src, err := extract.Open(ctx, o.PGDSN, o.StatementTimeout); err != nil {
 		in.SourceErr = err
 	} else {
 		in.Source, in.SourceErr = src.Inspect(ctx)
 		if in.SourceErr == nil {
-			in.ZoneLocal, in.SourceErr = src.LocalTimes(ctx, a.cfg.Timezone, in.ZoneProbes)
+			in.ZoneLocal, in.SourceErr = src.LocalTimes(ctx, o.Timezone, in.ZoneProbes)
 		}
-		if a.cfg.Source == "logical" {
-			if opts, err := load.ParseDSN(a.cfg.ClickHouseDSN); err == nil {
+		if o.Source == "logical" {
+			if opts, err := load.ParseDSN(o.ClickHouseDSN); err == nil {
 				slot := extract.SlotFor(opts.Auth.Database)
 				in.Slot = &slot
 				in.SlotStatus, in.SlotErr = src.SlotStatus(ctx, slot)
@@ -54,7 +69,7 @@ func (a *app) doctor(ctx context.Context, args []string) error {
 		}
 		src.Close()
 	}
-	if sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions()); err != nil {
+	if sink, err := load.OpenWith(ctx, o.ClickHouseDSN, o.sinkOptions()); err != nil {
 		in.SinkErr = err
 	} else {
 		sink.Retry.Attempts = 1 // a doctor reports; it does not wait out an outage
@@ -67,7 +82,7 @@ func (a *app) doctor(ctx context.Context, args []string) error {
 		_ = sink.Close()
 	}
 	checks := schedules.Diagnose(in)
-	if err := printChecks(a.stdout, checks, asJSON); err != nil {
+	if err := printChecks(a.stdout, checks, o.JSON); err != nil {
 		return err
 	}
 	failed := 0

@@ -22,10 +22,8 @@ const (
 )
 
 // pushgatewayFlag registers --pushgateway-url (run, backfill).
-func pushgatewayFlag(f *flagSet) *string {
-	var u string
-	f.value((*pushURLValue)(&u), "pushgateway-url", "", "Prometheus Pushgateway to push the pass's metrics to, e.g. http://pushgateway:9091 (job \"scriptstats\"; a failed push is only a warning)")
-	return &u
+func pushgatewayFlag(f *flagSet, u *string) {
+	f.value((*pushURLValue)(u), "pushgateway-url", "", "Prometheus Pushgateway to push the pass's metrics to, e.g. http://pushgateway:9091 (job \"scriptstats\"; a failed push is only a warning)")
 }
 
 // pushURLValue is an http(s) URL, or empty (no push).

@@ -28,45 +28,65 @@ const (
 	reportFailingRuns = 3
 )
 
-// reportOptions narrow a report; zero days mean the default period.
-type reportOptions struct {
+// reportFilter narrows a report; zero days mean the default period.
+type reportFilter struct {
 	From, To transform.Day
 	Script   string
 }
 
-func (a *app) report(ctx context.Context, args []string) error {
-	f := newFlagSet("report")
-	a.cfg.connectionFlags(f, false)
-	var out, from, to, script string
-	f.string(&out, "out", "", "file to write the HTML report to (required)")
-	f.string(&from, "from", "", "first day (YYYY-MM-DD, in the job's time zone; default: 89 days before --to)")
-	f.string(&to, "to", "", "last day, included (default: today in the job's time zone)")
-	f.string(&script, "script", "", "only this script: its id or its exact name")
-	if err := a.setup(f, args, false, true); err != nil {
+// reportOptions: the HTML report of the views.
+type reportOptions struct {
+	connOptions
+	noArgs
+	Out, From, To, Script string
+	filter                reportFilter // by Validate
+}
+
+func (o *reportOptions) register(f *flagSet) {
+	o.connOptions.register(f, false)
+	f.string(&o.Out, "out", "", "file to write the HTML report to (required)")
+	f.string(&o.From, "from", "", "first day (YYYY-MM-DD, in the job's time zone; default: 89 days before --to)")
+	f.string(&o.To, "to", "", "last day, included (default: today in the job's time zone)")
+	f.string(&o.Script, "script", "", "only this script: its id or its exact name")
+	o.cmd = "report"
+}
+
+func (o *reportOptions) Validate() (err error) {
+	if err := o.connOptions.validate(false, true); err != nil {
 		return err
 	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("%w: report takes no arguments, got %q", errUsage, f.Arg(0))
+	if err := o.noArgs.validate(); err != nil {
+		return err
 	}
-	if out == "" {
+	if o.Out == "" {
 		return fmt.Errorf("%w: --out FILE is required", errUsage)
 	}
-	opts := reportOptions{Script: script}
-	var err error
-	if from != "" {
-		if opts.From, err = parseDayFlag("from", from); err != nil {
+	o.filter = reportFilter{Script: o.Script}
+	if o.From != "" {
+		if o.filter.From, err = parseDayFlag("from", o.From); err != nil {
 			return err
 		}
 	}
-	if to != "" {
-		if opts.To, err = parseDayFlag("to", to); err != nil {
+	if o.To != "" {
+		if o.filter.To, err = parseDayFlag("to", o.To); err != nil {
 			return err
 		}
 	}
-	if from != "" && to != "" && opts.To < opts.From {
-		return fmt.Errorf("%w: --to %s is before --from %s", errUsage, to, from)
+	if o.From != "" && o.To != "" && o.filter.To < o.filter.From {
+		return fmt.Errorf("%w: --to %s is before --from %s", errUsage, o.To, o.From)
 	}
-	sink, err := load.OpenWith(ctx, a.cfg.ClickHouseDSN, a.cfg.sinkOptions())
+	return nil
+}
+
+func (a *app) report(ctx context.Context, args []string) error {
+	var o reportOptions
+	f := newFlagSet("report")
+	o.register(f)
+	if err := a.setup(f, args, &o); err != nil {
+		return err
+	}
+	opts, out := o.filter, o.Out
+	sink, err := load.OpenWith(ctx, o.ClickHouseDSN, o.sinkOptions())
 	if err != nil {
 		return err
 	}
@@ -96,7 +116,7 @@ type reportReader interface {
 	ReportData(ctx context.Context, q load.ReportQuery) (report.Data, error)
 }
 
-func buildReport(ctx context.Context, sink reportReader, opts reportOptions, now time.Time, logger zerolog.Logger) ([]byte, report.Data, error) {
+func buildReport(ctx context.Context, sink reportReader, opts reportFilter, now time.Time, logger zerolog.Logger) ([]byte, report.Data, error) {
 	// The job's state (a private table) gives the freshness and the zone; a
 	// user allowed only the public views still gets the report, in UTC,
 	// with the freshness marked unknown.
@@ -187,7 +207,7 @@ func (p *reportPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.html == nil || p.stale {
-		html, _, err := buildReport(r.Context(), p.sink, reportOptions{}, p.now(), p.log)
+		html, _, err := buildReport(r.Context(), p.sink, reportFilter{}, p.now(), p.log)
 		if err != nil {
 			p.log.Error().Str("error", err.Error()).Msg("report for /report failed")
 			// The log has the error; the page says only what to look at.

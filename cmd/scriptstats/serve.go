@@ -17,10 +17,8 @@ import (
 )
 
 // metricsAddrFlag registers --metrics-addr (schedule).
-func metricsAddrFlag(f *flagSet) *string {
-	var addr string
-	f.value((*listenAddrValue)(&addr), "metrics-addr", ":9090", "address serving /metrics, /healthz and /report, host:port (empty: none)")
-	return &addr
+func metricsAddrFlag(f *flagSet, addr *string) {
+	f.value((*listenAddrValue)(addr), "metrics-addr", ":9090", "address serving /metrics, /healthz and /report, host:port (empty: none)")
 }
 
 // listenAddrValue is a host:port to listen on, or empty.
@@ -40,14 +38,14 @@ func (v *listenAddrValue) String() string { return string(*v) }
 
 // serveSchedule runs the scheduler, serving /metrics, /healthz and /report on addr
 // (unless empty) while it runs.
-func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) error {
+func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, plan schedules.Plan, addr string) error {
 	m := newPassMetrics(true)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.init("incremental")
-	if a.cfg.Plan.Backfill != "" {
+	if plan.Backfill != "" {
 		m.init("backfill")
 	}
-	h := &health{now: time.Now, interval: a.cfg.Plan.IncrementalInterval(time.Now(), j.Zone)}
+	h := &health{now: time.Now, interval: plan.IncrementalInterval(time.Now(), j.Zone)}
 	rp := &reportPage{sink: a.sink, now: time.Now, log: a.log}
 	if addr != "" {
 		ln, err := net.Listen("tcp", addr)
@@ -76,7 +74,7 @@ func (a *app) serveSchedule(ctx context.Context, j *schedules.Job, addr string) 
 	}
 	h.start()
 	defer h.stop()
-	return j.Serve(ctx, a.cfg.Plan, func(kind string, sum schedules.Summary, err error) {
+	return j.Serve(ctx, plan, func(kind string, sum schedules.Summary, err error) {
 		if err != nil && ctx.Err() != nil {
 			return // stopped by the shutdown, not a failure
 		}
