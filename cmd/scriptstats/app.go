@@ -124,6 +124,14 @@ func (a *app) exit(ctx context.Context, err error) int {
 	return exitFailure
 }
 
+// parse registers o's flags for the command name and sets o up from args
+// (setup).
+func (a *app) parse(name string, args []string, o options) error {
+	f := newFlagSet(name)
+	o.register(f)
+	return a.setup(f, args, o)
+}
+
 // setup parses flags (registered by the command into o) and the
 // environment, validates o, and sets up the redactor and logging.
 func (a *app) setup(f *flagSet, args []string, o options) error {

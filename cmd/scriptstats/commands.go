@@ -35,9 +35,7 @@ func (o *migrateOptions) Validate() error {
 
 func (a *app) migrate(ctx context.Context, args []string) error {
 	var o migrateOptions
-	f := newFlagSet("migrate")
-	o.register(f)
-	if err := a.setup(f, args, &o); err != nil {
+	if err := a.parse("migrate", args, &o); err != nil {
 		return err
 	}
 	n, err := load.MigrateWith(ctx, o.ClickHouseDSN, o.sinkOptions())
@@ -115,9 +113,7 @@ func (o *runOptions) Validate() error {
 
 func (a *app) runPass(ctx context.Context, args []string) error {
 	var o runOptions
-	f := newFlagSet("run")
-	o.register(f)
-	if err := a.setup(f, args, &o); err != nil {
+	if err := a.parse("run", args, &o); err != nil {
 		return err
 	}
 	j, closeAll, err := a.job(ctx, &o.jobOptions)
@@ -155,9 +151,7 @@ func (o *backfillOptions) Validate() error {
 
 func (a *app) backfill(ctx context.Context, args []string) error {
 	var o backfillOptions
-	f := newFlagSet("backfill")
-	o.register(f)
-	if err := a.setup(f, args, &o); err != nil {
+	if err := a.parse("backfill", args, &o); err != nil {
 		return err
 	}
 	j, closeAll, err := a.job(ctx, &o.jobOptions)
@@ -203,9 +197,7 @@ func (o *verifyOptions) Validate() error {
 
 func (a *app) verify(ctx context.Context, args []string) error {
 	var o verifyOptions
-	f := newFlagSet("verify")
-	o.register(f)
-	if err := a.setup(f, args, &o); err != nil {
+	if err := a.parse("verify", args, &o); err != nil {
 		return err
 	}
 	from, to := o.from, o.to
@@ -255,9 +247,7 @@ func (o *scheduleOptions) Validate() error {
 
 func (a *app) schedule(ctx context.Context, args []string) error {
 	var o scheduleOptions
-	f := newFlagSet("schedule")
-	o.register(f)
-	if err := a.setup(f, args, &o); err != nil {
+	if err := a.parse("schedule", args, &o); err != nil {
 		return err
 	}
 	j, closeAll, err := a.job(ctx, &o.jobOptions)

@@ -44,9 +44,7 @@ func (o *doctorOptions) Validate() error {
 
 func (a *app) doctor(ctx context.Context, args []string) error {
 	var o doctorOptions
-	f := newFlagSet("doctor")
-	o.register(f)
-	if err := a.setup(f, args, &o); err != nil {
+	if err := a.parse("doctor", args, &o); err != nil {
 		return err
 	}
 	in := schedules.DoctorInput{

@@ -16,6 +16,8 @@ var errUsage = errors.New("usage")
 
 // options are one command's settings after parsing.
 type options interface {
+	// register adds the command's flags.
+	register(f *flagSet)
 	// Validate checks and derives everything; usage errors wrap errUsage.
 	Validate() error
 	// connection is the part every command has: the secrets to scrub

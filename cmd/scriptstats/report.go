@@ -80,9 +80,7 @@ func (o *reportOptions) Validate() (err error) {
 
 func (a *app) report(ctx context.Context, args []string) error {
 	var o reportOptions
-	f := newFlagSet("report")
-	o.register(f)
-	if err := a.setup(f, args, &o); err != nil {
+	if err := a.parse("report", args, &o); err != nil {
 		return err
 	}
 	opts, out := o.filter, o.Out
