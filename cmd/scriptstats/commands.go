@@ -57,7 +57,7 @@ func (a *app) migrateSlot(ctx context.Context, o *migrateOptions) error {
 		return err
 	}
 	slot := extract.SlotFor(opts.Auth.Database)
-	src, err := extract.Open(ctx, o.PGDSN, 0)
+	src, err := extract.Open(ctx, o.PGDSN, 0) // migrate has no --statement-timeout: the server's
 	if err != nil {
 		return err
 	}
