@@ -47,49 +47,15 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
 	defer batch.Abort()
-	var packed []byte
+	cols := newRunColumns(len(runs) + len(gone))
 	for i := range runs {
-		r := &runs[i]
-		packed = encodeSteps(packed, r.Steps)
-		n := len(r.Steps)
-		idx := make([]int32, n)
-		names := make([]*string, n)
-		statuses := make([]string, n)
-		durs := make([]*float64, n)
-		errs := make([]*string, n)
-		for j := range r.Steps {
-			st := &r.Steps[j]
-			idx[j] = st.Index
-			names[j] = strPtr(st.Name)
-			statuses[j] = st.Status
-			durs[j] = floatPtr(st.Duration)
-			errs[j] = strPtr(st.Error)
-		}
-		err := batch.Append(
-			r.ScriptID, r.Day.Time(), r.ID, r.Status, statusClassNames[r.Class],
-			r.OrderedAt.UnixMicro(), r.CreatedAt.UnixMicro(), r.UpdatedAt.UnixMicro(),
-			transform.ClampMicro(r.FinishedOrLatest()).UnixMicro(),
-			timePtr(r.StartedAt), timePtr(r.FinishedAt),
-			floatPtr(r.ReportedDuration), floatPtr(r.Duration),
-			int32Ptr(r.FailedStepIndex), strPtr(r.FailedStepName), strPtr(r.ErrorMessage),
-			idx, names, statuses, durs, errs,
-			string(packed), version, uint8(0),
-		)
-		if err != nil {
-			return sinkErrorf("clickhouse insert runs: run %d: %w", r.ID, err)
-		}
+		cols.addRun(&runs[i])
 	}
 	for _, g := range gone {
-		err := batch.Append(
-			g.Key.ScriptID, g.Key.Day.Time(), g.RunID, "", "unfinished",
-			int64(0), int64(0), int64(0), int64(0),
-			nil, nil, nil, nil, nil, nil, nil,
-			[]int32{}, []*string{}, []string{}, []*float64{}, []*string{},
-			"", version, uint8(1),
-		)
-		if err != nil {
-			return sinkErrorf("clickhouse insert runs: tombstone of run %d: %w", g.RunID, err)
-		}
+		cols.addTombstone(g)
+	}
+	if err := cols.appendTo(batch, version); err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
 	if err := batch.Send(); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)

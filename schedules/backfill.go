@@ -81,7 +81,7 @@ func (j *Job) backfill(ctx context.Context, from, to transform.Day, acceptRewind
 	if j.Progress != nil {
 		loader.total = p.snap.CountRunsBetween(ctx, lo, hi)
 	}
-	err = p.snap.RunsBetween(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
+	err = p.snap.RunsOfDays(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
 		return loader.addSource(ctx, src)
 	})
 	if err != nil {

@@ -128,6 +128,9 @@ func (s *fakeSnapshot) RunsBetween(_ context.Context, from, to time.Time, _ int,
 		return !t.Before(from) && t.Before(to)
 	})
 }
+func (s *fakeSnapshot) RunsOfDays(ctx context.Context, from, to time.Time, n int, fn extract.RunFunc) error {
+	return s.RunsBetween(ctx, from, to, n, fn)
+}
 func (s *fakeSnapshot) RunsByID(_ context.Context, ids []int64, _ int, fn extract.RunFunc) error {
 	return s.each(fn, func(r *transform.SourceRun) bool { return slices.Contains(ids, r.ID) })
 }

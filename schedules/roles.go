@@ -45,6 +45,7 @@ type Snapshot interface {
 	RunsWrittenBy(ctx context.Context, xids []int64, before time.Time, errorChars int, fn extract.RunFunc) error
 	AllRuns(ctx context.Context, errorChars int, fn extract.RunFunc) error
 	RunsBetween(ctx context.Context, from, to time.Time, errorChars int, fn extract.RunFunc) error
+	RunsOfDays(ctx context.Context, from, to time.Time, errorChars int, fn extract.RunFunc) error
 	RunsByID(ctx context.Context, ids []int64, errorChars int, fn extract.RunFunc) error
 	CountRunsBetween(ctx context.Context, from, to time.Time) int64
 	EstimateRuns(ctx context.Context) int64

@@ -74,6 +74,11 @@ var PostgresRunsById string
 //go:embed postgres/runs_changed.sql
 var PostgresRunsChanged string
 
+// PostgresRunsOfDays is the PostgreSQL statement postgres/runs_of_days.sql.
+//
+//go:embed postgres/runs_of_days.sql
+var PostgresRunsOfDays string
+
 // PostgresRunsWrittenBy is the PostgreSQL statement postgres/runs_written_by.sql.
 //
 //go:embed postgres/runs_written_by.sql

@@ -231,6 +231,9 @@ func (h *harness) size(ctx context.Context, n, days int, main bool) (*SizeResult
 		sr.Tables = r.tables
 		sr.Backfill.add(r.backfill.Wall)
 		sr.BackfillRate.add(float64(r.backfill.Pass.RowsExtracted) / r.backfill.Wall)
+		sr.BackfillPass = r.backfill.Pass
+		sr.FullNoDetect.add(r.full.Pass.WithoutDetectionMS() / 1000)
+		sr.BackfillNoDetect.add(r.backfill.Pass.WithoutDetectionMS() / 1000)
 		if dash {
 			sr.Dashboards = r.dashboards
 		}

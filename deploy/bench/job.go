@@ -24,7 +24,15 @@ type PassSummary struct {
 	LoadMS           float64 `json:"load_duration"`
 	RecomputeMS      float64 `json:"recompute_duration"`
 	DurationMS       float64 `json:"duration"`
+	Detection        struct {
+		DurationMS float64 `json:"duration"`
+	} `json:"detection"`
 }
+
+// WithoutDetectionMS is the pass's duration less its detection (change
+// points and step health, recomputed at the end of every pass): the
+// figure of the load path itself.
+func (p PassSummary) WithoutDetectionMS() float64 { return p.DurationMS - p.Detection.DurationMS }
 
 // jobRun is one finished scriptstats subprocess.
 type jobRun struct {

@@ -141,18 +141,23 @@ type SizeResult struct {
 	IncToFull       float64            `json:"incremental_to_full_ratio"`
 	// --source logical (issue 13): the same incremental pass read from a
 	// replication slot, -reps times after one logical first pass.
-	LogicalIncremental     Series           `json:"logical_incremental_seconds"`
-	LogicalIncrementalRows Series           `json:"logical_incremental_rows_read"`
-	LogicalIncrementalRSS  Series           `json:"logical_incremental_max_rss_kib"`
-	LogicalIncPhases       [3]Series        `json:"logical_incremental_phases_ms"`
-	Tables                 []TableBytes     `json:"clickhouse_tables_after_full_load"`
-	Backfill               Series           `json:"backfill_seconds"`            // backfill of every day, after the incremental pass
-	BackfillRate           Series           `json:"backfill_rows_per_second"`    // rows read ÷ seconds
-	BackfillToFull         float64          `json:"backfill_to_full_load_ratio"` // median rates
-	Retries                []string         `json:"retried_reps,omitempty"`
-	Dashboards             []QuestionResult `json:"dashboards,omitempty"`
-	LoadAvgStart           string           `json:"load_average_start"`
-	LoadAvgEnd             string           `json:"load_average_end"`
+	LogicalIncremental     Series       `json:"logical_incremental_seconds"`
+	LogicalIncrementalRows Series       `json:"logical_incremental_rows_read"`
+	LogicalIncrementalRSS  Series       `json:"logical_incremental_max_rss_kib"`
+	LogicalIncPhases       [3]Series    `json:"logical_incremental_phases_ms"`
+	Tables                 []TableBytes `json:"clickhouse_tables_after_full_load"`
+	Backfill               Series       `json:"backfill_seconds"`            // backfill of every day, after the incremental pass
+	BackfillRate           Series       `json:"backfill_rows_per_second"`    // rows read ÷ seconds
+	BackfillToFull         float64      `json:"backfill_to_full_load_ratio"` // median rates
+	BackfillPass           PassSummary  `json:"backfill_pass"`               // the last repetition's pass log
+	// The passes' own durations less their detection (the pass log),
+	// seconds: what the load path costs.
+	FullNoDetect     Series           `json:"full_load_without_detection_seconds"`
+	BackfillNoDetect Series           `json:"backfill_without_detection_seconds"`
+	Retries          []string         `json:"retried_reps,omitempty"`
+	Dashboards       []QuestionResult `json:"dashboards,omitempty"`
+	LoadAvgStart     string           `json:"load_average_start"`
+	LoadAvgEnd       string           `json:"load_average_end"`
 }
 
 func (s *SizeResult) finish() {
@@ -449,6 +454,16 @@ func (r *Results) Markdown() string {
 	})
 	row("backfill of every day (after the incremental pass), rows/s", func(s SizeResult) string { return rate(s.BackfillRate) })
 	row("backfill ÷ full load (rows/s)", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.BackfillToFull) })
+	row("without detection (the pass log: duration − detection.duration), s: full load / backfill; full load ÷ raw move, backfill ÷ full load", func(s SizeResult) string {
+		if s.FullNoDetect.Median == 0 || s.Raw.Median == 0 {
+			return "–"
+		}
+		out := fmt.Sprintf("%.1f / %.1f; %.2f", s.FullNoDetect.Median, s.BackfillNoDetect.Median, s.Raw.Median/s.FullNoDetect.Median)
+		if s.BackfillNoDetect.Median > 0 {
+			out += fmt.Sprintf(", %.2f", s.FullNoDetect.Median/s.BackfillNoDetect.Median)
+		}
+		return out
+	})
 	row("ClickHouse bytes per run after the full load (compressed): all tables / per-run tables", func(s SizeResult) string {
 		var all, perRun uint64
 		for _, t := range s.Tables {
