@@ -45,31 +45,121 @@ func (s *Sink) PendingScripts(ctx context.Context, after uint64) (map[int64]DayR
 	return out, err
 }
 
-// FirstDays returns, per script, a day no later than its first stored run.
-func (s *Sink) FirstDays(ctx context.Context, ids []int64) (map[int64]transform.Day, error) {
-	out := map[int64]transform.Day{}
+// DayCounts is, for one stored group of a script, an upper bound of the
+// number of values each of its duration series has that day: the success
+// runs (the run series) and each step's success attempts. Detection plans
+// from them how far back to read (schedules/detect.go).
+type DayCounts struct {
+	Day         transform.Day
+	Runs        uint64
+	StepIndex   []int32
+	StepSuccess []uint64
+}
+
+// SeriesCounts returns, per script, the counts of every stored group, by
+// day.
+func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCounts, error) {
+	out := map[int64][]DayCounts{}
 	if len(ids) == 0 {
 		return out, nil
 	}
 	err := s.retry(ctx, func() error {
 		clear(out)
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
-		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectFirstDays)
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectSeriesCounts)
 		if err != nil {
-			return sinkErrorf("clickhouse read first days: %w", err)
+			return sinkErrorf("clickhouse read series counts: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			var d time.Time
-			if err := rows.Scan(&id, &d); err != nil {
-				return sinkErrorf("clickhouse read first days: %w", err)
+			var c DayCounts
+			if err := rows.Scan(&id, &d, &c.Runs, &c.StepIndex, &c.StepSuccess); err != nil {
+				return sinkErrorf("clickhouse read series counts: %w", err)
 			}
-			out[id] = dayOf(d)
+			c.Day = dayOf(d)
+			out[id] = append(out[id], c)
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// ChangeRuns streams, script by script, the counted runs of the scripts
+// from a day on (their stored day), in series order, with what the
+// duration series need and nothing more (no errors, no failure times).
+func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"ids": int64List(ids), "from": from.String(),
+	}))
+	// Only the start of the query is retried (fn must not see a run twice).
+	var rows driver.Rows
+	err := s.retry(ctx, func() (err error) {
+		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseDetectChangeRuns)
+		return err
+	})
+	if err != nil {
+		return sinkErrorf("clickhouse read series: %w", err)
+	}
+	defer rows.Close()
+	var (
+		cur  int64
+		have bool
+		runs []transform.Run
+	)
+	var (
+		scriptID, runID, orderedAt int64
+		day                        time.Time
+		class                      string
+		duration                   *float64
+		stIndex                    []int32
+		stName                     []*string
+		stStatus                   []string
+		stDuration                 []*float64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &duration,
+			&stIndex, &stName, &stStatus, &stDuration); err != nil {
+			return sinkErrorf("clickhouse read series: %w", err)
+		}
+		if !have || scriptID != cur {
+			if have {
+				if err := fn(cur, runs); err != nil {
+					return err
+				}
+			}
+			cur, have = scriptID, true
+			runs = runs[:0]
+		}
+		r := transform.Run{
+			ID: runID, ScriptID: scriptID, Day: dayOf(day), Class: classByName[class],
+			OrderedAt: time.UnixMicro(orderedAt).UTC(), Duration: nullFloat(duration),
+		}
+		if len(stIndex) > 0 {
+			r.Steps = make([]transform.Step, len(stIndex))
+			for k := range stIndex {
+				r.Steps[k] = transform.Step{Index: stIndex[k], Status: stStatus[k]}
+				if k < len(stName) {
+					r.Steps[k].Name = nullString(stName[k])
+				}
+				if k < len(stDuration) {
+					r.Steps[k].Duration = nullFloat(stDuration[k])
+				}
+			}
+		}
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return sinkErrorf("clickhouse read series: %w", err)
+	}
+	if have {
+		return fn(cur, runs)
+	}
+	return nil
 }
 
 // ScriptRunsFunc receives the counted runs of one script read by

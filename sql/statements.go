@@ -139,10 +139,10 @@ var ClickHouseCreateSchemaMigrations string
 //go:embed clickhouse/queries/delete_old_run_places.sql
 var ClickHouseDeleteOldRunPlaces string
 
-// ClickHouseDetectFirstDays is the ClickHouse statement clickhouse/queries/detect_first_days.sql.
+// ClickHouseDetectChangeRuns is the ClickHouse statement clickhouse/queries/detect_change_runs.sql.
 //
-//go:embed clickhouse/queries/detect_first_days.sql
-var ClickHouseDetectFirstDays string
+//go:embed clickhouse/queries/detect_change_runs.sql
+var ClickHouseDetectChangeRuns string
 
 // ClickHouseDetectHealthDue is the ClickHouse statement clickhouse/queries/detect_health_due.sql.
 //
@@ -153,6 +153,11 @@ var ClickHouseDetectHealthDue string
 //
 //go:embed clickhouse/queries/detect_pending_scripts.sql
 var ClickHouseDetectPendingScripts string
+
+// ClickHouseDetectSeriesCounts is the ClickHouse statement clickhouse/queries/detect_series_counts.sql.
+//
+//go:embed clickhouse/queries/detect_series_counts.sql
+var ClickHouseDetectSeriesCounts string
 
 // ClickHouseDetectSeriesRuns is the ClickHouse statement clickhouse/queries/detect_series_runs.sql.
 //
