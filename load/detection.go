@@ -45,6 +45,29 @@ func (s *Sink) PendingScripts(ctx context.Context, after uint64) (map[int64]DayR
 	return out, err
 }
 
+// DetectionScripts returns every script with stored groups or stored
+// change points.
+func (s *Sink) DetectionScripts(ctx context.Context) ([]int64, error) {
+	var out []int64
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		rows, err := s.conn.Query(ctx, sqlfiles.ClickHouseDetectAllScripts)
+		if err != nil {
+			return sinkErrorf("clickhouse read detection scripts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return sinkErrorf("clickhouse read detection scripts: %w", err)
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // DayCounts is, for one stored group of a script, an upper bound of the
 // number of values each of its duration series has that day: the success
 // runs (the run series) and each step's success attempts. Detection plans

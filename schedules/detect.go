@@ -3,6 +3,7 @@ package schedules
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -85,14 +86,33 @@ func (j *Job) changeOptions() transform.ChangeOptions {
 	return opt
 }
 
-// detect recomputes what the pass may have changed.
-func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time, sum *Summary) error {
+// changeMethod names the change-point options (load.State.ChangeMethod).
+func (j *Job) changeMethod() string { return fmt.Sprintf("%+v", j.changeOptions()) }
+
+// detect recomputes what the pass may have changed. storedMethod is the
+// change-point options the stored change points were computed with: other
+// options than this pass's make it recompute every script's whole series.
+func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time, storedMethod string, sum *Summary) error {
 	start := j.Now()
 	pending, err := j.Sink.PendingScripts(ctx, after)
 	if err != nil {
 		return err
 	}
-	if err := j.detectChanges(ctx, pending, version, sum); err != nil {
+	changed := pending
+	if storedMethod != j.changeMethod() {
+		ids, err := j.Sink.DetectionScripts(ctx)
+		if err != nil {
+			return err
+		}
+		changed = map[int64]load.DayRange{}
+		for _, id := range ids {
+			changed[id] = load.DayRange{First: transform.MinDay, Last: transform.MaxDay}
+		}
+		for id := range pending {
+			changed[id] = load.DayRange{First: transform.MinDay, Last: transform.MaxDay}
+		}
+	}
+	if err := j.detectChanges(ctx, changed, version, sum); err != nil {
 		return err
 	}
 	healthStart := j.Now()

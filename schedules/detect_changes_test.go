@@ -337,6 +337,16 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				if bounded == 0 {
 					t.Fatal("no pass read less than half the runs: the recompute was never bounded")
 				}
+				// Other options (a wider window) and nothing new at the
+				// source: every script is recomputed with them.
+				wider := opt
+				wider.Window++
+				j := fakeJob(g.src, sink, "")
+				j.ChangeOptions = &wider
+				if _, err := j.Run(ctx, RunOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				checkChanges(t, "a pass with a wider window", g.src, sink, wider)
 			})
 		}
 	}

@@ -362,6 +362,22 @@ func (s *fakeSink) PendingScripts(_ context.Context, after uint64) (map[int64]lo
 }
 func (s *fakeSink) WriteDetectionAsOf(context.Context, time.Time, uint64) error { return nil }
 
+// DetectionScripts is what detect_all_scripts.sql reads.
+func (s *fakeSink) DetectionScripts(context.Context) ([]int64, error) {
+	set := map[int64]bool{}
+	for k, g := range s.groups {
+		if g.group.HasDay {
+			set[k.ScriptID] = true
+		}
+	}
+	for k, c := range s.changes {
+		if !c.deleted {
+			set[k.Series.ScriptID] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set)), nil
+}
+
 // SeriesCounts is what detect_series_counts.sql reads of groups_state.
 func (s *fakeSink) SeriesCounts(_ context.Context, ids []int64) (map[int64][]load.DayCounts, error) {
 	out := map[int64][]load.DayCounts{}

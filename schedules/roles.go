@@ -75,6 +75,7 @@ type Sink interface {
 	WriteDetectionAsOf(ctx context.Context, asOf time.Time, version uint64) error
 	// SeriesCounts and ChangeRuns: what the change points are recomputed
 	// from (detect_changes.go).
+	DetectionScripts(ctx context.Context) ([]int64, error)
 	SeriesCounts(ctx context.Context, ids []int64) (map[int64][]load.DayCounts, error)
 	ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn load.ScriptRunsFunc) error
 	StoredChanges(ctx context.Context, ids []int64) ([]load.ChangeKey, error)

@@ -139,6 +139,11 @@ var ClickHouseCreateSchemaMigrations string
 //go:embed clickhouse/queries/delete_old_run_places.sql
 var ClickHouseDeleteOldRunPlaces string
 
+// ClickHouseDetectAllScripts is the ClickHouse statement clickhouse/queries/detect_all_scripts.sql.
+//
+//go:embed clickhouse/queries/detect_all_scripts.sql
+var ClickHouseDetectAllScripts string
+
 // ClickHouseDetectChangeRuns is the ClickHouse statement clickhouse/queries/detect_change_runs.sql.
 //
 //go:embed clickhouse/queries/detect_change_runs.sql
