@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -109,10 +108,67 @@ func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCo
 	return out, err
 }
 
+// ScriptRunsFunc receives the counted runs of one script read by
+// ChangeRuns or HealthRuns, in series order (OrderedAt, then ID). The
+// slice is reused afterwards.
+type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
+
 // ChangeRuns streams, script by script, the counted runs of the scripts
 // from a day on (their stored day), in series order, with what the
-// duration series need and nothing more (no errors, no failure times).
+// duration series need and nothing more: status class, duration, the
+// steps' index, status, name and duration (and the failed steps' errors,
+// packed with them); no other times, no error message.
 func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
+	var (
+		runID, orderedAt int64
+		day              time.Time
+		class, packed    string
+		duration         *float64
+		stDuration       []*float64
+	)
+	return s.streamRuns(ctx, sqlfiles.ClickHouseDetectChangeRuns, ids, from, fn,
+		[]any{&day, &runID, &class, &orderedAt, &duration, &packed, &stDuration},
+		func(r *transform.Run, dec *stepDecoder) error {
+			*r = transform.Run{ID: runID, Day: dayOf(day), Class: classByName[class],
+				OrderedAt: time.UnixMicro(orderedAt).UTC(), Duration: nullFloat(duration)}
+			steps, err := dec.decode(packed, nil)
+			if err != nil {
+				return err
+			}
+			for k := range steps {
+				if k < len(stDuration) {
+					steps[k].Duration = nullFloat(stDuration[k])
+				}
+			}
+			r.Steps = steps
+			return nil
+		})
+}
+
+// HealthRuns streams, script by script, the counted runs of the scripts
+// from a day on, in series order, with what step health needs: the run's
+// time and failure time, and the steps' index, status, name and (failed
+// steps) error.
+func (s *Sink) HealthRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
+	var (
+		runID, orderedAt, failureAt int64
+		packed                      string
+	)
+	return s.streamRuns(ctx, sqlfiles.ClickHouseDetectHealthRuns, ids, from, fn,
+		[]any{&runID, &orderedAt, &failureAt, &packed},
+		func(r *transform.Run, dec *stepDecoder) error {
+			*r = transform.Run{ID: runID, OrderedAt: time.UnixMicro(orderedAt).UTC(), FailureAt: time.UnixMicro(failureAt).UTC()}
+			steps, err := dec.decode(packed, nil)
+			r.Steps = steps
+			return err
+		})
+}
+
+// streamRuns runs one of the detection reads (script_id first, then the
+// columns scanned into dest, made into a run by build) and hands fn each
+// script's runs.
+func (s *Sink) streamRuns(ctx context.Context, query string, ids []int64, from transform.Day, fn ScriptRunsFunc,
+	dest []any, build func(r *transform.Run, dec *stepDecoder) error) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -122,7 +178,7 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 	// Only the start of the query is retried (fn must not see a run twice).
 	var rows driver.Rows
 	err := s.retry(ctx, func() (err error) {
-		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseDetectChangeRuns)
+		rows, err = s.conn.Query(qctx, query)
 		return err
 	})
 	if err != nil {
@@ -130,23 +186,14 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 	}
 	defer rows.Close()
 	var (
-		cur  int64
-		have bool
-		runs []transform.Run
+		cur, scriptID int64
+		have          bool
+		runs          []transform.Run
+		dec           stepDecoder
 	)
-	var (
-		scriptID, runID, orderedAt int64
-		day                        time.Time
-		class                      string
-		duration                   *float64
-		stIndex                    []int32
-		stName                     []*string
-		stStatus                   []string
-		stDuration                 []*float64
-	)
+	dest = append([]any{&scriptID}, dest...)
 	for rows.Next() {
-		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &duration,
-			&stIndex, &stName, &stStatus, &stDuration); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return sinkErrorf("clickhouse read series: %w", err)
 		}
 		if !have || scriptID != cur {
@@ -158,118 +205,11 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 			cur, have = scriptID, true
 			runs = runs[:0]
 		}
-		r := transform.Run{
-			ID: runID, ScriptID: scriptID, Day: dayOf(day), Class: classByName[class],
-			OrderedAt: time.UnixMicro(orderedAt).UTC(), Duration: nullFloat(duration),
+		var r transform.Run
+		if err := build(&r, &dec); err != nil {
+			return sinkErrorf("clickhouse read series: script %d: %w", scriptID, err)
 		}
-		if len(stIndex) > 0 {
-			r.Steps = make([]transform.Step, len(stIndex))
-			for k := range stIndex {
-				r.Steps[k] = transform.Step{Index: stIndex[k], Status: stStatus[k]}
-				if k < len(stName) {
-					r.Steps[k].Name = nullString(stName[k])
-				}
-				if k < len(stDuration) {
-					r.Steps[k].Duration = nullFloat(stDuration[k])
-				}
-			}
-		}
-		runs = append(runs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return sinkErrorf("clickhouse read series: %w", err)
-	}
-	if have {
-		return fn(cur, runs)
-	}
-	return nil
-}
-
-// ScriptRunsFunc receives the counted runs of one script read by
-// SeriesRuns, in series order (OrderedAt, then ID), with their steps. The
-// slice is reused afterwards.
-type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
-
-// SeriesRuns streams, script by script, the counted runs of each script in
-// starts from its day on; the steps' errors only withErrors.
-func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, withErrors bool, fn ScriptRunsFunc) error {
-	if len(starts) == 0 {
-		return nil
-	}
-	ids := make([]int64, 0, len(starts))
-	days := make([]string, 0, len(starts))
-	minStart := transform.Day(math.MaxInt32)
-	for id, d := range starts {
-		ids = append(ids, id)
-		days = append(days, "'"+d.String()+"'")
-		minStart = min(minStart, d)
-	}
-	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"ids":         int64List(ids),
-		"starts":      "[" + strings.Join(days, ",") + "]",
-		"min_start":   minStart.String(),
-		"with_errors": fmt.Sprint(map[bool]int{false: 0, true: 1}[withErrors]),
-	}))
-	// Only the start of the query is retried (fn must not see a run twice).
-	var rows driver.Rows
-	err := s.retry(ctx, func() (err error) {
-		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseDetectSeriesRuns)
-		return err
-	})
-	if err != nil {
-		return sinkErrorf("clickhouse read series: %w", err)
-	}
-	defer rows.Close()
-	var (
-		cur  int64
-		have bool
-		runs []transform.Run
-	)
-	var (
-		scriptID, runID, orderedAt, failureAt int64
-		day                                   time.Time
-		class                                 string
-		duration                              *float64
-		stIndex                               []int32
-		stName                                []*string
-		stStatus                              []string
-		stDuration                            []*float64
-		stError                               []*string
-	)
-	for rows.Next() {
-		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &failureAt, &duration,
-			&stIndex, &stName, &stStatus, &stDuration, &stError); err != nil {
-			return sinkErrorf("clickhouse read series: %w", err)
-		}
-		if !have || scriptID != cur {
-			if have {
-				if err := fn(cur, runs); err != nil {
-					return err
-				}
-			}
-			cur, have = scriptID, true
-			runs = runs[:0]
-		}
-		r := transform.Run{
-			ID: runID, ScriptID: scriptID, Day: dayOf(day), Class: classByName[class],
-			OrderedAt: time.UnixMicro(orderedAt).UTC(), FailureAt: time.UnixMicro(failureAt).UTC(),
-			Duration: nullFloat(duration),
-		}
-		if len(stIndex) > 0 {
-			r.Steps = make([]transform.Step, len(stIndex))
-			for k := range stIndex {
-				r.Steps[k] = transform.Step{Index: stIndex[k], Status: stStatus[k]}
-				if k < len(stName) {
-					r.Steps[k].Name = nullString(stName[k])
-				}
-				if k < len(stDuration) {
-					r.Steps[k].Duration = nullFloat(stDuration[k])
-				}
-				if k < len(stError) {
-					r.Steps[k].Error = nullString(stError[k])
-				}
-			}
-		}
+		r.ScriptID = scriptID
 		runs = append(runs, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -148,10 +148,8 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 		return nil
 	}
 	ids := make([]int64, 0, len(set))
-	starts := map[int64]transform.Day{}
 	for id := range set {
 		ids = append(ids, id)
-		starts[id] = from
 	}
 	slices.Sort(ids)
 	storedList, err := j.Sink.StoredHealth(ctx, ids)
@@ -195,7 +193,7 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 		sum.Detect.StepsClassified += int64(len(r))
 		return flush(false)
 	}
-	if err := j.Sink.SeriesRuns(ctx, starts, true, handle); err != nil {
+	if err := j.Sink.HealthRuns(ctx, ids, from, handle); err != nil {
 		return err
 	}
 	for _, id := range ids {

@@ -458,7 +458,7 @@ func (s *fakeSink) WriteChanges(_ context.Context, rows []load.ChangeRow, gone [
 	}
 	return nil
 }
-func (s *fakeSink) SeriesRuns(context.Context, map[int64]transform.Day, bool, load.ScriptRunsFunc) error {
+func (s *fakeSink) HealthRuns(context.Context, []int64, transform.Day, load.ScriptRunsFunc) error {
 	return nil
 }
 func (s *fakeSink) HealthDue(context.Context, time.Time) ([]int64, error) { return nil, nil }

@@ -154,6 +154,11 @@ var ClickHouseDetectChangeRuns string
 //go:embed clickhouse/queries/detect_health_due.sql
 var ClickHouseDetectHealthDue string
 
+// ClickHouseDetectHealthRuns is the ClickHouse statement clickhouse/queries/detect_health_runs.sql.
+//
+//go:embed clickhouse/queries/detect_health_runs.sql
+var ClickHouseDetectHealthRuns string
+
 // ClickHouseDetectPendingScripts is the ClickHouse statement clickhouse/queries/detect_pending_scripts.sql.
 //
 //go:embed clickhouse/queries/detect_pending_scripts.sql
@@ -163,11 +168,6 @@ var ClickHouseDetectPendingScripts string
 //
 //go:embed clickhouse/queries/detect_series_counts.sql
 var ClickHouseDetectSeriesCounts string
-
-// ClickHouseDetectSeriesRuns is the ClickHouse statement clickhouse/queries/detect_series_runs.sql.
-//
-//go:embed clickhouse/queries/detect_series_runs.sql
-var ClickHouseDetectSeriesRuns string
 
 // ClickHouseDetectStoredChanges is the ClickHouse statement clickhouse/queries/detect_stored_changes.sql.
 //
