@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -45,27 +44,64 @@ func (s *Sink) PendingScripts(ctx context.Context, after uint64) (map[int64]DayR
 	return out, err
 }
 
-// FirstDays returns, per script, a day no later than its first stored run.
-func (s *Sink) FirstDays(ctx context.Context, ids []int64) (map[int64]transform.Day, error) {
-	out := map[int64]transform.Day{}
+// DetectionScripts returns every script with stored groups or stored
+// change points.
+func (s *Sink) DetectionScripts(ctx context.Context) ([]int64, error) {
+	var out []int64
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		rows, err := s.conn.Query(ctx, sqlfiles.ClickHouseDetectAllScripts)
+		if err != nil {
+			return sinkErrorf("clickhouse read detection scripts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return sinkErrorf("clickhouse read detection scripts: %w", err)
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// DayCounts is, for one stored group of a script, an upper bound of the
+// number of values each of its duration series has that day: the success
+// runs (the run series) and each step's success attempts. Detection plans
+// from them how far back to read (schedules/detect.go).
+type DayCounts struct {
+	Day         transform.Day
+	Runs        uint64
+	StepIndex   []int32
+	StepSuccess []uint64
+}
+
+// SeriesCounts returns, per script, the counts of every stored group, by
+// day.
+func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCounts, error) {
+	out := map[int64][]DayCounts{}
 	if len(ids) == 0 {
 		return out, nil
 	}
 	err := s.retry(ctx, func() error {
 		clear(out)
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
-		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectFirstDays)
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectSeriesCounts)
 		if err != nil {
-			return sinkErrorf("clickhouse read first days: %w", err)
+			return sinkErrorf("clickhouse read series counts: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			var d time.Time
-			if err := rows.Scan(&id, &d); err != nil {
-				return sinkErrorf("clickhouse read first days: %w", err)
+			var c DayCounts
+			if err := rows.Scan(&id, &d, &c.Runs, &c.StepIndex, &c.StepSuccess); err != nil {
+				return sinkErrorf("clickhouse read series counts: %w", err)
 			}
-			out[id] = dayOf(d)
+			c.Day = dayOf(d)
+			out[id] = append(out[id], c)
 		}
 		return rows.Err()
 	})
@@ -73,34 +109,76 @@ func (s *Sink) FirstDays(ctx context.Context, ids []int64) (map[int64]transform.
 }
 
 // ScriptRunsFunc receives the counted runs of one script read by
-// SeriesRuns, in series order (OrderedAt, then ID), with their steps. The
+// ChangeRuns or HealthRuns, in series order (OrderedAt, then ID). The
 // slice is reused afterwards.
 type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
 
-// SeriesRuns streams, script by script, the counted runs of each script in
-// starts from its day on; the steps' errors only withErrors.
-func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, withErrors bool, fn ScriptRunsFunc) error {
-	if len(starts) == 0 {
+// ChangeRuns streams, script by script, the counted runs of the scripts
+// from a day on (their stored day), in series order, with what the
+// duration series need and nothing more: status class, duration, the
+// steps' index, status, name and duration (and the failed steps' errors,
+// packed with them); no other times, no error message.
+func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
+	var (
+		runID, orderedAt int64
+		day              time.Time
+		class, packed    string
+		duration         *float64
+		stDuration       []*float64
+	)
+	return s.streamRuns(ctx, sqlfiles.ClickHouseDetectChangeRuns, ids, from, fn,
+		[]any{&day, &runID, &class, &orderedAt, &duration, &packed, &stDuration},
+		func(r *transform.Run, dec *stepDecoder) error {
+			*r = transform.Run{ID: runID, Day: dayOf(day), Class: classByName[class],
+				OrderedAt: time.UnixMicro(orderedAt).UTC(), Duration: nullFloat(duration)}
+			steps, err := dec.decode(packed, nil)
+			if err != nil {
+				return err
+			}
+			for k := range steps {
+				if k < len(stDuration) {
+					steps[k].Duration = nullFloat(stDuration[k])
+				}
+			}
+			r.Steps = steps
+			return nil
+		})
+}
+
+// HealthRuns streams, script by script, the counted runs of the scripts
+// from a day on, in series order, with what step health needs: the run's
+// time and failure time, and the steps' index, status, name and (failed
+// steps) error.
+func (s *Sink) HealthRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
+	var (
+		runID, orderedAt, failureAt int64
+		packed                      string
+	)
+	return s.streamRuns(ctx, sqlfiles.ClickHouseDetectHealthRuns, ids, from, fn,
+		[]any{&runID, &orderedAt, &failureAt, &packed},
+		func(r *transform.Run, dec *stepDecoder) error {
+			*r = transform.Run{ID: runID, OrderedAt: time.UnixMicro(orderedAt).UTC(), FailureAt: time.UnixMicro(failureAt).UTC()}
+			steps, err := dec.decode(packed, nil)
+			r.Steps = steps
+			return err
+		})
+}
+
+// streamRuns runs one of the detection reads (script_id first, then the
+// columns scanned into dest, made into a run by build) and hands fn each
+// script's runs.
+func (s *Sink) streamRuns(ctx context.Context, query string, ids []int64, from transform.Day, fn ScriptRunsFunc,
+	dest []any, build func(r *transform.Run, dec *stepDecoder) error) error {
+	if len(ids) == 0 {
 		return nil
 	}
-	ids := make([]int64, 0, len(starts))
-	days := make([]string, 0, len(starts))
-	minStart := transform.Day(math.MaxInt32)
-	for id, d := range starts {
-		ids = append(ids, id)
-		days = append(days, "'"+d.String()+"'")
-		minStart = min(minStart, d)
-	}
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"ids":         int64List(ids),
-		"starts":      "[" + strings.Join(days, ",") + "]",
-		"min_start":   minStart.String(),
-		"with_errors": fmt.Sprint(map[bool]int{false: 0, true: 1}[withErrors]),
+		"ids": int64List(ids), "from": from.String(),
 	}))
 	// Only the start of the query is retried (fn must not see a run twice).
 	var rows driver.Rows
 	err := s.retry(ctx, func() (err error) {
-		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseDetectSeriesRuns)
+		rows, err = s.conn.Query(qctx, query)
 		return err
 	})
 	if err != nil {
@@ -108,24 +186,14 @@ func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, w
 	}
 	defer rows.Close()
 	var (
-		cur  int64
-		have bool
-		runs []transform.Run
+		cur, scriptID int64
+		have          bool
+		runs          []transform.Run
+		dec           stepDecoder
 	)
-	var (
-		scriptID, runID, orderedAt, failureAt int64
-		day                                   time.Time
-		class                                 string
-		duration                              *float64
-		stIndex                               []int32
-		stName                                []*string
-		stStatus                              []string
-		stDuration                            []*float64
-		stError                               []*string
-	)
+	dest = append([]any{&scriptID}, dest...)
 	for rows.Next() {
-		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &failureAt, &duration,
-			&stIndex, &stName, &stStatus, &stDuration, &stError); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return sinkErrorf("clickhouse read series: %w", err)
 		}
 		if !have || scriptID != cur {
@@ -137,26 +205,11 @@ func (s *Sink) SeriesRuns(ctx context.Context, starts map[int64]transform.Day, w
 			cur, have = scriptID, true
 			runs = runs[:0]
 		}
-		r := transform.Run{
-			ID: runID, ScriptID: scriptID, Day: dayOf(day), Class: classByName[class],
-			OrderedAt: time.UnixMicro(orderedAt).UTC(), FailureAt: time.UnixMicro(failureAt).UTC(),
-			Duration: nullFloat(duration),
+		var r transform.Run
+		if err := build(&r, &dec); err != nil {
+			return sinkErrorf("clickhouse read series: script %d: %w", scriptID, err)
 		}
-		if len(stIndex) > 0 {
-			r.Steps = make([]transform.Step, len(stIndex))
-			for k := range stIndex {
-				r.Steps[k] = transform.Step{Index: stIndex[k], Status: stStatus[k]}
-				if k < len(stName) {
-					r.Steps[k].Name = nullString(stName[k])
-				}
-				if k < len(stDuration) {
-					r.Steps[k].Duration = nullFloat(stDuration[k])
-				}
-				if k < len(stError) {
-					r.Steps[k].Error = nullString(stError[k])
-				}
-			}
-		}
+		r.ScriptID = scriptID
 		runs = append(runs, r)
 	}
 	if err := rows.Err(); err != nil {

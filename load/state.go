@@ -32,6 +32,10 @@ type State struct {
 	// earlier months were dropped, their days are frozen. Empty: every run
 	// is kept.
 	RunsKeptFrom string `json:"runs_kept_from,omitempty"`
+	// ChangeMethod names the change-point options the stored change points
+	// were computed with; a pass with other options recomputes every
+	// script's (empty: unknown, e.g. written by an older version).
+	ChangeMethod string `json:"change_method,omitempty"`
 }
 
 // LogicalPosition is a replication slot and the WAL position up to which

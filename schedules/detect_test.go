@@ -118,7 +118,7 @@ func TestChangePointsAreNotLocal(t *testing.T) {
 		for k := range stored {
 			storedKeys = append(storedKeys, k)
 		}
-		rows, gone, err := scriptChanges(1, next, storedKeys, opt, time.UTC)
+		rows, gone, _, _, err := scriptChanges(1, next, storedKeys, &changeWindow{first: transform.MinDay, from: transform.MinDay}, opt, time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}

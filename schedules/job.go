@@ -49,7 +49,10 @@ type Job struct {
 	// ChangeWindow is w of the change-point scan (--change-window; 0: the
 	// default, 12).
 	ChangeWindow int
-	Log          zerolog.Logger
+	// ChangeOptions, when set, are the change-point options instead of
+	// the defaults with ChangeWindow (tests).
+	ChangeOptions *transform.ChangeOptions
+	Log           zerolog.Logger
 	// Now is the clock, used only to number passes.
 	Now func() time.Time
 	// Failpoint, when set, is called at every crash window of a pass

@@ -230,9 +230,14 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 		return err
 	}
 	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
-	if err := j.detect(ctx, p.state.CompletedVersion, p.version, st.LastPassAt, sum); err != nil {
+	method := ""
+	if p.stored {
+		method = p.state.ChangeMethod
+	}
+	if err := j.detect(ctx, p.state.CompletedVersion, p.version, st.LastPassAt, method, sum); err != nil {
 		return err
 	}
+	st.ChangeMethod = j.changeMethod()
 	if err := j.failpoint(ctx, fpBeforeState); err != nil {
 		return err
 	}

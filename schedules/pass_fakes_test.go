@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -146,6 +147,15 @@ type fakeSink struct {
 	journal map[transform.GroupKey][]uint64
 	groups  map[transform.GroupKey]fakeGroupRow
 	scripts map[int64]string
+	changes map[load.ChangeKey]fakeChangeRow
+	// What detection read: each ChangeRuns call, and the runs it returned.
+	changeReads    []fakeChangeRead
+	changeRunsRead int
+}
+
+type fakeChangeRead struct {
+	ids  []int64
+	from transform.Day
 }
 
 type fakeRunRow struct {
@@ -192,6 +202,7 @@ func (s *fakeSink) Reset(context.Context) error {
 	s.runs, s.places = map[placeKey]fakeRunRow{}, rmt{}
 	s.journal, s.groups = map[transform.GroupKey][]uint64{}, map[transform.GroupKey]fakeGroupRow{}
 	s.scripts = map[int64]string{}
+	s.changes = map[load.ChangeKey]fakeChangeRow{}
 	return nil
 }
 func (s *fakeSink) SyncScripts(_ context.Context, names map[int64]string, v uint64) (int, error) {
@@ -327,22 +338,130 @@ func (s *fakeSink) Runs(context.Context, transform.Day, transform.Day) (*load.Cu
 	return nil, errNotFaked
 }
 
-// Detection holds nothing in the fake: the passes find no series to
-// recompute (detection itself is tested on the real databases).
-func (s *fakeSink) PendingScripts(context.Context, uint64) (map[int64]load.DayRange, error) {
-	return nil, nil
+// Detection: the change points are kept like the other tables (highest
+// version wins, FINAL semantics) and read back as the real sink reads
+// them; step health holds nothing (the passes find no step to classify;
+// it is tested on the real databases).
+type fakeChangeRow struct {
+	version uint64
+	deleted bool
+	row     load.ChangeRow
+}
+
+func (s *fakeSink) PendingScripts(_ context.Context, after uint64) (map[int64]load.DayRange, error) {
+	out := map[int64]load.DayRange{}
+	for k, vs := range s.journal {
+		if !slices.ContainsFunc(vs, func(v uint64) bool { return v > after }) {
+			continue
+		}
+		r, ok := out[k.ScriptID]
+		if !ok {
+			r = load.DayRange{First: k.Day, Last: k.Day}
+		}
+		r.First, r.Last = min(r.First, k.Day), max(r.Last, k.Day)
+		out[k.ScriptID] = r
+	}
+	return out, nil
 }
 func (s *fakeSink) WriteDetectionAsOf(context.Context, time.Time, uint64) error { return nil }
-func (s *fakeSink) FirstDays(context.Context, []int64) (map[int64]transform.Day, error) {
-	return nil, nil
+
+// DetectionScripts is what detect_all_scripts.sql reads.
+func (s *fakeSink) DetectionScripts(context.Context) ([]int64, error) {
+	set := map[int64]bool{}
+	for k, g := range s.groups {
+		if g.group.HasDay {
+			set[k.ScriptID] = true
+		}
+	}
+	for k, c := range s.changes {
+		if !c.deleted {
+			set[k.Series.ScriptID] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set)), nil
 }
-func (s *fakeSink) StoredChanges(context.Context, []int64) ([]load.ChangeKey, error) {
-	return nil, nil
+
+// SeriesCounts is what detect_series_counts.sql reads of groups_state.
+func (s *fakeSink) SeriesCounts(_ context.Context, ids []int64) (map[int64][]load.DayCounts, error) {
+	out := map[int64][]load.DayCounts{}
+	for k, g := range s.groups {
+		if !slices.Contains(ids, k.ScriptID) || !g.group.HasDay {
+			continue
+		}
+		c := load.DayCounts{Day: k.Day, Runs: g.group.Day.Success}
+		for _, st := range g.group.Steps {
+			c.StepIndex = append(c.StepIndex, st.StepIndex)
+			c.StepSuccess = append(c.StepSuccess, st.Attempts-st.Failures)
+		}
+		out[k.ScriptID] = append(out[k.ScriptID], c)
+	}
+	for _, cs := range out {
+		slices.SortFunc(cs, func(a, b load.DayCounts) int { return int(a.Day - b.Day) })
+	}
+	return out, nil
 }
-func (s *fakeSink) WriteChanges(context.Context, []load.ChangeRow, []load.ChangeKey, uint64) error {
+
+// ChangeRuns is what detect_change_runs.sql reads of runs_state: the
+// counted live runs of the scripts from a stored day on, in series order,
+// with only the columns it selects.
+func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day, fn load.ScriptRunsFunc) error {
+	s.changeReads = append(s.changeReads, fakeChangeRead{ids: slices.Clone(ids), from: from})
+	by := map[int64][]transform.Run{}
+	for k, row := range s.runs {
+		r := row.run
+		if row.deleted || !slices.Contains(ids, k.key.ScriptID) || k.key.Day < from || r.Class == transform.StatusUnfinished {
+			continue
+		}
+		narrow := transform.Run{ID: r.ID, ScriptID: k.key.ScriptID, Day: k.key.Day, Class: r.Class,
+			OrderedAt: time.UnixMicro(r.OrderedAt.UnixMicro()).UTC(), Duration: r.Duration}
+		for _, st := range r.Steps {
+			narrow.Steps = append(narrow.Steps, transform.Step{Index: st.Index, Name: st.Name, Status: st.Status, Duration: st.Duration})
+		}
+		by[k.key.ScriptID] = append(by[k.key.ScriptID], narrow)
+	}
+	scripts := slices.Sorted(maps.Keys(by))
+	for _, id := range scripts {
+		runs := by[id]
+		slices.SortFunc(runs, func(a, b transform.Run) int {
+			if c := a.OrderedAt.Compare(b.OrderedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		s.changeRunsRead += len(runs)
+		if err := fn(id, runs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
-func (s *fakeSink) SeriesRuns(context.Context, map[int64]transform.Day, bool, load.ScriptRunsFunc) error {
+func (s *fakeSink) StoredChanges(_ context.Context, ids []int64) ([]load.ChangeKey, error) {
+	var out []load.ChangeKey
+	for k, c := range s.changes {
+		if !c.deleted && slices.Contains(ids, k.Series.ScriptID) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+func (s *fakeSink) WriteChanges(_ context.Context, rows []load.ChangeRow, gone []load.ChangeKey, v uint64) error {
+	s.maxV = max(s.maxV, v)
+	put := func(k load.ChangeKey, c fakeChangeRow) {
+		if old, ok := s.changes[k]; ok && old.version > c.version {
+			return
+		}
+		s.changes[k] = c
+	}
+	for _, r := range rows {
+		r.Change.Index = 0 // a position in what was read: not stored
+		put(r.Key, fakeChangeRow{version: v, row: r})
+	}
+	for _, k := range gone {
+		put(k, fakeChangeRow{version: v, deleted: true})
+	}
+	return nil
+}
+func (s *fakeSink) HealthRuns(context.Context, []int64, transform.Day, load.ScriptRunsFunc) error {
 	return nil
 }
 func (s *fakeSink) HealthDue(context.Context, time.Time) ([]int64, error) { return nil, nil }

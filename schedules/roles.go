@@ -74,10 +74,14 @@ type Sink interface {
 	// Detection (duration_changes, step_health).
 	PendingScripts(ctx context.Context, after uint64) (map[int64]load.DayRange, error)
 	WriteDetectionAsOf(ctx context.Context, asOf time.Time, version uint64) error
-	FirstDays(ctx context.Context, ids []int64) (map[int64]transform.Day, error)
+	// SeriesCounts and ChangeRuns: what the change points are recomputed
+	// from (detect_changes.go).
+	DetectionScripts(ctx context.Context) ([]int64, error)
+	SeriesCounts(ctx context.Context, ids []int64) (map[int64][]load.DayCounts, error)
+	ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn load.ScriptRunsFunc) error
 	StoredChanges(ctx context.Context, ids []int64) ([]load.ChangeKey, error)
 	WriteChanges(ctx context.Context, rows []load.ChangeRow, gone []load.ChangeKey, version uint64) error
-	SeriesRuns(ctx context.Context, starts map[int64]transform.Day, withErrors bool, fn load.ScriptRunsFunc) error
+	HealthRuns(ctx context.Context, ids []int64, from transform.Day, fn load.ScriptRunsFunc) error
 	HealthDue(ctx context.Context, asOf time.Time) ([]int64, error)
 	StoredHealth(ctx context.Context, ids []int64) ([]load.SeriesKey, error)
 	WriteHealth(ctx context.Context, rows []load.HealthRow, gone []load.SeriesKey, checks []load.HealthCheck, version uint64) error

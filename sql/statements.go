@@ -144,25 +144,35 @@ var ClickHouseCreateSchemaMigrations string
 //go:embed clickhouse/queries/delete_old_run_places.sql
 var ClickHouseDeleteOldRunPlaces string
 
-// ClickHouseDetectFirstDays is the ClickHouse statement clickhouse/queries/detect_first_days.sql.
+// ClickHouseDetectAllScripts is the ClickHouse statement clickhouse/queries/detect_all_scripts.sql.
 //
-//go:embed clickhouse/queries/detect_first_days.sql
-var ClickHouseDetectFirstDays string
+//go:embed clickhouse/queries/detect_all_scripts.sql
+var ClickHouseDetectAllScripts string
+
+// ClickHouseDetectChangeRuns is the ClickHouse statement clickhouse/queries/detect_change_runs.sql.
+//
+//go:embed clickhouse/queries/detect_change_runs.sql
+var ClickHouseDetectChangeRuns string
 
 // ClickHouseDetectHealthDue is the ClickHouse statement clickhouse/queries/detect_health_due.sql.
 //
 //go:embed clickhouse/queries/detect_health_due.sql
 var ClickHouseDetectHealthDue string
 
+// ClickHouseDetectHealthRuns is the ClickHouse statement clickhouse/queries/detect_health_runs.sql.
+//
+//go:embed clickhouse/queries/detect_health_runs.sql
+var ClickHouseDetectHealthRuns string
+
 // ClickHouseDetectPendingScripts is the ClickHouse statement clickhouse/queries/detect_pending_scripts.sql.
 //
 //go:embed clickhouse/queries/detect_pending_scripts.sql
 var ClickHouseDetectPendingScripts string
 
-// ClickHouseDetectSeriesRuns is the ClickHouse statement clickhouse/queries/detect_series_runs.sql.
+// ClickHouseDetectSeriesCounts is the ClickHouse statement clickhouse/queries/detect_series_counts.sql.
 //
-//go:embed clickhouse/queries/detect_series_runs.sql
-var ClickHouseDetectSeriesRuns string
+//go:embed clickhouse/queries/detect_series_counts.sql
+var ClickHouseDetectSeriesCounts string
 
 // ClickHouseDetectStoredChanges is the ClickHouse statement clickhouse/queries/detect_stored_changes.sql.
 //

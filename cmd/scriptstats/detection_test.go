@@ -21,14 +21,33 @@ func detectionHistory(seed int64) demodata.Options {
 // passes with late updates, moves and new runs, deletes and a backfill, and
 // passes killed at a failpoint followed by more source changes,
 // duration_changes and step_health equal the definitions applied to the
-// series read from the source by independent SQL.
+// series read from the source by independent SQL. Twice: with the default
+// change-point method, and with the reference scan alone — a method of
+// bounded dependency radius, so that the passes recompute only the part
+// of each series they can have changed (schedules/detect_changes.go).
 func TestDetectionMatchesSourceAcrossPasses(t *testing.T) {
 	t.Parallel()
+	t.Run("defaults", func(t *testing.T) {
+		t.Parallel()
+		detectionAcrossPasses(t, nil, transform.DefaultChangeOptions())
+	})
+	t.Run("bounded scan", func(t *testing.T) {
+		t.Parallel()
+		opt := transform.DefaultChangeOptions()
+		opt.ConfirmWindow = 0
+		if _, local := opt.Radius(); !local {
+			t.Fatal("the scan alone is not local")
+		}
+		detectionAcrossPasses(t, []string{"SCRIPTSTATS_CHANGE_CONFIRM_WINDOW=0"}, opt)
+	})
+}
+
+func detectionAcrossPasses(t *testing.T, env []string, opt transform.ChangeOptions) {
 	e := newPrivateCHEnv(t)
+	e.env = env
 	e.generate(detectionHistory(7))
 	e.migrate()
 	e.must("run")
-	opt := transform.DefaultChangeOptions()
 	check := func(stage string) {
 		t.Helper()
 		if n, _ := assertDetectionMatchesSource(t, stage, e.pool, e.ch, e.tz, opt); n == 0 {

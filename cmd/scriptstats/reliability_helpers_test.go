@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -353,6 +354,7 @@ type jobEnv struct {
 	pool   *pgxpool.Pool
 	ch     driver.Conn // opened by migrate
 	extra  []string    // more flags for every command
+	env    []string    // more NAME=value settings for every command
 	gen    demodata.Options
 	mutSeq int64
 	chs    *teststack.ClickHouseServer // a private server, when the test has one
@@ -466,17 +468,17 @@ func (e *jobEnv) args(cmd string, more ...string) []string {
 // cli runs a command; env are extra environment variables.
 func (e *jobEnv) cli(env []string, cmd string, more ...string) binResult {
 	e.t.Helper()
-	return runBin(e.t, env, e.args(cmd, more...)...)
+	return runBin(e.t, append(slices.Clone(e.env), env...), e.args(cmd, more...)...)
 }
 
 func (e *jobEnv) must(cmd string, more ...string) binResult {
 	e.t.Helper()
-	return mustRunBin(e.t, nil, e.args(cmd, more...)...)
+	return mustRunBin(e.t, e.env, e.args(cmd, more...)...)
 }
 
 func (e *jobEnv) start(env []string, cmd string, more ...string) *binProc {
 	e.t.Helper()
-	return startBin(e.t, env, e.args(cmd, more...)...)
+	return startBin(e.t, append(slices.Clone(e.env), env...), e.args(cmd, more...)...)
 }
 
 // migrate creates the ClickHouse database and opens a connection to it.

@@ -228,6 +228,7 @@ func (h *harness) size(ctx context.Context, n, days int, main bool) (*SizeResult
 		sr.IncrementalRSS.add(float64(r.inc.MaxRSSKiB))
 		sr.IncrementalPass = r.inc.Pass
 		addPhases(&sr.IncPhases, r.inc.Pass)
+		addDetection(sr, r.full.Pass, r.inc.Pass)
 		sr.Tables = r.tables
 		sr.Backfill.add(r.backfill.Wall)
 		sr.BackfillRate.add(float64(r.backfill.Pass.RowsExtracted) / r.backfill.Wall)
@@ -260,6 +261,19 @@ func addPhases(p *[3]Series, s PassSummary) {
 	p[0].add(s.SetupMS)
 	p[1].add(s.LoadMS)
 	p[2].add(s.RecomputeMS)
+}
+
+// addDetection adds the detection figures of a repetition's passes (a job
+// without detection logs none).
+func addDetection(sr *SizeResult, full, inc PassSummary) {
+	if full.Detection.DurationMS > 0 {
+		sr.FullDetect.add(full.Detection.DurationMS / 1000)
+	}
+	if d := inc.Detection.DurationMS; d > 0 && inc.DurationMS > d {
+		sr.IncDetect.add(d / 1000)
+		sr.IncDetectRuns.add(float64(inc.Detection.RunsRead))
+		sr.IncDetectGain.add(inc.DurationMS / (inc.DurationMS - d))
+	}
 }
 
 // repResult is what one repetition measured.

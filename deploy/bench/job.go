@@ -16,17 +16,29 @@ import (
 
 // PassSummary is the job's "pass finished" log line.
 type PassSummary struct {
-	Mode             string  `json:"mode"`
-	RowsExtracted    int64   `json:"rows_extracted"`
-	RunsLoaded       int64   `json:"runs_loaded"`
-	GroupsRecomputed int64   `json:"groups_recomputed"`
-	SetupMS          float64 `json:"setup_duration"`
-	LoadMS           float64 `json:"load_duration"`
-	RecomputeMS      float64 `json:"recompute_duration"`
-	DurationMS       float64 `json:"duration"`
-	Detection        struct {
-		DurationMS float64 `json:"duration"`
-	} `json:"detection"`
+	Mode             string           `json:"mode"`
+	RowsExtracted    int64            `json:"rows_extracted"`
+	RunsLoaded       int64            `json:"runs_loaded"`
+	GroupsRecomputed int64            `json:"groups_recomputed"`
+	SetupMS          float64          `json:"setup_duration"`
+	LoadMS           float64          `json:"load_duration"`
+	RecomputeMS      float64          `json:"recompute_duration"`
+	DurationMS       float64          `json:"duration"`
+	Detection        DetectionSummary `json:"detection"`
+}
+
+// DetectionSummary is the pass log's detection object
+// (schedules.DetectSummary).
+type DetectionSummary struct {
+	Scripts    int64   `json:"scripts"`
+	Changes    int64   `json:"change_points_written"`
+	RunsRead   int64   `json:"runs_read"`
+	Values     int64   `json:"values"`
+	Rereads    int64   `json:"rereads"`
+	Steps      int64   `json:"steps_classified"`
+	DurationMS float64 `json:"duration"`
+	ChangesMS  float64 `json:"changes_duration"`
+	HealthMS   float64 `json:"health_duration"`
 }
 
 // WithoutDetectionMS is the pass's duration less its detection (change
@@ -72,13 +84,14 @@ func buildJob(ctx context.Context, root, dir string) (string, error) {
 
 // jobEnv is this process's environment without any SCRIPTSTATS_ setting
 // (the job runs with its defaults and -job-flags only), plus the DSNs.
-func jobEnv(pgDSN, chDSN string) []string {
+func jobEnv(pgDSN, chDSN string, extra []string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SCRIPTSTATS_") {
 			env = append(env, kv)
 		}
 	}
+	env = append(env, extra...)
 	return append(env, "SCRIPTSTATS_PG_DSN="+pgDSN, "SCRIPTSTATS_CLICKHOUSE_DSN="+chDSN, "SCRIPTSTATS_LOG_FORMAT=json")
 }
 
@@ -86,7 +99,7 @@ func jobEnv(pgDSN, chDSN string) []string {
 // the environment, not the command line.
 func (h *harness) runJob(ctx context.Context, pgDSN, chDSN string, args ...string) (jobRun, error) {
 	cmd := exec.CommandContext(ctx, h.job, args...)
-	cmd.Env = jobEnv(pgDSN, chDSN)
+	cmd.Env = jobEnv(pgDSN, chDSN, h.cfg.JobEnv)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cpu0 := h.cpu.snap()

@@ -57,6 +57,10 @@ type Config struct {
 	CHHTTP  string // ClickHouse HTTP URL; empty: derived from CHDSN and .local/ports
 	Prefix  string // prefix of every database the benchmark creates
 	JobArgs []string
+	// JobEnv are NAME=value settings for the job, past the harness's
+	// SCRIPTSTATS_ filter (test hooks such as
+	// SCRIPTSTATS_CHANGE_CONFIRM_WINDOW).
+	JobEnv  []string
 	BigDays int // days of the second history (default: Days)
 
 	// QuietWait: before each measurement, wait up to this long for the
@@ -149,6 +153,7 @@ func parseFlags(args []string) (Config, error) {
 	fs.StringVar(&c.CHHTTP, "clickhouse-http", c.CHHTTP, "ClickHouse HTTP URL for the raw move (default: the DSN's host, port from .local/ports or 58123)")
 	fs.StringVar(&c.Prefix, "prefix", c.Prefix, "prefix of the databases the benchmark creates")
 	jobArgs := fs.String("job-flags", "", "extra flags for `scriptstats run`, space-separated (e.g. \"--batch-size=50000\")")
+	jobEnv := fs.String("job-env", "", "NAME=value settings for the job's environment, space-separated (e.g. \"SCRIPTSTATS_CHANGE_CONFIRM_WINDOW=0\": the change-point scan alone)")
 	fs.BoolVar(&c.Regenerate, "regenerate", c.Regenerate, "generate the source data even when a matching one exists")
 	fs.BoolVar(&c.KeepData, "keep-data", c.KeepData, "keep the PostgreSQL source databases for the next run")
 	fs.BoolVar(&c.KeepClickHouse, "keep-clickhouse", c.KeepClickHouse, "keep the ClickHouse databases of the last repetition")
@@ -167,6 +172,7 @@ func parseFlags(args []string) (Config, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.JobArgs = strings.Fields(*jobArgs)
+	c.JobEnv = strings.Fields(*jobEnv)
 	if c.Render != "" {
 		return c, nil
 	}

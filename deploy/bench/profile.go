@@ -217,7 +217,7 @@ func (h *harness) profile(ctx context.Context, pgDSN string, n int) (*ProfileRes
 	h.logf("%s: profiling one full load (CPU, heap) into %s", sizeLabel(n), dir)
 	cmd := exec.CommandContext(ctx, self, profileRunCommand, "-cpu", files["cpu"], "-heap", files["heap"],
 		"-heap-peak", files["heap_peak"], "-stats", files["stats"])
-	cmd.Env = jobEnv(pgDSN, chDSN)
+	cmd.Env = jobEnv(pgDSN, chDSN, h.cfg.JobEnv)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	began := time.Now()

@@ -93,12 +93,13 @@ type ConfigSummary struct {
 	MaxSteps   int      `json:"max_steps"`
 	Seed       int64    `json:"seed"`
 	JobFlags   []string `json:"job_flags,omitempty"`
+	JobEnv     []string `json:"job_env,omitempty"`
 }
 
 func summarizeConfig(c Config) ConfigSummary {
 	return ConfigSummary{Runs: c.Runs, BigRuns: c.BigRuns, Reps: c.Reps, QueryReps: c.QueryReps, NewRuns: c.NewRuns,
 		Scripts: c.Scripts, Days: c.Days, BigDays: c.BigDays, QuietWaitS: c.QuietWait.Seconds(), StepsShare: c.StepsShare, MinSteps: c.MinSteps, MaxSteps: c.MaxSteps,
-		Seed: c.Seed, JobFlags: c.JobArgs}
+		Seed: c.Seed, JobFlags: c.JobArgs, JobEnv: c.JobEnv}
 }
 
 // DataResult describes the source history of one size.
@@ -139,6 +140,13 @@ type SizeResult struct {
 	IncrementalPass PassSummary        `json:"incremental_pass"`
 	IncPhases       [3]Series          `json:"incremental_phases_ms"`
 	IncToFull       float64            `json:"incremental_to_full_ratio"`
+	// Detection (issue 10), from the passes' logs: its seconds in the full
+	// load and in the incremental pass, and the incremental pass ÷ the same
+	// pass without detection (its duration less detection.duration).
+	FullDetect    Series `json:"full_load_detection_seconds"`
+	IncDetect     Series `json:"incremental_detection_seconds"`
+	IncDetectRuns Series `json:"incremental_detection_runs_read"`
+	IncDetectGain Series `json:"incremental_with_to_without_detection"`
 	// --source logical (issue 13): the same incremental pass read from a
 	// replication slot, -reps times after one logical first pass.
 	LogicalIncremental     Series       `json:"logical_incremental_seconds"`
@@ -231,6 +239,8 @@ const (
 	goalRunVsPreviousMS = 50
 	goalRunCompareMS    = 30
 	goalBackfillToFull  = 0.8
+	// issue 10: an incremental pass with detection ≤ 1.2 × one without
+	goalDetectionCost = 1.2
 )
 
 func (r *Results) evaluate() {
@@ -248,6 +258,13 @@ func (r *Results) evaluate() {
 		if s.Backfill.Median > 0 {
 			add(fmt.Sprintf("backfill rows/s ÷ full load rows/s (%s)", s.Label), fmt.Sprintf("≥ %.1f", goalBackfillToFull),
 				fmt.Sprintf("%.2f (%.0f ÷ %.0f rows/s)", s.BackfillToFull, s.BackfillRate.Median, s.FullRate.Median), s.BackfillToFull >= goalBackfillToFull)
+		}
+	}
+	for _, s := range r.Sizes {
+		if g := s.IncDetectGain; len(g.Samples) > 0 {
+			add(fmt.Sprintf("incremental pass with detection ÷ without (%s)", s.Label), fmt.Sprintf("≤ %.1f", goalDetectionCost),
+				fmt.Sprintf("%.2f (each pass's duration ÷ its duration less detection.duration; detection %.2f s)", g.Median,
+					s.IncDetect.Median), g.Median <= goalDetectionCost)
 		}
 	}
 	if len(r.Sizes) == 2 {
@@ -387,6 +404,9 @@ func (r *Results) Markdown() string {
 	if len(r.BusyStarts) > 0 {
 		fmt.Fprintf(&b, "Started on a busy machine after waiting %.0f s: %s.\n", c.QuietWaitS, strings.Join(r.BusyStarts, "; "))
 	}
+	if len(c.JobEnv) > 0 {
+		fmt.Fprintf(&b, "Job environment: `%s`.\n", strings.Join(c.JobEnv, " "))
+	}
 	if len(c.JobFlags) > 0 {
 		fmt.Fprintf(&b, "Job flags: `%s`.\n", strings.Join(c.JobFlags, " "))
 	}
@@ -493,6 +513,19 @@ func (r *Results) Markdown() string {
 		return phases(s.IncPhases, 1, "%.0f")
 	})
 	row("incremental ÷ full load", func(s SizeResult) string { return fmt.Sprintf("%.2f%%", 100*s.IncToFull) })
+	row("detection in the full load (the pass's log), s", func(s SizeResult) string { return secs2(s.FullDetect) })
+	row("detection in the incremental pass, s; runs it read", func(s SizeResult) string {
+		if len(s.IncDetect.Samples) == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%s; %.0f", secs2(s.IncDetect), s.IncDetectRuns.Median)
+	})
+	row("incremental pass with detection ÷ without (its duration less detection's)", func(s SizeResult) string {
+		if len(s.IncDetectGain.Samples) == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f (%.2f–%.2f)", s.IncDetectGain.Median, s.IncDetectGain.Min, s.IncDetectGain.Max)
+	})
 	row("incremental peak RSS, MiB", func(s SizeResult) string { return mib(s.IncrementalRSS) })
 	for _, s := range r.Sizes {
 		for _, why := range s.Retries {

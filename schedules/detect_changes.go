@@ -1,0 +1,522 @@
+package schedules
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"math/bits"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// Change points (duration_changes): what a pass recomputes, and why that
+// is exact.
+//
+// A pass can change a script's series only on and after the first day its
+// journal names for the script (the range of PendingScripts: moves and
+// deletes journal the group a run left, so its old place is in the range).
+// So in each series the values before p — the first value of a day on or
+// after that day — are the ones the stored change points were computed
+// from. With a method of radius r (transform.ChangeOptions.Radius: the
+// result at i depends only on values[i−r:i+r]), the change points at
+// positions < p − r depend on those values alone and stay. The ones at
+// positions ≥ p − r are recomputed on the slice values[p−2r:], which gives
+// them exactly, and replace every stored change point of the series whose
+// key is at least that of position p − r (new rows, tombstones for the
+// rest). A killed pass wrote only keys in that range too (the next pass's
+// range starts no later), so the stored prefix is always one computed from
+// today's values.
+//
+// How far back to read: per series 2r values before p. A step that runs
+// rarely needs more days than the run series, so the start day of a script
+// is planned from its stored daily counts (groups_state: success runs,
+// success attempts per step — upper bounds of the series' values), and a
+// series that turns out short (values with invalid durations) makes its
+// script read again from further back, until it has 2r values before p or
+// the read holds its first value.
+//
+// When the method is not local (Radius reports local == false) every
+// series of a pending script is recomputed whole: the same code with the
+// first changed day and the read start at the beginning of time.
+
+// changeWindow is what a pass recomputes of one script.
+type changeWindow struct {
+	first transform.Day // the first day the pass can have changed
+	from  transform.Day // the script's runs are read from this stored day on
+	// before holds the series that may have values before from (by the
+	// counts); the read holds the first value of every other series.
+	before map[int32]bool
+	r      int
+}
+
+// series is one duration series being built: values in order, their days
+// (the run's day in the zone), the stored day of the run's group, and the
+// run (index into the script's runs) of each.
+type series struct {
+	step      int32 // −1: whole runs
+	values    []float64
+	days      []transform.Day
+	groupDays []transform.Day
+	runs      []int
+}
+
+// scriptSeries builds the run series and the step series of a script's
+// counted runs (in series order): success runs with a valid duration;
+// success attempts with a finite, non-negative duration. The day of a value
+// is the day of its run's time in loc (contract section 2), not the stored
+// group's: a copy of a run left at a wrong day (an old bug, until a
+// backfill repairs it) must not break the series' order.
+func scriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series {
+	out := map[int32]*series{-1: {step: -1}}
+	add := func(s *series, v float64, r *transform.Run, group transform.Day, i int) {
+		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, r.Day), append(s.groupDays, group), append(s.runs, i)
+	}
+	for i := range runs {
+		r := &runs[i]
+		group := r.Day
+		r.Day = transform.DayOf(r.OrderedAt, loc)
+		if r.Class == transform.StatusSuccess && r.Duration.Valid {
+			add(out[-1], r.Duration.Float64, r, group, i)
+		}
+		for k := range r.Steps {
+			st := &r.Steps[k]
+			if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
+				continue
+			}
+			s := out[st.Index]
+			if s == nil {
+				s = &series{step: st.Index}
+				out[st.Index] = s
+			}
+			add(s, st.Duration.Float64, r, group, i)
+		}
+	}
+	return out
+}
+
+func validDuration(d transform.NullFloat) bool {
+	return d.Valid && !math.IsNaN(d.Float64) && !math.IsInf(d.Float64, 0) && d.Float64 >= 0
+}
+
+// needBefore is 2r values before day at for every series of the counts
+// that has values before it.
+func needBefore(counts []load.DayCounts, at transform.Day, r int) map[int32]int {
+	need := map[int32]int{}
+	for _, c := range counts {
+		if c.Day >= at {
+			break
+		}
+		if c.Runs > 0 {
+			need[-1] = 2 * r
+		}
+		for j, k := range c.StepIndex {
+			if c.StepSuccess[j] > 0 {
+				need[k] = 2 * r
+			}
+		}
+	}
+	return need
+}
+
+// readFrom walks a script's day counts (ascending) back from the day
+// before at and returns the latest day from which, by the counts, the runs
+// hold need[k] values of every series k before at — or hold its first
+// value.
+func readFrom(counts []load.DayCounts, at transform.Day, need map[int32]int) transform.Day {
+	from := at
+	left := map[int32]int{}
+	for k, n := range need {
+		if n > 0 {
+			left[k] = n
+		}
+	}
+	take := func(day transform.Day, k int32, n uint64) {
+		l, ok := left[k]
+		if !ok || n == 0 {
+			return
+		}
+		from = day
+		if n >= uint64(l) {
+			delete(left, k)
+		} else {
+			left[k] = l - int(n)
+		}
+	}
+	i := sort.Search(len(counts), func(i int) bool { return counts[i].Day >= at }) - 1
+	for ; i >= 0 && len(left) > 0; i-- {
+		c := &counts[i]
+		take(c.Day, -1, c.Runs)
+		for j, k := range c.StepIndex {
+			take(c.Day, k, c.StepSuccess[j])
+		}
+	}
+	return from
+}
+
+// seriesBefore is the series with values before day from, by the counts.
+func seriesBefore(counts []load.DayCounts, from transform.Day) map[int32]bool {
+	out := map[int32]bool{}
+	for k := range needBefore(counts, from, 1) {
+		out[k] = true
+	}
+	return out
+}
+
+// changeBatch collects the rows of finished scripts and writes them in
+// batches; one script's rows always go in one insert.
+type changeBatch struct {
+	j       *Job
+	version uint64
+	mu      sync.Mutex
+	rows    []load.ChangeRow
+	gone    []load.ChangeKey
+}
+
+// add takes a script's rows and writes the batch when it is full. Called
+// with mu held.
+func (b *changeBatch) add(ctx context.Context, rows []load.ChangeRow, gone []load.ChangeKey, force bool) error {
+	b.rows, b.gone = append(b.rows, rows...), append(b.gone, gone...)
+	if !force && len(b.rows)+len(b.gone) < detectBatch {
+		return nil
+	}
+	if len(b.rows)+len(b.gone) == 0 {
+		return nil
+	}
+	if err := b.j.Sink.WriteChanges(ctx, b.rows, b.gone, b.version); err != nil {
+		return err
+	}
+	b.rows, b.gone = b.rows[:0], b.gone[:0]
+	return b.j.failpoint(ctx, fpMidDetect)
+}
+
+// detectChanges recomputes what the pass can have changed of the change
+// points of every script with a journaled group (see the top of this
+// file).
+func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange, version uint64, sum *Summary) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	start := j.Now()
+	defer func() { sum.Detect.ChangesDuration = j.Now().Sub(start) }()
+	opt := j.changeOptions()
+	r, local := opt.Radius()
+	ids := make([]int64, 0, len(pending))
+	for id := range pending {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	storedList, err := j.Sink.StoredChanges(ctx, ids)
+	if err != nil {
+		return err
+	}
+	stored := map[int64][]load.ChangeKey{}
+	for _, k := range storedList {
+		stored[k.Series.ScriptID] = append(stored[k.Series.ScriptID], k)
+	}
+	counts := map[int64][]load.DayCounts{}
+	if local {
+		if counts, err = j.Sink.SeriesCounts(ctx, ids); err != nil {
+			return err
+		}
+	}
+	wins := map[int64]*changeWindow{}
+	for _, id := range ids {
+		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r}
+		if local {
+			w.first = pending[id].First
+			w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
+		}
+		wins[id] = w
+	}
+	batch := &changeBatch{j: j, version: version}
+	for todo := ids; len(todo) > 0; {
+		short, err := j.changeRound(ctx, todo, wins, counts, stored, opt, batch, sum)
+		if err != nil {
+			return err
+		}
+		todo = todo[:0:0]
+		for id, need := range short {
+			w := wins[id]
+			w.from = readFrom(counts[id], w.from, need)
+			todo = append(todo, id)
+		}
+		slices.Sort(todo)
+		sum.Detect.Rereads += int64(len(todo))
+	}
+	batch.mu.Lock()
+	defer batch.mu.Unlock()
+	return batch.add(ctx, nil, nil, true)
+}
+
+// changeRound reads the scripts' runs from their windows' days, by groups
+// of scripts with close start days (one query each), computes their change
+// points on the 2 cores, and returns the scripts whose read was too short
+// with the values each short series still needs.
+func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*changeWindow, counts map[int64][]load.DayCounts,
+	stored map[int64][]load.ChangeKey, opt transform.ChangeOptions, batch *changeBatch, sum *Summary) (map[int64]map[int32]int, error) {
+	// Group by start day: one read per power of two of days back from the
+	// latest start, from the group's earliest (reading a script from an
+	// earlier day than planned only costs rows).
+	latest := transform.MinDay
+	for _, id := range ids {
+		latest = max(latest, wins[id].from)
+	}
+	groups := map[int][]int64{}
+	for _, id := range ids {
+		k := bits.Len32(uint32(latest - wins[id].from))
+		groups[k] = append(groups[k], id)
+	}
+	short := map[int64]map[int32]int{}
+	var workErr error
+	type script struct {
+		id   int64
+		runs []transform.Run
+	}
+	work := make(chan script, 2)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sc := range work {
+				w := wins[sc.id]
+				rows, gone, need, values, err := scriptChanges(sc.id, sc.runs, stored[sc.id], w, opt, j.Zone)
+				batch.mu.Lock()
+				switch {
+				case err != nil:
+					workErr = err
+				case len(need) > 0:
+					short[sc.id] = need
+				default:
+					sum.Detect.Scripts++
+					sum.Detect.Changes += int64(len(rows))
+					sum.Detect.Values += int64(values)
+					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
+						workErr = err
+					}
+				}
+				batch.mu.Unlock()
+			}
+		}()
+	}
+	seen := map[int64]bool{}
+	var readErr error
+	for _, k := range slices.Sorted(func(yield func(int) bool) {
+		for k := range groups {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		group := groups[k]
+		from := wins[group[0]].from
+		for _, id := range group {
+			from = min(from, wins[id].from)
+		}
+		for _, id := range group {
+			w := wins[id]
+			w.from = from
+			w.before = nil
+			if w.first > transform.MinDay {
+				w.before = seriesBefore(counts[id], from)
+			}
+		}
+		readErr = j.Sink.ChangeRuns(ctx, group, from, func(id int64, runs []transform.Run) error {
+			seen[id] = true
+			sum.Detect.RunsRead += int64(len(runs))
+			work <- script{id, slices.Clone(runs)}
+			batch.mu.Lock()
+			defer batch.mu.Unlock()
+			return workErr
+		})
+		if readErr != nil {
+			break
+		}
+	}
+	if readErr == nil {
+		for _, id := range ids { // no counted run from its start day on
+			if !seen[id] {
+				work <- script{id, nil}
+			}
+		}
+	}
+	close(work)
+	wg.Wait()
+	if readErr != nil {
+		return nil, readErr
+	}
+	return short, workErr
+}
+
+// changeKeyLess orders change keys within a series as the series: by time, then
+// run id.
+func changeKeyLess(a, b load.ChangeKey) bool {
+	if a.OrderedAtUS != b.OrderedAtUS {
+		return a.OrderedAtUS < b.OrderedAtUS
+	}
+	return a.RunID < b.RunID
+}
+
+// scriptChanges computes the change points of a script's series that its
+// window can have changed, from the script's counted runs read from
+// w.from on (in series order). It returns the rows to write, the stored
+// change points that are gone, and how many values it computed over; or,
+// when a series has fewer than 2r values before its first changed one and
+// may have more before w.from, how many more each such series needs (and
+// nothing else: the script is read again).
+func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, w *changeWindow, opt transform.ChangeOptions, loc *time.Location) (rows []load.ChangeRow, gone []load.ChangeKey, need map[int32]int, values int, err error) {
+	all := scriptSeries(runs, loc)
+	// Every series there is: with values read, with values before the
+	// read, with stored change points.
+	steps := map[int32]bool{}
+	for k, s := range all {
+		if len(s.values) > 0 {
+			steps[k] = true
+		}
+	}
+	for k := range w.before {
+		steps[k] = true
+	}
+	for _, k := range stored {
+		steps[k.Series.StepIndex] = true
+	}
+	// boundary[k]: the stored change points of series k from this key on
+	// are replaced; whole[k]: all of them are.
+	boundary := map[int32]load.ChangeKey{}
+	whole := map[int32]bool{}
+	for k := range steps {
+		s := all[k]
+		if s == nil {
+			s = &series{step: k}
+		}
+		n := len(s.values)
+		p := sort.Search(n, func(i int) bool { return s.groupDays[i] >= w.first || s.days[i] >= w.first })
+		a := max(0, p-2*w.r)
+		atStart := !w.before[k] && a == 0
+		if !atStart && p < 2*w.r {
+			if need == nil {
+				need = map[int32]int{}
+			}
+			need[k] = 2*w.r - p
+			continue
+		}
+		if need != nil {
+			continue
+		}
+		cps, err := transform.DetectChanges(s.values[a:], s.days[a:], opt)
+		if err != nil {
+			return nil, nil, nil, 0, err
+		}
+		values += n - a
+		for _, cp := range cps {
+			if !atStart && cp.Index < w.r {
+				continue // depends on values before the slice
+			}
+			cp.Index += a
+			rows = append(rows, changeRow(id, s, runs, cp.Index, cp))
+		}
+		if atStart {
+			whole[k] = true
+		} else {
+			i := s.runs[p-w.r]
+			boundary[k] = load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: k},
+				OrderedAtUS: runs[i].OrderedAt.UnixMicro(), RunID: runs[i].ID}
+		}
+	}
+	if need != nil {
+		return nil, nil, need, 0, nil
+	}
+	// A change point rewritten at the same key replaces the stored row (a
+	// higher version, same sorting key); the others in the recomputed
+	// range go.
+	written := map[load.ChangeKey]bool{}
+	for _, r := range rows {
+		written[r.Key] = true
+	}
+	for _, k := range stored {
+		b, bounded := boundary[k.Series.StepIndex]
+		inRange := whole[k.Series.StepIndex] || (bounded && !changeKeyLess(k, b))
+		if inRange && !written[k] {
+			gone = append(gone, k)
+		}
+	}
+	slices.SortFunc(rows, func(x, y load.ChangeRow) int {
+		return cmp.Or(cmp.Compare(x.Key.Series.StepIndex, y.Key.Series.StepIndex),
+			cmp.Compare(x.Key.OrderedAtUS, y.Key.OrderedAtUS), cmp.Compare(x.Key.RunID, y.Key.RunID))
+	})
+	return rows, gone, nil, values, nil
+}
+
+// changeRow makes the row of the change point at position at of s.
+func changeRow(id int64, s *series, runs []transform.Run, at int, cp transform.ChangePoint) load.ChangeRow {
+	r := &runs[s.runs[at]]
+	row := load.ChangeRow{
+		Key: load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: s.step},
+			OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID},
+		Day:           r.Day,
+		PreviousRunID: runs[s.runs[at-1]].ID,
+		ChangedAt:     r.OrderedAt,
+		Change:        cp,
+	}
+	lo, hi := at-cp.RunsBefore, at+cp.RunsAfter
+	before, after := s.runs[lo:at], s.runs[at:hi]
+	if s.step >= 0 {
+		row.StepName = latestName(runs, s.runs[lo:hi], s.step)
+		return row
+	}
+	// What changed: the step whose median duration moved most between the
+	// same two windows of runs (ties: the smaller index).
+	b, a := stepDurations(runs, before), stepDurations(runs, after)
+	best, bestDelta, found := int32(0), 0.0, false
+	for idx, av := range a {
+		bv := b[idx]
+		if len(bv) == 0 {
+			continue
+		}
+		ma, _ := transform.Median(av)
+		mb, _ := transform.Median(bv)
+		d := ma - mb
+		if !found || math.Abs(d) > math.Abs(bestDelta) || (math.Abs(d) == math.Abs(bestDelta) && idx < best) {
+			best, bestDelta, found = idx, d, true
+		}
+	}
+	if found {
+		row.TopStepIndex = transform.NullInt32{Int32: best, Valid: true}
+		row.TopStepDelta = transform.NullFloat{Float64: bestDelta, Valid: true}
+		row.TopStepName = latestName(runs, s.runs[lo:hi], best)
+	}
+	return row
+}
+
+// stepDurations gathers the step series values of the given runs, by step.
+func stepDurations(runs []transform.Run, which []int) map[int32][]float64 {
+	out := map[int32][]float64{}
+	for _, i := range which {
+		for _, st := range runs[i].Steps {
+			if st.Status == transform.StepSuccess && validDuration(st.Duration) {
+				out[st.Index] = append(out[st.Index], st.Duration.Float64)
+			}
+		}
+	}
+	return out
+}
+
+// latestName is the step's latest non-null name among the given runs
+// (in series order: the last one wins).
+func latestName(runs []transform.Run, which []int, step int32) transform.NullString {
+	var name transform.NullString
+	for _, i := range which {
+		for _, st := range runs[i].Steps {
+			if st.Index == step && st.Name.Valid {
+				name = st.Name
+			}
+		}
+	}
+	return name
+}

@@ -1,0 +1,385 @@
+package schedules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// The bounded recompute of the change points against the definition: on
+// the fakes (no services), random histories go through random passes —
+// new runs at the end, late runs in the middle, rewritten durations, moves
+// between days and scripts, deletes found by a backfill, passes killed at a
+// random crash window — and after every completed pass the stored change
+// points equal DetectChanges over each whole series, built here from the
+// fake source's runs.
+
+// detectStory is a generator of source histories with level shifts in the
+// run durations and in each step's, steps of every frequency (one in every
+// run, one in most, a rare one, one that stops after the first days),
+// failed and unfinished runs, and invalid durations.
+type detectStory struct {
+	r       *rand.Rand
+	src     *fakeSource
+	next    int64
+	start   time.Time
+	levels  map[int64][]float64 // per script: the run level, then each step's
+	lastDay map[int64]int
+}
+
+func newDetectStory(seed uint64) *detectStory {
+	return &detectStory{r: rand.New(rand.NewPCG(seed, 2026)), src: newFakeSource(), next: 1,
+		start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), levels: map[int64][]float64{}, lastDay: map[int64]int{}}
+}
+
+// shift moves a level by ±15–60 % now and then.
+func (g *detectStory) shift(l *float64) {
+	if g.r.IntN(6) == 0 {
+		*l *= 1 + (0.15+0.45*g.r.Float64())*float64(1-2*g.r.IntN(2))
+	}
+}
+
+// run writes a new run of script on day d (minute m) with random content.
+func (g *detectStory) run(script int64, d, m int) {
+	lv := g.levels[script]
+	if lv == nil {
+		lv = []float64{20, 2, 5, 1, 3}
+		g.levels[script] = lv
+	}
+	for i := range lv {
+		g.shift(&lv[i])
+	}
+	noise := func(l float64) float64 { return l * (1 + 0.08*g.r.NormFloat64()) }
+	status := "success"
+	switch x := g.r.IntN(20); {
+	case x < 2:
+		status = "failed"
+	case x == 2:
+		status = "running"
+	}
+	started := g.start.Add(time.Duration(d)*24*time.Hour + time.Duration(m)*time.Minute + time.Duration(g.r.IntN(60))*time.Second)
+	dur := math.Max(0.001, noise(lv[0]))
+	if g.r.IntN(25) == 0 {
+		dur = -1 // invalid
+	}
+	var steps []string
+	step := func(idx int, present bool) {
+		if !present {
+			return
+		}
+		st, v := "success", fmt.Sprintf("%.4f", math.Max(0, noise(lv[idx+1])))
+		switch x := g.r.IntN(30); {
+		case x == 0:
+			st = "failed"
+		case x == 1:
+			v = "null" // a success without a valid duration
+		case x == 2:
+			v = "-2"
+		}
+		steps = append(steps, fmt.Sprintf(`{"index":%d,"name":"step %d v%d","status":%q,"duration":%s}`, idx, idx, g.r.IntN(2), st, v))
+	}
+	step(0, true)
+	step(1, g.r.IntN(10) < 7)
+	step(2, g.r.IntN(20) == 0) // rare
+	step(3, d < 5)             // stops after the first days
+	id := g.next
+	g.next++
+	g.src.scripts[script] = fmt.Sprintf("script %d", script)
+	g.src.runs[id] = transform.SourceRun{ID: id, ScriptID: script, Status: status,
+		StartedAt: transform.NullTime{Time: started, Valid: true}, CreatedAt: started, UpdatedAt: g.src.tick(),
+		Duration: transform.NullFloat{Float64: dur, Valid: true}, Steps: []byte("[" + strings.Join(steps, ",") + "]")}
+	g.lastDay[script] = max(g.lastDay[script], d)
+}
+
+// days writes n runs a day of script on days [from, to).
+func (g *detectStory) days(script int64, from, to, n int) {
+	for d := from; d < to; d++ {
+		for k := range n {
+			g.run(script, d, k*(1440/n))
+		}
+	}
+}
+
+// rewrite changes a stored run as a writer would: updated_at now.
+func (g *detectStory) rewrite(id int64, change func(r *transform.SourceRun)) {
+	r := g.src.runs[id]
+	change(&r)
+	r.UpdatedAt = g.src.tick()
+	g.src.runs[id] = r
+}
+
+// someRun is a random run id of the source.
+func (g *detectStory) someRun() int64 {
+	ids := make([]int64, 0, len(g.src.runs))
+	for id := range g.src.runs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids[g.r.IntN(len(ids))]
+}
+
+// wholeChanges is the definition: every series of every script built from
+// the source's runs (normalized, counted, in series order), DetectChanges
+// over each whole series, and each change point's row (changeRow, over the
+// whole series).
+func wholeChanges(t *testing.T, src *fakeSource, opt transform.ChangeOptions) map[load.ChangeKey]load.ChangeRow {
+	t.Helper()
+	by := map[int64][]transform.Run{}
+	for _, sr := range src.runs {
+		r, _, ok := transform.Normalize(sr, time.UTC, transform.DefaultLimits)
+		if ok && r.Class != transform.StatusUnfinished {
+			by[r.ScriptID] = append(by[r.ScriptID], r)
+		}
+	}
+	out := map[load.ChangeKey]load.ChangeRow{}
+	for id, runs := range by {
+		slices.SortFunc(runs, func(a, b transform.Run) int {
+			if c := a.OrderedAt.Compare(b.OrderedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		all := map[int32]*series{}
+		get := func(k int32) *series {
+			if all[k] == nil {
+				all[k] = &series{step: k}
+			}
+			return all[k]
+		}
+		for i, r := range runs {
+			if r.Class == transform.StatusSuccess && r.Duration.Valid {
+				s := get(-1)
+				s.values, s.days, s.runs = append(s.values, r.Duration.Float64), append(s.days, r.Day), append(s.runs, i)
+			}
+			for _, st := range r.Steps {
+				d := st.Duration
+				if st.Status == transform.StepSuccess && d.Valid && !math.IsNaN(d.Float64) && !math.IsInf(d.Float64, 0) && d.Float64 >= 0 {
+					s := get(st.Index)
+					s.values, s.days, s.runs = append(s.values, d.Float64), append(s.days, r.Day), append(s.runs, i)
+				}
+			}
+		}
+		for _, s := range all {
+			cps, err := transform.DetectChanges(s.values, s.days, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cp := range cps {
+				row := changeRow(id, s, runs, cp.Index, cp)
+				row.Change.Index = 0 // a position, not stored
+				out[row.Key] = row
+			}
+		}
+	}
+	return out
+}
+
+// storedChanges is what the fake sink's duration_changes holds.
+func storedChanges(sink *fakeSink) map[load.ChangeKey]load.ChangeRow {
+	out := map[load.ChangeKey]load.ChangeRow{}
+	for k, c := range sink.changes {
+		if !c.deleted {
+			out[k] = c.row
+		}
+	}
+	return out
+}
+
+func checkChanges(t *testing.T, stage string, src *fakeSource, sink *fakeSink, opt transform.ChangeOptions) int {
+	t.Helper()
+	want, got := wholeChanges(t, src, opt), storedChanges(sink)
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Fatalf("%s: change point %+v missing (%d stored, %d by the definition)", stage, k, len(got), len(want))
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("%s: change point %+v:\n got  %+v\n want %+v", stage, k, g, w)
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			t.Fatalf("%s: change point %+v stored, not in the definition: %+v", stage, k, g)
+		}
+	}
+	return len(want)
+}
+
+// localOptions are the change-point options the test runs with: the
+// defaults when their method is local, else the reference scan alone (w
+// 12), and a short scan (w 4, looser p) that finds many change points in
+// short series.
+func localOptions(t *testing.T) map[string]transform.ChangeOptions {
+	def := transform.DefaultChangeOptions()
+	if _, local := def.Radius(); !local {
+		def.ConfirmWindow = 0
+	}
+	short := transform.DefaultChangeOptions()
+	short.Window, short.MaxP, short.ConfirmWindow = 4, 0.05, 0
+	out := map[string]transform.ChangeOptions{"defaults or scan": def, "short scan": short}
+	for name, o := range out {
+		if _, local := o.Radius(); !local {
+			t.Fatalf("%s: options %+v are not local", name, o)
+		}
+	}
+	return out
+}
+
+// TestBoundedChangePointsMatchWholeSeries: see the top of this file.
+func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
+	ctx := context.Background()
+	for name, opt := range localOptions(t) {
+		for seed := range uint64(4) {
+			t.Run(fmt.Sprintf("%s/seed %d", name, seed), func(t *testing.T) {
+				g := newDetectStory(seed)
+				for script := int64(1); script <= 3; script++ {
+					g.days(script, 0, 30, 6+int(script)*3)
+				}
+				sink := newFakeSink()
+				job := func(crashAfter int) *Job {
+					j := fakeJob(g.src, sink, "")
+					j.ChangeOptions = &opt
+					calls := 0
+					j.Failpoint = func(_ context.Context, name string) error {
+						calls++
+						if crashAfter > 0 && calls == crashAfter {
+							return errCrash
+						}
+						return nil
+					}
+					return j
+				}
+				if _, err := job(0).Run(ctx, RunOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if n := checkChanges(t, "first load", g.src, sink, opt); n == 0 {
+					t.Fatal("no change point at all: the histories must have some")
+				}
+				today := 30
+				bounded := 0
+				for pass := range 14 {
+					var did []string
+					for range 1 + g.r.IntN(4) {
+						switch op := g.r.IntN(10); {
+						case op < 4: // new runs at the end, sometimes on a new day
+							if g.r.IntN(3) == 0 {
+								today++
+							}
+							script := int64(1 + g.r.IntN(3))
+							for range 1 + g.r.IntN(12) {
+								g.run(script, today, 1+g.r.IntN(1400))
+							}
+							did = append(did, fmt.Sprintf("new runs of %d on day %d", script, today))
+						case op == 4: // a late run in the middle
+							d := g.r.IntN(today)
+							g.run(int64(1+g.r.IntN(3)), d, g.r.IntN(1440))
+							did = append(did, fmt.Sprintf("late run on day %d", d))
+						case op == 5: // a duration rewritten
+							id := g.someRun()
+							g.rewrite(id, func(r *transform.SourceRun) { r.Duration.Float64 *= 1.5 + g.r.Float64() })
+							did = append(did, fmt.Sprintf("run %d rewritten", id))
+						case op == 6 || op == 7: // moved to another day and script
+							id := g.someRun()
+							days := g.r.IntN(7) - 3
+							script := int64(1 + g.r.IntN(4))
+							g.rewrite(id, func(r *transform.SourceRun) {
+								r.ScriptID = script
+								r.StartedAt.Time = r.StartedAt.Time.Add(time.Duration(days) * 24 * time.Hour)
+								r.CreatedAt = r.StartedAt.Time
+							})
+							g.src.scripts[script] = fmt.Sprintf("script %d", script)
+							did = append(did, fmt.Sprintf("run %d moved %d days to script %d", id, days, script))
+						default: // deletes, found by the backfill below
+							for range 1 + g.r.IntN(5) {
+								delete(g.src.runs, g.someRun())
+							}
+							did = append(did, "deletes")
+						}
+					}
+					backfill := slices.Contains(did, "deletes")
+					from, to := transform.DayOf(g.start, time.UTC)-60, transform.DayOf(g.start, time.UTC)+transform.Day(today+60)
+					passOf := func(j *Job) error {
+						if backfill {
+							_, err := j.Backfill(ctx, from, to)
+							return err
+						}
+						_, err := j.Run(ctx, RunOptions{})
+						return err
+					}
+					stage := fmt.Sprintf("pass %d (%s)", pass, strings.Join(did, ", "))
+					if g.r.IntN(3) == 0 { // killed somewhere, then more runs, then a whole pass
+						crash := 1 + g.r.IntN(12)
+						if err := passOf(job(crash)); err != nil && !errors.Is(err, errCrash) {
+							t.Fatal(err)
+						}
+						g.run(int64(1+g.r.IntN(3)), today, 1+g.r.IntN(1400))
+						stage += fmt.Sprintf(", killed at crash window %d, one more run", crash)
+					}
+					before := sink.changeRunsRead
+					if err := passOf(job(0)); err != nil {
+						t.Fatalf("%s: %v", stage, err)
+					}
+					checkChanges(t, stage, g.src, sink, opt)
+					if !backfill && sink.changeRunsRead-before < len(g.src.runs)/2 {
+						bounded++
+					}
+				}
+				if bounded == 0 {
+					t.Fatal("no pass read less than half the runs: the recompute was never bounded")
+				}
+				// Other options (a wider window) and nothing new at the
+				// source: every script is recomputed with them.
+				wider := opt
+				wider.Window++
+				j := fakeJob(g.src, sink, "")
+				j.ChangeOptions = &wider
+				if _, err := j.Run(ctx, RunOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				checkChanges(t, "a pass with a wider window", g.src, sink, wider)
+			})
+		}
+	}
+}
+
+// TestReadFromPlansEachSeries: the start day is the latest that holds, by
+// the counts, 2r values of every series before the first changed day — a
+// rare step reaches further back than the runs — or the series' first day.
+func TestReadFromPlansEachSeries(t *testing.T) {
+	c := func(day transform.Day, runs uint64, steps ...uint64) load.DayCounts {
+		d := load.DayCounts{Day: day, Runs: runs}
+		for i, n := range steps {
+			d.StepIndex, d.StepSuccess = append(d.StepIndex, int32(i)), append(d.StepSuccess, n)
+		}
+		return d
+	}
+	counts := []load.DayCounts{c(1, 10, 10, 1), c(2, 10, 10, 0), c(3, 10, 10, 1), c(4, 10, 10, 0), c(5, 10, 10, 5), c(6, 10, 10, 0)}
+	// r = 5: 10 values before day 6. Runs and step 0: day 5 holds 10.
+	// Step 1: 5 on day 5, 1 on day 3, 1 on day 1, then no more: day 1.
+	if got := readFrom(counts, 6, needBefore(counts, 6, 5)); got != 1 {
+		t.Fatalf("start day %d, want 1 (the rare step's first day)", got)
+	}
+	counts[0].StepSuccess[1] = 0
+	counts[2].StepSuccess[1] = 5
+	if got := readFrom(counts, 6, needBefore(counts, 6, 5)); got != 3 {
+		t.Fatalf("start day %d, want 3 (5 + 5 values of the rare step)", got)
+	}
+	// Extending a short read: step 0 needs 15 more before day 5.
+	if got := readFrom(counts, 5, map[int32]int{0: 15}); got != 3 {
+		t.Fatalf("extended start day %d, want 3", got)
+	}
+	// Nothing before the first changed day: read from it.
+	if got := readFrom(counts, 1, needBefore(counts, 1, 5)); got != 1 {
+		t.Fatalf("start day %d, want 1", got)
+	}
+}
