@@ -48,6 +48,7 @@ var (
 	reView        = regexp.MustCompile(`(?is)^(CREATE OR REPLACE VIEW\s+\w+)(\s.*)$`)
 	reDrop        = regexp.MustCompile(`(?is)^DROP TABLE IF EXISTS\s+(\w+)\s*$`)
 	reAlter       = regexp.MustCompile(`(?is)^ALTER TABLE\s+(\w+)(\s.*)$`)
+	reAddIndex    = regexp.MustCompile(`(?is)^\s*ADD INDEX\s`)
 	reInsert      = regexp.MustCompile(`(?is)^INSERT INTO\s`)
 	reMatView     = regexp.MustCompile(`(?is)^CREATE MATERIALIZED VIEW IF NOT EXISTS\s+(\w+)\s+TO\s+(\w+)\s+AS\s(.*)$`)
 	reScriptID    = regexp.MustCompile(`(?m)(^|\(|,)\s*script_id\s`)
@@ -102,6 +103,10 @@ func (c *Cluster) Rewrite(stmt, database string) (ddl, once []string, err error)
 		}, nil, nil
 	case reAlter.MatchString(stmt):
 		m := reAlter.FindStringSubmatch(stmt)
+		if reAddIndex.MatchString(m[2]) {
+			// A Distributed table has no data, so no index.
+			return []string{"ALTER TABLE " + quoteIdent(m[1]+localSuffix) + on + m[2]}, nil, nil
+		}
 		return []string{
 			"ALTER TABLE " + quoteIdent(m[1]+localSuffix) + on + m[2],
 			"ALTER TABLE " + quoteIdent(m[1]) + on + m[2],

@@ -108,6 +108,14 @@ func TestClusterRewriteRules(t *testing.T) {
 	if once[0] != "INSERT INTO t_local SELECT * FROM k_local FINAL WHERE (SELECT count() FROM schema_migrations) = 0" {
 		t.Fatalf("data statement: %s", once[0])
 	}
+	ddl, _, _ = c.Rewrite("ALTER TABLE t ADD INDEX IF NOT EXISTS i v TYPE minmax GRANULARITY 1", "db")
+	if strings.Join(ddl, "\n") != "ALTER TABLE `t_local` ADD INDEX IF NOT EXISTS i v TYPE minmax GRANULARITY 1" {
+		t.Fatalf("an index goes on the local table only (a Distributed table has no data): %q", ddl)
+	}
+	ddl, _, _ = c.Rewrite("ALTER TABLE t ADD COLUMN IF NOT EXISTS w UInt8", "db")
+	if len(ddl) != 2 {
+		t.Fatalf("a column goes on both tables: %q", ddl)
+	}
 	if _, _, err := c.Rewrite("OPTIMIZE TABLE t", "db"); err == nil {
 		t.Fatal("a statement with no rule was accepted")
 	}

@@ -57,8 +57,9 @@ func (s *Sink) Relink(ctx context.Context, after, version uint64, afterChunk fun
 		}
 	}
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"after":   fmt.Sprint(after),
-		"version": fmt.Sprint(version),
+		"after":      fmt.Sprint(after),
+		"version":    fmt.Sprint(version),
+		"runs_table": runsTableFor(journaled),
 	}))
 	err = s.retry(ctx, func() error {
 		if err := s.conn.Exec(qctx, sqlfiles.ClickHouseInsertRunLinkTombstones); err != nil {
@@ -67,6 +68,29 @@ func (s *Sink) Relink(ctx context.Context, after, version uint64, afterChunk fun
 		return nil
 	})
 	return len(journaled), err
+}
+
+// runsTableFor chooses where the relink reads the runs of groups: both
+// tables hold the same rows under FINAL (migration 0007). runs_state is
+// ordered by (script, day): it reads the groups' key ranges, but in
+// 8,192-row granules, so the day's groups of many scripts touch every
+// granule of the month. runs_by_id is ordered by run id, in 1,024-row
+// granules, with a minmax index on day (0009): it reads the runs of the
+// groups' days, of every script. So runs_by_id when the groups cover at
+// least as many scripts as days (an incremental pass: every script's
+// latest days), runs_state otherwise (a first load's chunk: a few scripts,
+// every day).
+func runsTableFor(groups []transform.GroupKey) string {
+	scripts := map[int64]bool{}
+	days := map[transform.Day]bool{}
+	for _, k := range groups {
+		scripts[k.ScriptID] = true
+		days[k.Day] = true
+	}
+	if len(scripts) >= len(days) {
+		return "runs_by_id"
+	}
+	return "runs_state"
 }
 
 // chunkEnd returns how many of keys (sorted by script) the next chunk
@@ -124,7 +148,7 @@ func (s *Sink) insertLinks(ctx context.Context, read, emit []transform.GroupKey,
 	}
 	qctx := clickhouse.Context(ctx,
 		clickhouse.WithExternalTable(readTable, emitTable),
-		clickhouse.WithParameters(clickhouse.Parameters{"version": fmt.Sprint(version)}))
+		clickhouse.WithParameters(clickhouse.Parameters{"version": fmt.Sprint(version), "runs_table": runsTableFor(read)}))
 	if err := s.conn.Exec(qctx, sqlfiles.ClickHouseInsertRunLinks); err != nil {
 		return sinkErrorf("clickhouse relink runs: %w", err)
 	}

@@ -87,6 +87,7 @@ func TestClickHouseUsers(t *testing.T) {
 	for _, q := range []string{
 		"SELECT count() FROM runs_state",
 		"SELECT count() FROM groups_state",
+		"SELECT count() FROM groups_for_views",
 		"SELECT count() FROM job_state",
 		"SELECT count() FROM script_names",
 	} {

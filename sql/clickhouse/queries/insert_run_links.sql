@@ -1,7 +1,9 @@
 -- The links of the counted runs of the groups in the external table
 -- `link_emit`, each run's previous counted run found among the groups in
 -- `link_read` (a superset chosen by transform.LinkGroups so that it holds
--- every emitted run's previous run). first_divergent_step: the smallest
+-- every emitted run's previous run). runs_table is runs_state or
+-- runs_by_id, which hold the same rows under FINAL (0007; load/links.go,
+-- runsTableFor, says which reads less). first_divergent_step: the smallest
 -- step index whose status differs, a step present in only one run counting
 -- as differing (the first element of a duplicated index is compared); NULL
 -- when none differs or when there is no previous run.
@@ -39,8 +41,10 @@ FROM
         lagInFrame(duration) OVER w AS previous_duration,
         lagInFrame(step_index) OVER w AS prev_index,
         lagInFrame(step_status) OVER w AS prev_status
-    FROM runs_state FINAL
+    FROM {runs_table:Identifier} FINAL
     WHERE _is_deleted = 0 AND status_class != 'unfinished'
+      -- day alone lets runs_by_id's day_minmax index skip granules (0009).
+      AND day IN (SELECT day FROM link_read)
       AND (script_id, day) IN (SELECT script_id, day FROM link_read)
     WINDOW w AS (PARTITION BY script_id ORDER BY ordered_at_us, run_id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 )
