@@ -141,6 +141,11 @@ func (w *slidingSorted) slide(out, in float64) {
 // by Index. days, when not nil, is the day of each value (non-decreasing);
 // it enables the one-day rule below.
 //
+// Every step below reads a bounded stretch of the series around the
+// position it decides, so the result at a position depends only on the
+// values within ChangeOptions.Radius of it (see Radius): a pass can
+// recompute a window of a series, not the whole.
+//
 // 1. Scan. The reference method of contract 2b: position i (w ≤ i ≤ n − w)
 // is tested with B = the w values before i and A = the w values from i; it
 // passes when the two-sided Mann–Whitney test of A against B gives
@@ -148,23 +153,32 @@ func (w *slidingSorted) slide(out, in float64) {
 // the medians and δ agree in sign), and it is a candidate when its p is
 // the smallest of the passing positions within ±w (ties: the larger |δ|,
 // then the earlier). With the persistence check on, the scan also runs
-// with windows 2w, 4w, … up to ConfirmWindow and n/2: a long segment
-// shifted by less than the noise of 12 runs shows in wider windows.
-// Candidates of all scales closer than w are one candidate (the smallest
-// p at its scale).
+// with windows s = 2w, 4w, … up to ConfirmWindow (positions s ≤ i ≤ n − s,
+// a candidate being the best passing position within ±s at its scale): a
+// long segment shifted by less than the noise of 12 runs shows in wider
+// windows. A candidate of any scale stays a candidate when no candidate of
+// any scale closer than w is better (smaller p, then larger |δ|, then the
+// finer scale, then the earlier) — a rule that looks only at its
+// neighbours, not a chain.
 //
 // 2. Persistence check (ConfirmWindow > 0). Each candidate is placed again
-// within ±w by the split of its whole neighbourhood — up to ConfirmWindow
-// values on each side, not crossing the neighbouring candidates — with the
-// largest standardized U, and tested on that neighbourhood with the same
-// three thresholds. With days, it must also pass them without its most
-// extreme day on each side (a shift is not one day's spike). A candidate
-// that fails is dropped (the weakest first) and its neighbours are placed
-// and tested again without it, until none fails. A
+// within ±w by the split of its neighbourhood — up to ConfirmWindow (W)
+// values on each side, not crossing the nearest candidates closer than W —
+// with the largest standardized U, and tested on that neighbourhood with
+// the same three thresholds. With days, it must also pass them when its
+// most extreme day on each side is left out and the sample is refilled
+// with the values beyond that day (up to W values, from at most 3·W
+// positions away, not crossing those neighbours): a day of runs, however
+// many, is not a shift, while a shift goes on the next day. A candidate
+// that fails is tried once more with only the neighbours that are better
+// candidates than itself as bounds (a chance candidate next to a real
+// shift must not cut the shift's sample). A
 // spike — a run, a day of runs — that the scan picks up is diluted in the
 // wider samples or sits on one day, and fails; a real shift holds over its
-// segment and passes, usually with a much smaller p. The reported figures
-// are those of the final test.
+// segment and passes, usually with a much smaller p. Of confirmed changes
+// closer than w, the best (smallest p, then larger |δ|, then the earlier)
+// is kept. The reported figures are those of the final test (without the
+// day left out).
 func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, error) {
 	w := opt.Window
 	if w < 2 || opt.ConfirmWindow < 0 || (opt.ConfirmWindow > 0 && opt.ConfirmWindow < w) || !(opt.MaxP > 0 && opt.MaxP <= 1) || opt.MinRatio < 0 || opt.MinEffect < 0 || opt.MinEffect > 1 {
@@ -182,25 +196,78 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 			return nil, fmt.Errorf("change detection: day of value %d is before the day of value %d; the series must be in time order", i, i-1)
 		}
 	}
-	n := len(values)
-	if n < 2*w {
+	if len(values) < 2*w {
 		return nil, nil
 	}
 	s := &changeScanner{opt: opt}
-
-	type candidate struct {
-		i int
-		t windowTest
+	cands := s.scan(values)
+	var changes []change
+	if opt.ConfirmWindow == 0 {
+		changes = make([]change, len(cands))
+		for k, c := range cands {
+			changes[k] = change{index: c.i, from: c.i, t: c.t}
+		}
+	} else {
+		changes = s.confirm(values, days, cands)
 	}
-	var cands []candidate
-	scales := []int{w}
-	if opt.ConfirmWindow > 0 {
-		for sc := 2 * w; sc <= opt.ConfirmWindow && 2*sc <= n; sc *= 2 {
-			scales = append(scales, sc)
+	out := make([]ChangePoint, len(changes))
+	for k, c := range changes {
+		t := c.t
+		dir := Faster
+		if t.mw.Delta > 0 {
+			dir = Slower
+		}
+		out[k] = ChangePoint{Index: c.index, RunsBefore: t.nBefore, RunsAfter: t.nA,
+			MedianBefore: t.medB, MedianAfter: t.medA, Ratio: t.ratio,
+			P: t.mw.P, Effect: t.mw.Delta, Direction: dir}
+	}
+	return out, nil
+}
+
+// candidate is a position the scan flags, at one scale.
+type candidate struct {
+	i, scale int
+	t        windowTest
+}
+
+// betterCandidate says a is preferred to b: the smaller p, then the larger
+// |δ|, then the finer scale, then the earlier.
+func betterCandidate(a, b *candidate) bool {
+	if a.t.mw.P != b.t.mw.P {
+		return a.t.mw.P < b.t.mw.P
+	}
+	if da, db := math.Abs(a.t.mw.Delta), math.Abs(b.t.mw.Delta); da != db {
+		return da > db
+	}
+	if a.scale != b.scale {
+		return a.scale < b.scale
+	}
+	return a.i < b.i
+}
+
+// scales are the scan's window sizes: w, then 2w, 4w, … up to
+// ConfirmWindow when the persistence check is on.
+func (o ChangeOptions) scales() []int {
+	sc := []int{o.Window}
+	if o.ConfirmWindow > 0 {
+		for s := 2 * o.Window; s <= o.ConfirmWindow; s *= 2 {
+			sc = append(sc, s)
 		}
 	}
+	return sc
+}
+
+// scan returns the candidates of all scales, ascending by position, after
+// the rule between scales (none closer than w is better).
+func (s *changeScanner) scan(values []float64) []candidate {
+	w, n := s.opt.Window, len(values)
 	tests := make([]windowTest, n+1)
+	var cands []candidate
+	scales := s.opt.scales()
 	for _, sw := range scales {
+		if 2*sw > n {
+			break
+		}
 		before := slidingSorted(slices.Sorted(slices.Values(values[:sw])))
 		after := slidingSorted(slices.Sorted(slices.Values(values[sw : 2*sw])))
 		for i := sw; i <= n-sw; i++ {
@@ -211,106 +278,136 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 			}
 			tests[i] = s.testSorted(before, after)
 		}
-		better := func(a, b int) bool { // a is preferred to b
-			ta, tb := &tests[a], &tests[b]
-			if ta.mw.P != tb.mw.P {
-				return ta.mw.P < tb.mw.P
-			}
-			if da, db := math.Abs(ta.mw.Delta), math.Abs(tb.mw.Delta); da != db {
-				return da > db
-			}
-			return a < b
-		}
 		for i := sw; i <= n-sw; i++ {
 			if !tests[i].pass {
 				continue
 			}
+			c := candidate{i: i, scale: sw, t: tests[i]}
 			best := true
 			for j := max(sw, i-sw); j <= min(n-sw, i+sw) && best; j++ {
-				if j != i && tests[j].pass && better(j, i) {
+				if j != i && tests[j].pass && betterCandidate(&candidate{i: j, scale: sw, t: tests[j]}, &c) {
 					best = false
 				}
 			}
 			if best {
-				cands = append(cands, candidate{i, tests[i]})
+				cands = append(cands, c)
 			}
 		}
 	}
-	// Candidates closer than w are one: the smallest p (then the finer
-	// scale, which came first, then the earlier).
-	slices.SortStableFunc(cands, func(a, b candidate) int { return cmp.Compare(a.i, b.i) })
-	var merged []candidate
-	for _, c := range cands {
-		if k := len(merged) - 1; k >= 0 && c.i-merged[k].i < w {
-			if c.t.mw.P < merged[k].t.mw.P {
-				merged[k] = c
-			}
-			continue
+	if len(scales) == 1 {
+		return cands // ascending already; one per ±w
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.i, b.i), cmp.Compare(a.scale, b.scale))
+	})
+	var kept []candidate
+	for k := range cands {
+		best := true
+		for l := k - 1; l >= 0 && cands[k].i-cands[l].i < w && best; l-- {
+			best = !betterCandidate(&cands[l], &cands[k])
 		}
-		merged = append(merged, c)
-	}
-	changes := make([]int, len(merged))
-	final := make([]windowTest, len(merged))
-	for k, c := range merged {
-		changes[k], final[k] = c.i, c.t
-	}
-	if opt.ConfirmWindow > 0 {
-		changes, final = s.confirm(values, days, changes)
-	}
-	out := make([]ChangePoint, len(changes))
-	for k, i := range changes {
-		t := final[k]
-		dir := Faster
-		if t.mw.Delta > 0 {
-			dir = Slower
+		for l := k + 1; l < len(cands) && cands[l].i-cands[k].i < w && best; l++ {
+			best = !betterCandidate(&cands[l], &cands[k])
 		}
-		out[k] = ChangePoint{Index: i, RunsBefore: t.nBefore, RunsAfter: t.nA,
-			MedianBefore: t.medB, MedianAfter: t.medA, Ratio: t.ratio,
-			P: t.mw.P, Effect: t.mw.Delta, Direction: dir}
+		if best {
+			kept = append(kept, cands[k])
+		}
 	}
-	return out, nil
+	return kept
 }
 
+// change is a confirmed change point: its index, the candidate it comes
+// from and its final test.
+type change struct {
+	index, from int
+	t           windowTest
+}
+
+// dayReach is how far (in positions) the one-day rule refills a sample
+// whose most extreme day it left out: 3·W, so that days of up to about
+// 2·W runs (192 at the defaults) can be left out with a full sample left.
+func dayReach(confirmWindow int) int { return 3 * confirmWindow }
+
 // confirm runs the persistence check over the scan's candidates
-// (ascending) and returns the changes that hold, with their final tests.
-func (s *changeScanner) confirm(values []float64, days []Day, changes []int) ([]int, []windowTest) {
-	W, w := s.opt.ConfirmWindow, s.opt.Window
-	changes = slices.Clone(changes)
-	for { // each round keeps all or drops one: at most len(changes)+1 rounds
-		tests := make([]windowTest, len(changes))
-		failing := 0
-		for k, i := range changes {
-			lo, hi := 0, len(values)
-			if k > 0 {
-				lo = changes[k-1]
+// (ascending) and returns the changes that hold, ascending by index.
+func (s *changeScanner) confirm(values []float64, days []Day, cands []candidate) []change {
+	W, n := s.opt.ConfirmWindow, len(values)
+	var found []change
+	for k := range cands {
+		c := &cands[k]
+		// The nearest candidates closer than W bound the neighbourhood
+		// (lo, hi: 0 and n when none); the nearest better ones bound the
+		// second try.
+		lo, hi, loB, hiB := 0, n, 0, n
+		for l := k - 1; l >= 0 && c.i-cands[l].i < W; l-- {
+			if lo == 0 {
+				lo = cands[l].i
 			}
-			if k+1 < len(changes) {
-				hi = changes[k+1]
-			}
-			i = s.place(values, max(lo, i-W), min(hi, i+W), i, w)
-			changes[k] = i
-			before, after := values[max(lo, i-W):i], values[i:min(hi, i+W)]
-			tests[k] = s.test(before, after)
-			if tests[k].pass && days != nil {
-				tests[k].pass = s.withoutExtremeDays(tests[k], before, after, days[max(lo, i-W):i], days[i:min(hi, i+W)])
-			}
-			if !tests[k].pass {
-				failing++
+			if betterCandidate(&cands[l], c) {
+				loB = cands[l].i
+				break
 			}
 		}
-		if failing == 0 {
-			return changes, tests
-		}
-		// Drop only the weakest failing change per round: its neighbours'
-		// samples grow once it is gone and may then pass.
-		worst := -1
-		for k := range changes {
-			if !tests[k].pass && (worst < 0 || tests[k].mw.P > tests[worst].mw.P) {
-				worst = k
+		for l := k + 1; l < len(cands) && cands[l].i-c.i < W; l++ {
+			if hi == n {
+				hi = cands[l].i
+			}
+			if betterCandidate(&cands[l], c) {
+				hiB = cands[l].i
+				break
 			}
 		}
-		changes = slices.Delete(changes, worst, worst+1)
+		j, t := s.confirmOne(values, days, c.i, lo, hi)
+		if !t.pass && (loB != lo || hiB != hi) {
+			j, t = s.confirmOne(values, days, c.i, loB, hiB)
+		}
+		if t.pass {
+			found = append(found, change{index: j, from: c.i, t: t})
+		}
 	}
+	// Of confirmed changes closer than w, the best.
+	better := func(a, b *change) bool {
+		if a.t.mw.P != b.t.mw.P {
+			return a.t.mw.P < b.t.mw.P
+		}
+		if da, db := math.Abs(a.t.mw.Delta), math.Abs(b.t.mw.Delta); da != db {
+			return da > db
+		}
+		return a.index < b.index || (a.index == b.index && a.from < b.from)
+	}
+	slices.SortFunc(found, func(a, b change) int {
+		return cmp.Or(cmp.Compare(a.index, b.index), cmp.Compare(a.from, b.from))
+	})
+	w := s.opt.Window
+	var kept []change
+	for k := range found {
+		best := true
+		for l := k - 1; l >= 0 && found[k].index-found[l].index < w && best; l-- {
+			best = !better(&found[l], &found[k])
+		}
+		for l := k + 1; l < len(found) && found[l].index-found[k].index < w && best; l++ {
+			best = !better(&found[l], &found[k])
+		}
+		if best {
+			kept = append(kept, found[k])
+		}
+	}
+	return kept
+}
+
+// confirmOne places candidate i between the bounds lo < i < hi and tests
+// it there (and, with days, without its most extreme days); it returns
+// the placed index and the test.
+func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (int, windowTest) {
+	W, w := s.opt.ConfirmWindow, s.opt.Window
+	j := s.place(values, max(lo, i-W), min(hi, i+W), i, w)
+	b0, a1 := max(lo, j-W), min(hi, j+W)
+	t := s.test(values[b0:j], values[j:a1])
+	if t.pass && days != nil {
+		reach := dayReach(W)
+		t.pass = s.withoutExtremeDays(t, values, days, max(lo, j-reach), b0, j, a1, min(hi, j+reach))
+	}
+	return j, t
 }
 
 // place returns the split j of values[lo:hi] within ±w of i (each side
@@ -333,25 +430,42 @@ func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
 	return best
 }
 
-// withoutExtremeDays is the one-day rule: the change must still pass its
-// tests when the runs of the after sample's most extreme day (the highest
-// median for a slower change, the lowest for a faster one) and of the
-// before sample's most extreme day the other way are left out. A spike
-// day, or a shift seen on one day only, fails.
-func (s *changeScanner) withoutExtremeDays(t windowTest, before, after []float64, daysBefore, daysAfter []Day) bool {
+// withoutExtremeDays is the one-day rule for the change at j tested on
+// values[b0:j] against values[j:a1]: it must still pass its tests when the
+// runs of the after sample's most extreme day (the highest median for a
+// slower change, the lowest for a faster one) and of the before sample's
+// most extreme day the other way are left out, each sample refilled with
+// the nearest values of other days up to W values, from values[rlo:j] and
+// values[j:rhi]. A spike day, or a shift seen on one day only, fails: on a
+// spike day the refill is the level from before, and a shift whose next
+// day is not there yet has nothing to refill with.
+func (s *changeScanner) withoutExtremeDays(t windowTest, values []float64, days []Day, rlo, b0, j, a1, rhi int) bool {
 	up := t.mw.Delta > 0
-	before = s.dropExtremeDay(before, daysBefore, !up, &s.restB)
-	after = s.dropExtremeDay(after, daysAfter, up, &s.restA)
-	if len(before) == 0 || len(after) == 0 {
+	W := s.opt.ConfirmWindow
+	dB := s.extremeDay(values[b0:j], days[b0:j], !up)
+	dA := s.extremeDay(values[j:a1], days[j:a1], up)
+	s.restB = s.restB[:0]
+	for k := j - 1; k >= rlo && len(s.restB) < W; k-- {
+		if days[k] != dB {
+			s.restB = append(s.restB, values[k])
+		}
+	}
+	s.restA = s.restA[:0]
+	for k := j; k < rhi && len(s.restA) < W; k++ {
+		if days[k] != dA {
+			s.restA = append(s.restA, values[k])
+		}
+	}
+	if len(s.restB) == 0 || len(s.restA) == 0 {
 		return false
 	}
-	return s.test(before, after).pass
+	return s.test(s.restB, s.restA).pass
 }
 
-// dropExtremeDay returns vals without the runs of the day with the highest
-// (high) or lowest median, in buf.
-func (s *changeScanner) dropExtremeDay(vals []float64, days []Day, high bool, buf *[]float64) []float64 {
-	worstA, worstB := 0, 0
+// extremeDay returns the day with the highest (high) or lowest median of
+// vals (the first such day on a tie).
+func (s *changeScanner) extremeDay(vals []float64, days []Day, high bool) Day {
+	var worstDay Day
 	var worst float64
 	for a := 0; a < len(vals); {
 		b := a + 1
@@ -362,12 +476,11 @@ func (s *changeScanner) dropExtremeDay(vals []float64, days []Day, high bool, bu
 		slices.Sort(s.dayBuf)
 		med := medianSorted(s.dayBuf)
 		if a == 0 || (high && med > worst) || (!high && med < worst) {
-			worst, worstA, worstB = med, a, b
+			worst, worstDay = med, days[a]
 		}
 		a = b
 	}
-	*buf = append(append((*buf)[:0], vals[:worstA]...), vals[worstB:]...)
-	return *buf
+	return worstDay
 }
 
 func abs(i int) int {
@@ -387,11 +500,25 @@ func abs(i int) int {
 // it to recompute only the part of a series that a pass can have changed.
 // When local is false no radius holds and a series must be recomputed
 // whole.
+//
+// Every option set DetectChanges accepts is local; the defaults give
+// r = 325. How it adds up (w the window, W the confirm window, s the
+// largest scan scale ≤ W, D = 3·W the one-day rule's reach): a scan test
+// at scale s reads ±s and a candidate compares the tests within ±s at its
+// scale and the candidates closer than w, so whether p is a candidate
+// depends on ±(2s + w); the check of a candidate at i reads the
+// candidates closer than W and the values within ±(w + D) (placement
+// within ±w, samples of ±W, the refill of ±D); a change placed at j comes
+// from a candidate within ±w and is compared with the changes closer than
+// w: r = 2w + max(W + 2s + w, w + D) + 1 (the 1 for the half-open ends).
 func (o ChangeOptions) Radius() (r int, local bool) {
-	if o.ConfirmWindow == 0 {
+	w, W := o.Window, o.ConfirmWindow
+	if W == 0 {
 		// The scan alone: the test at i reads [i−w, i+w); a candidate
 		// compares the tests within ±w.
-		return 2 * o.Window, true
+		return 2 * w, true
 	}
-	return 0, false
+	sc := o.scales()
+	s := sc[len(sc)-1]
+	return 2*w + max(W+2*s+w, w+dayReach(W)) + 1, true
 }
