@@ -155,11 +155,11 @@ func TestDetectChangesLocal(t *testing.T) {
 	small := func(w, W int) ChangeOptions {
 		o := DefaultChangeOptions()
 		o.Window, o.ConfirmWindow = w, W
-		o.MaxP = 0.01 // more candidates on short windows
+		o.MaxP = 0.05 // more candidates on short windows (the check asks p < MaxP/10)
 		return o
 	}
 	setups := []setup{
-		{DefaultChangeOptions(), 6, 30, 700, 1500},
+		{DefaultChangeOptions(), 5, 30, 900, 1500},
 		{small(3, 12), 120, 20, 40, 400},
 		{small(4, 16), 120, 20, 60, 500},
 		{small(5, 20), 80, 20, 80, 600},
