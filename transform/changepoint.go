@@ -517,7 +517,8 @@ func (s *changeScanner) withoutExtremeDays(t windowTest, values []float64, days 
 	if len(s.restB) == 0 || len(s.restA) == 0 {
 		return false
 	}
-	return s.test(s.restB, s.restA).pass
+	rt := s.test(s.restB, s.restA)
+	return rt.pass && rt.mw.P < s.opt.MaxP/confirmStricter
 }
 
 // extremeDay returns the day with the highest (high) or lowest median of

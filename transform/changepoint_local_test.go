@@ -163,7 +163,7 @@ func TestDetectChangesLocal(t *testing.T) {
 		{small(3, 12), 120, 20, 40, 400},
 		{small(4, 16), 120, 20, 60, 500},
 		{small(5, 20), 80, 20, 80, 600},
-		{small(6, 6), 60, 20, 60, 400},
+		{small(6, 6), 80, 20, 80, 600},
 		{small(6, 0), 60, 20, 40, 300},
 	}
 	totalCuts, totalCompared := 0, 0
