@@ -63,14 +63,19 @@ func fullChanges(t *testing.T, runs []transform.Run, opt transform.ChangeOptions
 	return out
 }
 
-// TestChangePointsAreNotLocal is why the job recomputes whole series:
-// changing a history only from some day on (deletes, rewrites, moves, new
-// runs) makes change points appear or vanish far before that day — more
-// than any margin a window recomputation could take. It also checks that
+// TestChangePointsStayWithinRadius is why the job may recompute only a
+// window: changing a history only from some day on (deletes, rewrites,
+// moves, new runs) changes no change point more than the method's radius
+// before that day. (The previous method failed this: a change point moved
+// 1,001 values before the first changed one.) It also checks that
 // scriptChanges replaces the stored change points by exactly the new
 // whole-series ones.
-func TestChangePointsAreNotLocal(t *testing.T) {
+func TestChangePointsStayWithinRadius(t *testing.T) {
 	opt := transform.DefaultChangeOptions()
+	radius, local := opt.Radius()
+	if !local {
+		t.Fatal("the default change-point method is not local: the job recomputes whole series")
+	}
 	farthest := 0
 	for seed := range uint64(12) {
 		r := rand.New(rand.NewPCG(seed, 99))
@@ -141,10 +146,8 @@ func TestChangePointsAreNotLocal(t *testing.T) {
 			}
 		}
 	}
-	// 3·96 + 2·12 = 312 would be the margin of the scan and the check
-	// around one candidate.
-	if farthest <= 312 {
-		t.Fatalf("the farthest change point changed %d values before the first changed one: the method looks local after all", farthest)
+	if farthest > radius {
+		t.Fatalf("a change point changed %d values before the first changed one, beyond the radius %d", farthest, radius)
 	}
 	t.Logf("a change point changed %d values before the first changed value", farthest)
 }

@@ -28,18 +28,20 @@ type ChangeOptions struct {
 	MinRatio float64
 	// MinEffect: … and |Cliff's δ| is at least it.
 	MinEffect float64
-	// ConfirmWindow is the persistence check: each change found by the
-	// scan is tested again on up to ConfirmWindow values on each side,
-	// bounded by the neighbouring changes, with the same three thresholds;
-	// it stays only if it passes. 0 turns the check off (the reference
-	// method alone); otherwise it is at least Window.
+	// ConfirmWindow is the persistence check: the scan also runs with
+	// windows 2w, 4w, … up to it, and each candidate is tested again on up
+	// to ConfirmWindow values on each side, bounded by neighbouring
+	// candidates, with the same three thresholds and p < MaxP/10; it stays
+	// only if it passes (see DetectChanges). It also sets the dependency
+	// radius (Radius). 0 turns the check off (the reference method alone);
+	// otherwise it is at least Window.
 	ConfirmWindow int
 }
 
 // DefaultChangeOptions are the defaults of contract section 2b, with the
 // persistence check on up to 8·w values (chosen on the tuning seeds of
 // deploy/detecteval: 4·w let two chance fluctuations of noisy series
-// through, 8·w none, at the same recall).
+// through, 8·w none, at the same recall). Their radius is 421.
 func DefaultChangeOptions() ChangeOptions {
 	return ChangeOptions{Window: 12, MaxP: 0.001, MinRatio: 0.10, MinEffect: 0.5, ConfirmWindow: 96}
 }
@@ -141,6 +143,12 @@ func (w *slidingSorted) slide(out, in float64) {
 // by Index. days, when not nil, is the day of each value (non-decreasing);
 // it enables the one-day rule below.
 //
+// Every step reads a bounded stretch of the series around the position it
+// decides, and each rule compares a thing only with its neighbours (no
+// chain, no loop over the whole series), so the result at a position
+// depends only on the values within Radius of it: a pass can recompute a
+// window of a series, not the whole.
+//
 // 1. Scan. The reference method of contract 2b: position i (w ≤ i ≤ n − w)
 // is tested with B = the w values before i and A = the w values from i; it
 // passes when the two-sided Mann–Whitney test of A against B gives
@@ -148,23 +156,35 @@ func (w *slidingSorted) slide(out, in float64) {
 // the medians and δ agree in sign), and it is a candidate when its p is
 // the smallest of the passing positions within ±w (ties: the larger |δ|,
 // then the earlier). With the persistence check on, the scan also runs
-// with windows 2w, 4w, … up to ConfirmWindow and n/2: a long segment
-// shifted by less than the noise of 12 runs shows in wider windows.
-// Candidates of all scales closer than w are one candidate (the smallest
-// p at its scale).
+// with windows s = 2w, 4w, … up to ConfirmWindow (positions s ≤ i ≤ n − s,
+// a candidate being the best passing position within ±s at its scale): a
+// long segment shifted by less than the noise of 12 runs shows in wider
+// windows. A candidate of any scale stays one when no candidate of any
+// scale closer than w is better (smaller p, then larger |δ|, then the
+// finer scale, then the earlier).
 //
-// 2. Persistence check (ConfirmWindow > 0). Each candidate is placed again
-// within ±w by the split of its whole neighbourhood — up to ConfirmWindow
-// values on each side, not crossing the neighbouring candidates — with the
-// largest standardized U, and tested on that neighbourhood with the same
-// three thresholds. With days, it must also pass them without its most
-// extreme day on each side (a shift is not one day's spike). A candidate
-// that fails is dropped (the weakest first) and its neighbours are placed
-// and tested again without it, until none fails. A
-// spike — a run, a day of runs — that the scan picks up is diluted in the
-// wider samples or sits on one day, and fails; a real shift holds over its
-// segment and passes, usually with a much smaller p. The reported figures
-// are those of the final test.
+// 2. Persistence check (ConfirmWindow = W > 0). A candidate is placed
+// again within ±w by the split of its neighbourhood — up to W values on
+// each side, not crossing the bounding candidates — with the largest
+// standardized U, and tested on that neighbourhood with the same three
+// thresholds and p < MaxP/10. With days, it must also pass them when its
+// most extreme day on each side is left out (the slowest day after a
+// slower change, the fastest before it) and each sample is refilled to its
+// size with the nearest values of other days, from at most 3·W positions
+// away: a day of runs, however many, is not a shift, while a shift goes on
+// the next day. The bounding candidates are the nearest ones closer than
+// W that are, in turn: (round 2) better than it or held in round 1;
+// (round 1) better than it; any. The first that passes counts. So a chance
+// candidate next to a real shift does not cut the shift's sample (it is
+// not better and did not hold), while two real shifts closer than W bound
+// each other (the weaker holds in round 1 between the better one and its
+// other neighbour, then bounds the better one in round 2). Of the changes
+// that hold closer than w, the best (smallest p, then larger |δ|, then the
+// earlier) is kept. A spike — a run, a day of runs — that the scan picks
+// up is diluted in the wider samples or sits on one day, and fails; a real
+// shift holds over its segment and passes, usually with a much smaller p.
+// The reported figures are those of the final test (the neighbourhood,
+// without a day left out; at most W values each side).
 func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, error) {
 	w := opt.Window
 	if w < 2 || opt.ConfirmWindow < 0 || (opt.ConfirmWindow > 0 && opt.ConfirmWindow < w) || !(opt.MaxP > 0 && opt.MaxP <= 1) || opt.MinRatio < 0 || opt.MinEffect < 0 || opt.MinEffect > 1 {
@@ -182,25 +202,78 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 			return nil, fmt.Errorf("change detection: day of value %d is before the day of value %d; the series must be in time order", i, i-1)
 		}
 	}
-	n := len(values)
-	if n < 2*w {
+	if len(values) < 2*w {
 		return nil, nil
 	}
 	s := &changeScanner{opt: opt}
-
-	type candidate struct {
-		i int
-		t windowTest
+	cands := s.scan(values)
+	var changes []change
+	if opt.ConfirmWindow == 0 {
+		changes = make([]change, len(cands))
+		for k, c := range cands {
+			changes[k] = change{index: c.i, from: c.i, t: c.t}
+		}
+	} else {
+		changes = s.confirm(values, days, cands)
 	}
-	var cands []candidate
-	scales := []int{w}
-	if opt.ConfirmWindow > 0 {
-		for sc := 2 * w; sc <= opt.ConfirmWindow && 2*sc <= n; sc *= 2 {
-			scales = append(scales, sc)
+	out := make([]ChangePoint, len(changes))
+	for k, c := range changes {
+		t := c.t
+		dir := Faster
+		if t.mw.Delta > 0 {
+			dir = Slower
+		}
+		out[k] = ChangePoint{Index: c.index, RunsBefore: t.nBefore, RunsAfter: t.nA,
+			MedianBefore: t.medB, MedianAfter: t.medA, Ratio: t.ratio,
+			P: t.mw.P, Effect: t.mw.Delta, Direction: dir}
+	}
+	return out, nil
+}
+
+// candidate is a position the scan flags, at one scale.
+type candidate struct {
+	i, scale int
+	t        windowTest
+}
+
+// betterCandidate says a is preferred to b: the smaller p, then the larger
+// |δ|, then the finer scale, then the earlier.
+func betterCandidate(a, b *candidate) bool {
+	if a.t.mw.P != b.t.mw.P {
+		return a.t.mw.P < b.t.mw.P
+	}
+	if da, db := math.Abs(a.t.mw.Delta), math.Abs(b.t.mw.Delta); da != db {
+		return da > db
+	}
+	if a.scale != b.scale {
+		return a.scale < b.scale
+	}
+	return a.i < b.i
+}
+
+// scales are the scan's window sizes: w, then 2w, 4w, … up to
+// ConfirmWindow when the persistence check is on.
+func (o ChangeOptions) scales() []int {
+	sc := []int{o.Window}
+	if o.ConfirmWindow > 0 {
+		for s := 2 * o.Window; s <= o.ConfirmWindow; s *= 2 {
+			sc = append(sc, s)
 		}
 	}
+	return sc
+}
+
+// scan returns the candidates of all scales, ascending by position, after
+// the rule between scales (none closer than w is better).
+func (s *changeScanner) scan(values []float64) []candidate {
+	w, n := s.opt.Window, len(values)
 	tests := make([]windowTest, n+1)
+	var cands []candidate
+	scales := s.opt.scales()
 	for _, sw := range scales {
+		if 2*sw > n {
+			break
+		}
 		before := slidingSorted(slices.Sorted(slices.Values(values[:sw])))
 		after := slidingSorted(slices.Sorted(slices.Values(values[sw : 2*sw])))
 		for i := sw; i <= n-sw; i++ {
@@ -211,147 +284,247 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 			}
 			tests[i] = s.testSorted(before, after)
 		}
-		better := func(a, b int) bool { // a is preferred to b
-			ta, tb := &tests[a], &tests[b]
-			if ta.mw.P != tb.mw.P {
-				return ta.mw.P < tb.mw.P
-			}
-			if da, db := math.Abs(ta.mw.Delta), math.Abs(tb.mw.Delta); da != db {
-				return da > db
-			}
-			return a < b
-		}
 		for i := sw; i <= n-sw; i++ {
 			if !tests[i].pass {
 				continue
 			}
+			c := candidate{i: i, scale: sw, t: tests[i]}
 			best := true
 			for j := max(sw, i-sw); j <= min(n-sw, i+sw) && best; j++ {
-				if j != i && tests[j].pass && better(j, i) {
+				if j != i && tests[j].pass && betterCandidate(&candidate{i: j, scale: sw, t: tests[j]}, &c) {
 					best = false
 				}
 			}
 			if best {
-				cands = append(cands, candidate{i, tests[i]})
+				cands = append(cands, c)
 			}
 		}
 	}
-	// Candidates closer than w are one: the smallest p (then the finer
-	// scale, which came first, then the earlier).
-	slices.SortStableFunc(cands, func(a, b candidate) int { return cmp.Compare(a.i, b.i) })
-	var merged []candidate
-	for _, c := range cands {
-		if k := len(merged) - 1; k >= 0 && c.i-merged[k].i < w {
-			if c.t.mw.P < merged[k].t.mw.P {
-				merged[k] = c
-			}
-			continue
+	if len(scales) == 1 {
+		return cands // ascending already; one per ±w
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.i, b.i), cmp.Compare(a.scale, b.scale))
+	})
+	var kept []candidate
+	for k := range cands {
+		best := true
+		for l := k - 1; l >= 0 && cands[k].i-cands[l].i < w && best; l-- {
+			best = !betterCandidate(&cands[l], &cands[k])
 		}
-		merged = append(merged, c)
-	}
-	changes := make([]int, len(merged))
-	final := make([]windowTest, len(merged))
-	for k, c := range merged {
-		changes[k], final[k] = c.i, c.t
-	}
-	if opt.ConfirmWindow > 0 {
-		changes, final = s.confirm(values, days, changes)
-	}
-	out := make([]ChangePoint, len(changes))
-	for k, i := range changes {
-		t := final[k]
-		dir := Faster
-		if t.mw.Delta > 0 {
-			dir = Slower
+		for l := k + 1; l < len(cands) && cands[l].i-cands[k].i < w && best; l++ {
+			best = !betterCandidate(&cands[l], &cands[k])
 		}
-		out[k] = ChangePoint{Index: i, RunsBefore: t.nBefore, RunsAfter: t.nA,
-			MedianBefore: t.medB, MedianAfter: t.medA, Ratio: t.ratio,
-			P: t.mw.P, Effect: t.mw.Delta, Direction: dir}
+		if best {
+			kept = append(kept, cands[k])
+		}
 	}
-	return out, nil
+	return kept
 }
 
+// change is a confirmed change point: its index, the candidate it comes
+// from and its final test.
+type change struct {
+	index, from int
+	t           windowTest
+}
+
+// confirmStricter divides MaxP for the persistence check: a change must
+// give p < MaxP/10 on its neighbourhood. The scan tests every position, so
+// chance fluctuations of noisy long series pass p < MaxP somewhere; on
+// the tuning seeds the stricter check removed every change point raised
+// on spike series (chance dips next to them) at no cost in recall.
+const confirmStricter = 10
+
+// dayReach is how far (in positions) the one-day rule refills a sample
+// whose most extreme day it left out: 3·W, so that days of up to about
+// 2·W runs (192 at the defaults) can be left out with a full sample left.
+func dayReach(confirmWindow int) int { return 3 * confirmWindow }
+
 // confirm runs the persistence check over the scan's candidates
-// (ascending) and returns the changes that hold, with their final tests.
-func (s *changeScanner) confirm(values []float64, days []Day, changes []int) ([]int, []windowTest) {
-	W, w := s.opt.ConfirmWindow, s.opt.Window
-	changes = slices.Clone(changes)
-	for { // each round keeps all or drops one: at most len(changes)+1 rounds
-		tests := make([]windowTest, len(changes))
-		failing := 0
-		for k, i := range changes {
-			lo, hi := 0, len(values)
-			if k > 0 {
-				lo = changes[k-1]
-			}
-			if k+1 < len(changes) {
-				hi = changes[k+1]
-			}
-			i = s.place(values, max(lo, i-W), min(hi, i+W), i, w)
-			changes[k] = i
-			before, after := values[max(lo, i-W):i], values[i:min(hi, i+W)]
-			tests[k] = s.test(before, after)
-			if tests[k].pass && days != nil {
-				tests[k].pass = s.withoutExtremeDays(tests[k], before, after, days[max(lo, i-W):i], days[i:min(hi, i+W)])
-			}
-			if !tests[k].pass {
-				failing++
+// (ascending) and returns the changes that hold, ascending by index.
+func (s *changeScanner) confirm(values []float64, days []Day, cands []candidate) []change {
+	W, n := s.opt.ConfirmWindow, len(values)
+	// bounds returns the nearest candidates closer than W on each side
+	// that keep accepts (0 and n when none).
+	bounds := func(k int, keep func(l int) bool) (lo, hi int) {
+		lo, hi = 0, n
+		for l := k - 1; l >= 0 && cands[k].i-cands[l].i < W; l-- {
+			if keep(l) {
+				lo = cands[l].i
+				break
 			}
 		}
-		if failing == 0 {
-			return changes, tests
-		}
-		// Drop only the weakest failing change per round: its neighbours'
-		// samples grow once it is gone and may then pass.
-		worst := -1
-		for k := range changes {
-			if !tests[k].pass && (worst < 0 || tests[k].mw.P > tests[worst].mw.P) {
-				worst = k
+		for l := k + 1; l < len(cands) && cands[l].i-cands[k].i < W; l++ {
+			if keep(l) {
+				hi = cands[l].i
+				break
 			}
 		}
-		changes = slices.Delete(changes, worst, worst+1)
+		return lo, hi
 	}
+	// Round 1: each candidate between its nearest better candidates.
+	type tried struct {
+		j, lo, hi int
+		t         windowTest
+	}
+	first := make([]tried, len(cands))
+	for k := range cands {
+		lo, hi := bounds(k, func(l int) bool { return betterCandidate(&cands[l], &cands[k]) })
+		j, t := s.confirmOne(values, days, cands[k].i, lo, hi)
+		first[k] = tried{j, lo, hi, t}
+	}
+	// Round 2: between its nearest better candidates or candidates that
+	// held in round 1 (two real changes closer than W bound each other;
+	// a chance candidate that did not hold bounds nothing). A candidate
+	// holds when it passes in round 2, else in round 1.
+	var found []change
+	for k := range cands {
+		lo, hi := bounds(k, func(l int) bool { return first[l].t.pass || betterCandidate(&cands[l], &cands[k]) })
+		j, t := first[k].j, first[k].t
+		if lo != first[k].lo || hi != first[k].hi {
+			if j2, t2 := s.confirmOne(values, days, cands[k].i, lo, hi); t2.pass {
+				j, t = j2, t2
+			}
+		}
+		if !t.pass {
+			lo, hi := bounds(k, func(int) bool { return true })
+			if lo != first[k].lo || hi != first[k].hi {
+				j, t = s.confirmOne(values, days, cands[k].i, lo, hi)
+			}
+		}
+		if t.pass {
+			found = append(found, change{index: j, from: cands[k].i, t: t})
+		}
+	}
+	// Of confirmed changes closer than w, the best.
+	better := func(a, b *change) bool {
+		if a.t.mw.P != b.t.mw.P {
+			return a.t.mw.P < b.t.mw.P
+		}
+		if da, db := math.Abs(a.t.mw.Delta), math.Abs(b.t.mw.Delta); da != db {
+			return da > db
+		}
+		return a.index < b.index || (a.index == b.index && a.from < b.from)
+	}
+	slices.SortFunc(found, func(a, b change) int {
+		return cmp.Or(cmp.Compare(a.index, b.index), cmp.Compare(a.from, b.from))
+	})
+	w := s.opt.Window
+	var kept []change
+	for k := range found {
+		best := true
+		for l := k - 1; l >= 0 && found[k].index-found[l].index < w && best; l-- {
+			best = !better(&found[l], &found[k])
+		}
+		for l := k + 1; l < len(found) && found[l].index-found[k].index < w && best; l++ {
+			best = !better(&found[l], &found[k])
+		}
+		if best {
+			kept = append(kept, found[k])
+		}
+	}
+	return kept
+}
+
+// confirmOne places candidate i between the bounds lo < i < hi and tests
+// it there (and, with days, without its most extreme days); it returns
+// the placed index and the test.
+func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (int, windowTest) {
+	W, w := s.opt.ConfirmWindow, s.opt.Window
+	j := s.place(values, max(lo, i-W), min(hi, i+W), i, w)
+	b0, a1 := max(lo, j-W), min(hi, j+W)
+	t := s.test(values[b0:j], values[j:a1])
+	if t.pass && t.mw.P >= s.opt.MaxP/confirmStricter {
+		t.pass = false
+	}
+	if t.pass && days != nil {
+		reach := dayReach(W)
+		t.pass = s.withoutExtremeDays(t, values, days, max(0, j-reach), b0, j, a1, min(len(values), j+reach))
+	}
+	return j, t
 }
 
 // place returns the split j of values[lo:hi] within ±w of i (each side
 // keeping at least one value) with the largest standardized
-// |U − mn/2| / sqrt(mn(m+n+1)/12) of values[lo:j] against values[j:hi]
-// (ties: the nearest to i, then the earlier).
+// |U − mn/2| / sqrt(mn(m+n+1)/12) of values[j:hi] against values[lo:j]
+// (ties: the nearest to i, then the earlier). U is computed once and
+// updated as j moves (U counts halves, exact in floats).
 func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
+	j0, j1 := max(lo+1, i-w), min(hi-1, i+w)
+	if j0 > j1 {
+		return i
+	}
+	u, err := s.mw.statistic(values[j0:hi], values[lo:j0])
+	if err != nil { // only non-finite values, which the caller excluded
+		return i
+	}
 	best, bestZ := i, -1.0
-	for j := max(lo+1, i-w); j <= min(hi-1, i+w); j++ {
-		r, err := s.mw.statistic(values[j:hi], values[lo:j])
-		if err != nil {
-			continue
-		}
+	for j := j0; ; j++ {
 		m, n := float64(hi-j), float64(j-lo)
-		z := math.Abs(r-m*n/2) / math.Sqrt(m*n*(m+n+1)/12)
+		z := math.Abs(u-m*n/2) / math.Sqrt(m*n*(m+n+1)/12)
 		if z > bestZ || (z == bestZ && abs(j-i) < abs(best-i)) {
 			best, bestZ = j, z
 		}
+		if j == j1 {
+			return best
+		}
+		// values[j] moves from the after sample to the before sample.
+		x := values[j]
+		for _, b := range values[lo:j] {
+			if x > b {
+				u--
+			} else if x == b {
+				u -= 0.5
+			}
+		}
+		for _, a := range values[j+1 : hi] {
+			if a > x {
+				u++
+			} else if a == x {
+				u += 0.5
+			}
+		}
 	}
-	return best
 }
 
-// withoutExtremeDays is the one-day rule: the change must still pass its
-// tests when the runs of the after sample's most extreme day (the highest
-// median for a slower change, the lowest for a faster one) and of the
-// before sample's most extreme day the other way are left out. A spike
-// day, or a shift seen on one day only, fails.
-func (s *changeScanner) withoutExtremeDays(t windowTest, before, after []float64, daysBefore, daysAfter []Day) bool {
+// withoutExtremeDays is the one-day rule for the change at j tested on
+// values[b0:j] against values[j:a1]: it must still pass its tests when the
+// runs of the after sample's most extreme day (the highest median for a
+// slower change, the lowest for a faster one) and of the before sample's
+// most extreme day the other way are left out, each sample refilled to
+// its size with the nearest values of other days from values[rlo:j] and
+// values[j:rhi]. A spike day, or a shift seen on one day only, fails: the
+// refill is the level from before the spike (or from after it), or there
+// is nothing to refill with yet. The refill crosses neighbouring
+// candidates on purpose: the other end of a spike day is one.
+func (s *changeScanner) withoutExtremeDays(t windowTest, values []float64, days []Day, rlo, b0, j, a1, rhi int) bool {
 	up := t.mw.Delta > 0
-	before = s.dropExtremeDay(before, daysBefore, !up, &s.restB)
-	after = s.dropExtremeDay(after, daysAfter, up, &s.restA)
-	if len(before) == 0 || len(after) == 0 {
+	dB := s.extremeDay(values[b0:j], days[b0:j], !up)
+	dA := s.extremeDay(values[j:a1], days[j:a1], up)
+	s.restB = s.restB[:0]
+	for k := j - 1; k >= rlo && len(s.restB) < j-b0; k-- {
+		if days[k] != dB {
+			s.restB = append(s.restB, values[k])
+		}
+	}
+	s.restA = s.restA[:0]
+	for k := j; k < rhi && len(s.restA) < a1-j; k++ {
+		if days[k] != dA {
+			s.restA = append(s.restA, values[k])
+		}
+	}
+	if len(s.restB) == 0 || len(s.restA) == 0 {
 		return false
 	}
-	return s.test(before, after).pass
+	rt := s.test(s.restB, s.restA)
+	return rt.pass && rt.mw.P < s.opt.MaxP/confirmStricter
 }
 
-// dropExtremeDay returns vals without the runs of the day with the highest
-// (high) or lowest median, in buf.
-func (s *changeScanner) dropExtremeDay(vals []float64, days []Day, high bool, buf *[]float64) []float64 {
-	worstA, worstB := 0, 0
+// extremeDay returns the day with the highest (high) or lowest median of
+// vals (the first such day on a tie).
+func (s *changeScanner) extremeDay(vals []float64, days []Day, high bool) Day {
+	var worstDay Day
 	var worst float64
 	for a := 0; a < len(vals); {
 		b := a + 1
@@ -362,12 +535,11 @@ func (s *changeScanner) dropExtremeDay(vals []float64, days []Day, high bool, bu
 		slices.Sort(s.dayBuf)
 		med := medianSorted(s.dayBuf)
 		if a == 0 || (high && med > worst) || (!high && med < worst) {
-			worst, worstA, worstB = med, a, b
+			worst, worstDay = med, days[a]
 		}
 		a = b
 	}
-	*buf = append(append((*buf)[:0], vals[:worstA]...), vals[worstB:]...)
-	return *buf
+	return worstDay
 }
 
 func abs(i int) int {
@@ -387,11 +559,28 @@ func abs(i int) int {
 // it to recompute only the part of a series that a pass can have changed.
 // When local is false no radius holds and a series must be recomputed
 // whole.
+//
+// Every option set DetectChanges accepts is local; the defaults give
+// r = 421. How it adds up (w the window, W the confirm window, s the
+// largest scan scale ≤ W, D = 3·W the one-day rule's reach): a scan test
+// at scale s reads ±s and a candidate compares the tests within ±s at its
+// scale and the candidates closer than w, so whether p is a candidate
+// depends on ±(2s + w); round 1 of the check of a candidate at i reads the
+// candidates closer than W and the values within ±(w + D) (placement
+// within ±w, samples of ±W, the refill of ±D): E = max(W + 2s + w, w + D);
+// round 2 reads the round-1 results of the candidates closer than W:
+// W + E; a change placed at j comes from a candidate within ±w and is
+// compared with the changes closer than w:
+// r = 2w + W + max(W + 2s + w, w + D) + 1 (the 1 for the half-open ends).
+// TestDetectChangesLocal checks the property on random series.
 func (o ChangeOptions) Radius() (r int, local bool) {
-	if o.ConfirmWindow == 0 {
+	w, W := o.Window, o.ConfirmWindow
+	if W == 0 {
 		// The scan alone: the test at i reads [i−w, i+w); a candidate
 		// compares the tests within ±w.
-		return 2 * o.Window, true
+		return 2 * w, true
 	}
-	return 0, false
+	sc := o.scales()
+	s := sc[len(sc)-1]
+	return 2*w + W + max(W+2*s+w, w+dayReach(W)) + 1, true
 }

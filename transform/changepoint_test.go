@@ -263,3 +263,88 @@ func TestDetectChangesUnitInvariant(t *testing.T) {
 		}
 	}
 }
+
+// perDayDays gives n values perDay runs a day from day 100.
+func perDayDays(n, perDay int) []Day {
+	days := make([]Day, n)
+	for i := range days {
+		days[i] = Day(100 + i/perDay)
+	}
+	return days
+}
+
+// TestDetectChangesHighFrequencyShift: 80 runs a day (a 96-value window is
+// about a day), a step from 10 to 15 at index 200, in the middle of day 2.
+// Figures by hand (Python over the same jittered values): the check tests
+// values[104:200] against values[200:296], medians 10.007485 and
+// 15.008525, ratio 1.4997300; every after value above every before value,
+// U = 9216 = 96·96, δ = 1, and with 96 + 96 values the normal
+// approximation: z = (4608 − ½)/sqrt(96·96·193/12), p = 5.2543270e-33.
+func TestDetectChangesHighFrequencyShift(t *testing.T) {
+	x := stepSeries(480, map[int]float64{200: 15})
+	got, err := DetectChanges(x, perDayDays(480, 80), DefaultChangeOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("got %+v, want one change at 200", got)
+	}
+	c := got[0]
+	if c.Index != 200 || c.RunsBefore != 96 || c.RunsAfter != 96 || c.Effect != 1 || c.Direction != Slower ||
+		!nearly(c.MedianBefore, 10.007485) || !nearly(c.MedianAfter, 15.008525) ||
+		!nearly(c.Ratio, 1.49972995213083) || math.Abs(c.P-5.2543269939955386e-33)/5.2543e-33 > 1e-9 {
+		t.Errorf("change = %+v", c)
+	}
+}
+
+// A whole day of runs three times slower, at 80 and at 200 runs a day, is
+// no change: the scan flags both ends of the day (else this test shows
+// nothing), the one-day rule refills the samples with the runs of the
+// days around it and the shift is gone.
+func TestDetectChangesHighFrequencySpikeDay(t *testing.T) {
+	for _, perDay := range []int{80, 200} {
+		n := 7 * perDay
+		x := stepSeries(n, nil)
+		days := perDayDays(n, perDay)
+		for i := 3 * perDay; i < 4*perDay; i++ {
+			x[i] *= 3
+		}
+		ref := DefaultChangeOptions()
+		ref.ConfirmWindow = 0
+		if got, _ := DetectChanges(x, days, ref); len(got) != 2 {
+			t.Errorf("%d a day, the scan alone: %+v, want the two ends of the day", perDay, got)
+		}
+		if got, _ := DetectChanges(x, days, DefaultChangeOptions()); len(got) != 0 {
+			t.Errorf("%d a day: %+v, want none", perDay, got)
+		}
+	}
+}
+
+// At 200 runs a day a shift from the start of the last day is not a change
+// yet (the day may be a spike); once the next day shows it, it is, at its
+// first run.
+func TestDetectChangesHighFrequencyOneDayRule(t *testing.T) {
+	x := stepSeries(1200, map[int]float64{800: 15})
+	days := perDayDays(1200, 200)
+	if got, _ := DetectChanges(x[:1000], days[:1000], DefaultChangeOptions()); len(got) != 0 {
+		t.Errorf("shift on the last day only: %+v, want none yet", got)
+	}
+	if got, _ := DetectChanges(x, days, DefaultChangeOptions()); len(got) != 1 || got[0].Index != 800 || got[0].Direction != Slower {
+		t.Errorf("shift on two days: %+v, want one slower change at 800", got)
+	}
+}
+
+// The declared radius, by hand from Radius's sum: with w = 12 and W = 96
+// (scales 12, 24, 48, 96; one-day reach 3·96 = 288),
+// 2·12 + 96 + max(96 + 2·96 + 12, 12 + 288) + 1 = 421; the scan alone:
+// 2w = 24.
+func TestChangeOptionsRadius(t *testing.T) {
+	if r, local := DefaultChangeOptions().Radius(); r != 421 || !local {
+		t.Errorf("defaults: radius %d, local %v; want 421, true", r, local)
+	}
+	ref := DefaultChangeOptions()
+	ref.ConfirmWindow = 0
+	if r, local := ref.Radius(); r != 24 || !local {
+		t.Errorf("scan alone: radius %d, local %v; want 24, true", r, local)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 )
 
 // ErrEmptySample is returned by MannWhitneyU when a sample has no values.
@@ -187,6 +188,13 @@ func (t *mwTester) exactCDF(m, n int) []float64 {
 	if cdf, ok := t.exact[key]; ok {
 		return cdf
 	}
+	if cdf, ok := exactCDFs.Load(key); ok {
+		if t.exact == nil {
+			t.exact = make(map[[2]int][]float64)
+		}
+		t.exact[key] = cdf.([]float64)
+		return cdf.([]float64)
+	}
 	// prev[j] is P_{i−1,j}, cur[j] is P_{i,j}, each of length (i)·j + 1.
 	prev := make([][]float64, n+1)
 	for j := range prev {
@@ -220,8 +228,19 @@ func (t *mwTester) exactCDF(m, n int) []float64 {
 		t.exact = make(map[[2]int][]float64)
 	}
 	t.exact[key] = cdf
+	if m < exactMaxSize && n < exactMaxSize {
+		exactCDFs.Store(key, cdf)
+	}
 	return cdf
 }
+
+// exactCDFs caches the exact distributions across testers: each
+// DetectChanges call has its own tester, and computing the CDF of (48, 48)
+// costs more than scanning a short series. The CDFs are never modified
+// once stored. It keeps the sizes below exactMaxSize, the only ones the
+// test reads: at most 49·49 distributions (in practice the few sizes the
+// windows use).
+var exactCDFs sync.Map // [2]int → []float64
 
 // Median is the median of values: the middle value of the sorted values,
 // or the mean of the two middle ones for an even count (R's median,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -15,6 +16,7 @@ type plantedSeries struct {
 	changes []int // first run after each planted shift
 	factors []float64
 	sigma   float64 // log sd of the durations' noise
+	perDay  int     // runs a day of a high-frequency series (0: 1–10)
 }
 
 // Kinds of series the evaluation plants. Each is one script-month.
@@ -27,17 +29,46 @@ type plantedSeries struct {
 //   - stable-lognormal, stable-bimodal: no change; stable-step: step-like
 //     durations (short, rounded to 0.1 s so that ties are common, heavier
 //     noise, 2 % retried runs at twice the duration).
-var kinds = []string{
+//
+// Kinds ending in "@N/d" are high-frequency script-months: about N runs a
+// day (each day 0.5–1.5 N) over 30 days, 300–9,000 values; every segment
+// between planted shifts spans at least two days' runs (a level that
+// returns within the day is a spike day, which must not be flagged).
+var kinds = append([]string{
 	"shift+5%", "shift+10%", "shift+20%", "shift+50%",
 	"shift-5%", "shift-10%", "shift-20%", "shift-50%",
 	"shift+20%/bimodal", "shift+50%/bimodal", "shift-20%/bimodal", "shift-50%/bimodal",
 	"spike-run", "spike-day",
 	"stable-lognormal", "stable-bimodal", "stable-step",
+}, highFrequencyKinds(20, 80, 200)...)
+
+// highFrequencyKinds are the kinds planted at each of the given runs a day.
+func highFrequencyKinds(perDay ...int) []string {
+	var out []string
+	for _, n := range perDay {
+		for _, k := range []string{"shift+10%", "shift+20%", "shift-20%", "shift+50%", "shift-50%",
+			"shift+20%/bimodal", "shift-20%/bimodal", "spike-run", "spike-day", "stable-lognormal", "stable-bimodal"} {
+			out = append(out, fmt.Sprintf("%s@%d/d", k, n))
+		}
+	}
+	return out
+}
+
+// baseKind is a kind without its "@N/d" suffix, and N (0 for none).
+func baseKind(kind string) (string, int) {
+	base, freq, ok := strings.Cut(kind, "@")
+	if !ok {
+		return kind, 0
+	}
+	var n int
+	fmt.Sscanf(freq, "%d/d", &n)
+	return base, n
 }
 
 // shiftOf returns the planted relative shift of a kind (0 for the others).
 func shiftOf(kind string) float64 {
-	switch strings.TrimSuffix(kind, "/bimodal") {
+	base, _ := baseKind(kind)
+	switch strings.TrimSuffix(base, "/bimodal") {
 	case "shift+5%":
 		return 0.05
 	case "shift+10%":
@@ -118,18 +149,41 @@ func runDays(r *rand.Rand, n int) []int {
 	return days
 }
 
+// highFrequencyDays spreads 30 days of about perDay runs (0.5–1.5·perDay
+// each day) in order.
+func highFrequencyDays(r *rand.Rand, perDay int) []int {
+	var days []int
+	for d := range 30 {
+		for range max(1, perDay/2+r.IntN(perDay+1)) {
+			days = append(days, d)
+		}
+	}
+	return days
+}
+
 // plant draws one series of a kind.
 func plant(r *rand.Rand, kind string) plantedSeries {
+	base, perDay := baseKind(kind)
 	n := 30 + r.IntN(271) // 30–300 runs in the month
-	s := plantedSeries{kind: kind, values: make([]float64, n), days: runDays(r, n)}
+	s := plantedSeries{kind: kind, perDay: perDay}
+	if perDay > 0 {
+		s.days = highFrequencyDays(r, perDay)
+		n = len(s.days)
+	} else {
+		s.days = runDays(r, n)
+	}
+	s.values = make([]float64, n)
+	// minSeg is the shortest segment between planted shifts: 12 runs, and
+	// two days' runs on high-frequency series.
+	minSeg := max(12, 2*perDay)
 	var m durationModel
-	switch kind {
+	switch base {
 	case "stable-bimodal":
 		m = runModel(r, true)
 	case "stable-step":
 		m = stepModel(r)
 	default:
-		m = runModel(r, strings.HasSuffix(kind, "/bimodal"))
+		m = runModel(r, strings.HasSuffix(base, "/bimodal"))
 	}
 	s.sigma = m.sigma
 	factor := make([]float64, n)
@@ -140,15 +194,15 @@ func plant(r *rand.Rand, kind string) plantedSeries {
 		// One shift, or two (back and forth, or twice the same way) when the
 		// series is long enough for three segments of ≥ 12 runs.
 		k := 1
-		if n >= 60 && r.IntN(2) == 0 {
+		if n >= 5*minSeg && r.IntN(2) == 0 {
 			k = 2
 		}
 		for {
 			s.changes = s.changes[:0]
 			for range k {
-				s.changes = append(s.changes, 12+r.IntN(n-23)) // 12 … n−12
+				s.changes = append(s.changes, minSeg+r.IntN(n-2*minSeg+1)) // minSeg … n−minSeg
 			}
-			if k == 1 || (abs(s.changes[0]-s.changes[1]) >= 12) {
+			if k == 1 || (abs(s.changes[0]-s.changes[1]) >= minSeg) {
 				break
 			}
 		}
@@ -171,7 +225,7 @@ func plant(r *rand.Rand, kind string) plantedSeries {
 	for i := range s.values {
 		s.values[i] = m.draw(r) * factor[i]
 	}
-	switch kind {
+	switch base {
 	case "spike-run":
 		s.values[r.IntN(n)] *= 3 + 17*r.Float64()
 	case "spike-day":
