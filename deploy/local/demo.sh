@@ -70,7 +70,7 @@ q() {
 q "Worst success-rate days" sql/examples/worst_success_days.sql
 q "Most failing steps, last 30 days" sql/examples/top_failing_steps.sql
 q "Largest duration changes, last 30 days against the 30 before" sql/examples/duration_changes.sql
-q "Detected duration changes of whole runs (planted: +50 % and 1.4x stories, see the story lines above; an empty table means the detector missed them: docs/detection.md)" sql/examples/detected_regressions.sql
+q "Detected duration changes of whole runs (planted: +50 % and 1.4x stories, see the story lines above: the change point of each is the first run of its shift day; docs/detection.md)" sql/examples/detected_regressions.sql
 q "Unhealthy steps as of the latest pass (the planted broken and flaky steps among them)" sql/examples/unhealthy_steps.sql
 
 cat <<TXT
