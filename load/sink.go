@@ -69,10 +69,18 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Settings == nil {
+		opts.Settings = clickhouse.Settings{}
+	}
+	// The per-run tables are partitioned by month and a batch holds the
+	// runs of any days: a script that ran monthly for nine years, or a run
+	// dated 1970, makes one insert span more than the server's default 100
+	// partitions, which it refuses (TOO_MANY_PARTS). Such histories are
+	// rare and small; refusing them would stop the job for good.
+	if _, set := opts.Settings["max_partitions_per_insert_block"]; !set {
+		opts.Settings["max_partitions_per_insert_block"] = 0
+	}
 	if o.Cluster != nil {
-		if opts.Settings == nil {
-			opts.Settings = clickhouse.Settings{}
-		}
 		opts.Settings["distributed_foreground_insert"] = 1
 		// A subquery over a Distributed table inside a query over another
 		// (the journal's groups joined with their runs) runs once, on this
