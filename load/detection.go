@@ -110,7 +110,8 @@ func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCo
 
 // ScriptRunsFunc receives the counted runs of one script read by
 // ChangeRuns or HealthRuns, in series order (OrderedAt, then ID). The
-// slice is reused afterwards.
+// slice is fn's to keep: the next script's runs go into a new one (a
+// worker computing a long script needs no copy of it).
 type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
 
 // ChangeRuns streams, script by script, the counted runs of the scripts
@@ -203,7 +204,7 @@ func (s *Sink) streamRuns(ctx context.Context, query string, ids []int64, from t
 				}
 			}
 			cur, have = scriptID, true
-			runs = runs[:0]
+			runs = nil
 		}
 		var r transform.Run
 		if err := build(&r, &dec); err != nil {

@@ -65,6 +65,12 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 	}
 	pos := k
 	out = out[:0]
+	if cap(out) < int(n) {
+		// Exactly the run's steps: the detection reads keep every run's
+		// steps of a script at once, and append's doubling left up to half
+		// of each slice unused.
+		out = make([]transform.Step, 0, n)
+	}
 	for range n {
 		var st transform.Step
 		idx, k := binary.Varint([]byte(b[pos:min(len(b), pos+binary.MaxVarintLen64)]))

@@ -278,7 +278,9 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 		id   int64
 		runs []transform.Run
 	}
-	work := make(chan script, 2)
+	// Unbuffered: a script's runs are held by the reader and each worker
+	// only (a long script's runs with their steps are tens of MB).
+	work := make(chan script)
 	var wg sync.WaitGroup
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
@@ -330,7 +332,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 		readErr = j.Sink.ChangeRuns(ctx, group, from, func(id int64, runs []transform.Run) error {
 			seen[id] = true
 			sum.Detect.RunsRead += int64(len(runs))
-			work <- script{id, slices.Clone(runs)}
+			work <- script{id, runs}
 			batch.mu.Lock()
 			defer batch.mu.Unlock()
 			return workErr
