@@ -41,9 +41,9 @@ const rawTable = `CREATE TABLE %s.task_log (
 	steps             Nullable(String)
 ) ENGINE = MergeTree ORDER BY id`
 
-// rawMove moves the table once and returns the seconds it took (COPY start
-// to INSERT acknowledged).
-func (h *harness) rawMove(ctx context.Context, src *source, n int) (float64, CPUUse, error) {
+// freshRawTable (re)creates the empty raw table every raw move writes to
+// and returns its database.
+func (h *harness) freshRawTable(ctx context.Context) (string, error) {
 	db := h.cfg.Prefix + "_raw"
 	h.addCHDB(db)
 	for _, q := range []string{
@@ -52,8 +52,18 @@ func (h *harness) rawMove(ctx context.Context, src *source, n int) (float64, CPU
 		fmt.Sprintf(rawTable, quoteCH(db)),
 	} {
 		if err := h.ch.Exec(ctx, q); err != nil {
-			return 0, CPUUse{}, fmt.Errorf("clickhouse: %w", err)
+			return "", fmt.Errorf("clickhouse: %w", err)
 		}
+	}
+	return db, nil
+}
+
+// rawMove moves the table once and returns the seconds it took (COPY start
+// to INSERT acknowledged).
+func (h *harness) rawMove(ctx context.Context, src *source, n int) (float64, CPUUse, error) {
+	db, err := h.freshRawTable(ctx)
+	if err != nil {
+		return 0, CPUUse{}, err
 	}
 	conn, err := src.pool.Acquire(ctx)
 	if err != nil {

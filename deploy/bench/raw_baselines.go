@@ -42,16 +42,9 @@ func (h *harness) rawMoveBy(ctx context.Context, how rawBaseline, src *source, n
 	if how == rawGo {
 		return h.rawMove(ctx, src, n)
 	}
-	db := h.cfg.Prefix + "_raw"
-	h.addCHDB(db)
-	for _, q := range []string{
-		"CREATE DATABASE IF NOT EXISTS " + quoteCH(db),
-		"DROP TABLE IF EXISTS " + quoteCH(db) + ".task_log SYNC",
-		fmt.Sprintf(rawTable, quoteCH(db)),
-	} {
-		if err := h.ch.Exec(ctx, q); err != nil {
-			return 0, CPUUse{}, fmt.Errorf("clickhouse: %w", err)
-		}
+	db, err := h.freshRawTable(ctx)
+	if err != nil {
+		return 0, CPUUse{}, err
 	}
 	pg, err := pgconn.ParseConfig(src.dsn)
 	if err != nil {
