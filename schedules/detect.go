@@ -75,15 +75,26 @@ func (j *Job) changeOptions() transform.ChangeOptions {
 		opt.Window = j.ChangeWindow
 		opt.ConfirmWindow = max(opt.ConfirmWindow, opt.Window)
 	}
-	if confirmOverride != "" {
-		if n, err := strconv.Atoi(confirmOverride); err == nil && n >= 0 {
-			opt.ConfirmWindow = n
-			if n > 0 {
-				opt.ConfirmWindow = max(n, opt.Window)
-			}
+	if n, set, err := parseConfirmOverride(confirmOverride); set && err == nil {
+		opt.ConfirmWindow = n
+		if n > 0 {
+			opt.ConfirmWindow = max(n, opt.Window)
 		}
 	}
 	return opt
+}
+
+// parseConfirmOverride reads the hook's value; one that does not parse is
+// an error (detect refuses to run), not the defaults.
+func parseConfirmOverride(v string) (n int, set bool, err error) {
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err = strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, true, fmt.Errorf("SCRIPTSTATS_CHANGE_CONFIRM_WINDOW=%q: want a whole number ≥ 0 (0: the change-point scan alone), or unset", v)
+	}
+	return n, true, nil
 }
 
 // changeMethod names the change-point options (load.State.ChangeMethod).
@@ -93,6 +104,9 @@ func (j *Job) changeMethod() string { return fmt.Sprintf("%+v", j.changeOptions(
 // change-point options the stored change points were computed with: other
 // options than this pass's make it recompute every script's whole series.
 func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time, storedMethod string, sum *Summary) error {
+	if _, _, err := parseConfirmOverride(confirmOverride); err != nil {
+		return err
+	}
 	start := j.Now()
 	pending, err := j.Sink.PendingScripts(ctx, after)
 	if err != nil {

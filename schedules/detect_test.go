@@ -193,3 +193,18 @@ func TestScriptHealthNextCheck(t *testing.T) {
 		t.Fatalf("before the check %s, at it %s", before[0].Health.State, at[0].Health.State)
 	}
 }
+
+// TestParseConfirmOverride: the test hook's value is a whole number ≥ 0 or
+// unset; anything else is an error, never the defaults.
+func TestParseConfirmOverride(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		n       int
+		set, ok bool
+	}{{"", 0, false, true}, {"0", 0, true, true}, {"96", 96, true, true}, {"-1", 0, true, false}, {"12x", 0, true, false}, {" 5", 0, true, false}} {
+		n, set, err := parseConfirmOverride(c.in)
+		if n != c.n || set != c.set || (err == nil) != c.ok {
+			t.Errorf("%q: got %d, %v, %v; want %d, %v, ok %v", c.in, n, set, err, c.n, c.set, c.ok)
+		}
+	}
+}
