@@ -91,6 +91,9 @@ type changeScanner struct {
 	dayBuf []float64 // one day's values, sorted for its median
 	restA  []float64 // the after sample less its most extreme day
 	restB  []float64 // the before sample less its most extreme day
+	// lastPass is the last position whose scan test passed at some scale
+	// (−1: none), set by scan.
+	lastPass int
 }
 
 // test runs the three tests on the samples before and after a split (both
@@ -186,24 +189,31 @@ func (w *slidingSorted) slide(out, in float64) {
 // The reported figures are those of the final test (the neighbourhood,
 // without a day left out; at most W values each side).
 func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, error) {
+	cps, _, err := detectChanges(values, days, opt)
+	return cps, err
+}
+
+// detectChanges is DetectChanges, also returning the last position whose
+// scan test passed at some scale (−1: none).
+func detectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, int, error) {
 	w := opt.Window
 	if w < 2 || opt.ConfirmWindow < 0 || (opt.ConfirmWindow > 0 && opt.ConfirmWindow < w) || !(opt.MaxP > 0 && opt.MaxP <= 1) || opt.MinRatio < 0 || opt.MinEffect < 0 || opt.MinEffect > 1 {
-		return nil, fmt.Errorf("%w: window %d, confirm window %d, max p %v, min ratio %v, min effect %v",
+		return nil, -1, fmt.Errorf("%w: window %d, confirm window %d, max p %v, min ratio %v, min effect %v",
 			ErrChangeOptions, w, opt.ConfirmWindow, opt.MaxP, opt.MinRatio, opt.MinEffect)
 	}
 	if days != nil && len(days) != len(values) {
-		return nil, fmt.Errorf("change detection: %d days for %d values", len(days), len(values))
+		return nil, -1, fmt.Errorf("change detection: %d days for %d values", len(days), len(values))
 	}
 	for i, v := range values {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return nil, fmt.Errorf("change detection: value %d is %v; a duration series holds finite, non-negative values", i, v)
+			return nil, -1, fmt.Errorf("change detection: value %d is %v; a duration series holds finite, non-negative values", i, v)
 		}
 		if days != nil && i > 0 && days[i] < days[i-1] {
-			return nil, fmt.Errorf("change detection: day of value %d is before the day of value %d; the series must be in time order", i, i-1)
+			return nil, -1, fmt.Errorf("change detection: day of value %d is before the day of value %d; the series must be in time order", i, i-1)
 		}
 	}
 	if len(values) < 2*w {
-		return nil, nil
+		return nil, -1, nil
 	}
 	s := &changeScanner{opt: opt}
 	cands := s.scan(values)
@@ -227,7 +237,7 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 			MedianBefore: t.medB, MedianAfter: t.medA, Ratio: t.ratio,
 			P: t.mw.P, Effect: t.mw.Delta, Direction: dir}
 	}
-	return out, nil
+	return out, s.lastPass, nil
 }
 
 // candidate is a position the scan flags, at one scale.
@@ -267,6 +277,7 @@ func (o ChangeOptions) scales() []int {
 // the rule between scales (none closer than w is better).
 func (s *changeScanner) scan(values []float64) []candidate {
 	w, n := s.opt.Window, len(values)
+	s.lastPass = -1
 	tests := make([]windowTest, n+1)
 	var cands []candidate
 	scales := s.opt.scales()
@@ -288,6 +299,7 @@ func (s *changeScanner) scan(values []float64) []candidate {
 			if !tests[i].pass {
 				continue
 			}
+			s.lastPass = max(s.lastPass, i)
 			c := candidate{i: i, scale: sw, t: tests[i]}
 			best := true
 			for j := max(sw, i-sw); j <= min(n-sw, i+sw) && best; j++ {
