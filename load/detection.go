@@ -237,10 +237,36 @@ type ChangeKey struct {
 	RunID       int64
 }
 
+// QuietMarkUS is the ordered_at_us of a series' quiet mark: a row of the
+// change points' table after every change point of its series (migration
+// 0012), written and replaced like them.
+const QuietMarkUS int64 = math.MaxInt64
+
+// QuietMarkKey is the key of the quiet mark of a series.
+func QuietMarkKey(series SeriesKey) ChangeKey {
+	return ChangeKey{Series: series, OrderedAtUS: QuietMarkUS}
+}
+
+// IsQuietMark says the key is a series' quiet mark, not a change point.
+func (k ChangeKey) IsQuietMark() bool { return k.OrderedAtUS == QuietMarkUS }
+
+// RunKey is a run's place in its script's series order.
+type RunKey struct {
+	OrderedAtUS int64
+	RunID       int64
+}
+
+// StoredChange is a stored change point's key, or a series' quiet mark
+// with the run it names.
+type StoredChange struct {
+	Key       ChangeKey
+	QuietFrom RunKey // a quiet mark's run; zero for a change point
+}
+
 // StoredChanges returns the keys of the stored change points of the
-// scripts.
-func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]ChangeKey, error) {
-	var out []ChangeKey
+// scripts, and their series' quiet marks.
+func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]StoredChange, error) {
+	var out []StoredChange
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -253,11 +279,16 @@ func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]ChangeKey, err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var k ChangeKey
-			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID); err != nil {
+			var c StoredChange
+			k := &c.Key
+			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID,
+				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID); err != nil {
 				return sinkErrorf("clickhouse read change points: %w", err)
 			}
-			out = append(out, k)
+			if !k.IsQuietMark() {
+				c.QuietFrom = RunKey{}
+			}
+			out = append(out, c)
 		}
 		return rows.Err()
 	})
@@ -275,6 +306,8 @@ type ChangeRow struct {
 	TopStepIndex  transform.NullInt32
 	TopStepName   transform.NullString
 	TopStepDelta  transform.NullFloat
+	// QuietFrom is set on a quiet mark only (Key.IsQuietMark).
+	QuietFrom RunKey
 }
 
 // WriteChanges writes change points and removes the ones in gone.
@@ -295,14 +328,14 @@ func (s *Sink) WriteChanges(ctx context.Context, rows []ChangeRow, gone []Change
 				strPtr(r.StepName), &r.PreviousRunID, storableTime(r.ChangedAt), r.Day.Time(),
 				uint64(c.RunsBefore), uint64(c.RunsAfter), c.MedianBefore, c.MedianAfter, c.Ratio, c.P, c.Effect,
 				string(c.Direction), int32Ptr(r.TopStepIndex), strPtr(r.TopStepName), floatPtr(r.TopStepDelta),
-				version, uint8(0)); err != nil {
+				r.QuietFrom.OrderedAtUS, r.QuietFrom.RunID, version, uint8(0)); err != nil {
 				return sinkErrorf("clickhouse insert change points: %w", err)
 			}
 		}
 		for _, k := range gone {
 			if err := batch.Append(k.Series.ScriptID, k.Series.StepIndex, k.OrderedAtUS, k.RunID,
 				nil, nil, nil, time.Unix(0, 0).UTC(), uint64(0), uint64(0), 0., 0., 0., 0., 0., "",
-				nil, nil, nil, version, uint8(1)); err != nil {
+				nil, nil, nil, int64(0), int64(0), version, uint8(1)); err != nil {
 				return sinkErrorf("clickhouse insert change points: %w", err)
 			}
 		}

@@ -44,6 +44,8 @@ type DetectSummary struct {
 	RunsRead        int64 // runs read for the change points
 	Values          int64 // series values the change points were computed over
 	Rereads         int64 // scripts read again from further back (short series)
+	QuietSeries     int64 // series proved unchanged by their quiet mark (nothing recomputed)
+	NotQuiet        int64 // scripts whose quiet read proved nothing, read again for the recompute
 	StepsClassified int64 // step health rows written
 	Duration        time.Duration
 	ChangesDuration time.Duration // of Duration: the change points
@@ -53,6 +55,7 @@ type DetectSummary struct {
 func (d DetectSummary) dict() *zerolog.Event {
 	return zerolog.Dict().Int64("scripts", d.Scripts).Int64("change_points_written", d.Changes).
 		Int64("runs_read", d.RunsRead).Int64("values", d.Values).Int64("rereads", d.Rereads).
+		Int64("quiet_series", d.QuietSeries).Int64("not_quiet", d.NotQuiet).
 		Int64("steps_classified", d.StepsClassified).Dur("duration", d.Duration).
 		Dur("changes_duration", d.ChangesDuration).Dur("health_duration", d.HealthDuration)
 }

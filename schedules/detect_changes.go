@@ -3,6 +3,7 @@ package schedules
 import (
 	"cmp"
 	"context"
+	"maps"
 	"math"
 	"math/bits"
 	"runtime"
@@ -53,6 +54,13 @@ type changeWindow struct {
 	// counts); the read holds the first value of every other series.
 	before map[int32]bool
 	r      int
+	// quiet: the read holds 2S values before the first changed day, and
+	// each series is first checked against its quiet mark (quiet.go); a
+	// script whose series do not all pass is read again for the bounded
+	// recompute.
+	quiet bool
+	// marks: recomputed series get a quiet mark (a local method only).
+	marks bool
 }
 
 // series is one duration series being built: values in order, their days
@@ -216,8 +224,12 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		return err
 	}
 	stored := map[int64][]load.ChangeKey{}
-	for _, k := range storedList {
-		stored[k.Series.ScriptID] = append(stored[k.Series.ScriptID], k)
+	marks := quietMarks{}
+	for _, c := range storedList {
+		stored[c.Key.Series.ScriptID] = append(stored[c.Key.Series.ScriptID], c.Key)
+		if c.Key.IsQuietMark() {
+			marks[c.Key.Series] = c.QuietFrom
+		}
 	}
 	counts := map[int64][]load.DayCounts{}
 	if local {
@@ -227,27 +239,38 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	}
 	wins := map[int64]*changeWindow{}
 	for _, id := range ids {
-		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r}
+		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r, marks: local}
 		if local {
 			w.first = pending[id].First
-			w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
+			w.quiet = marks.cover(id, counts[id], w.first)
+			if w.quiet {
+				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, opt.LargestScale()))
+			} else {
+				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
+			}
 		}
 		wins[id] = w
 	}
 	batch := &changeBatch{j: j, version: version}
 	for todo := ids; len(todo) > 0; {
-		short, err := j.changeRound(ctx, todo, wins, counts, stored, opt, batch, sum)
+		short, err := j.changeRound(ctx, todo, wins, counts, stored, marks, opt, batch, sum)
 		if err != nil {
 			return err
 		}
 		todo = todo[:0:0]
-		for id, need := range short {
+		for id, res := range short {
 			w := wins[id]
-			w.from = readFrom(counts[id], w.from, need)
+			if res.notQuiet { // not quiet after all: the bounded recompute
+				w.quiet = false
+				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
+				sum.Detect.NotQuiet++
+			} else {
+				w.from = readFrom(counts[id], w.from, res.need)
+				sum.Detect.Rereads++
+			}
 			todo = append(todo, id)
 		}
 		slices.Sort(todo)
-		sum.Detect.Rereads += int64(len(todo))
 	}
 	batch.mu.Lock()
 	defer batch.mu.Unlock()
@@ -259,7 +282,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 // points on the 2 cores, and returns the scripts whose read was too short
 // with the values each short series still needs.
 func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*changeWindow, counts map[int64][]load.DayCounts,
-	stored map[int64][]load.ChangeKey, opt transform.ChangeOptions, batch *changeBatch, sum *Summary) (map[int64]map[int32]int, error) {
+	stored map[int64][]load.ChangeKey, marks quietMarks, opt transform.ChangeOptions, batch *changeBatch, sum *Summary) (map[int64]scriptResult, error) {
 	// Group by start day: one read per power of two of days back from the
 	// latest start, from the group's earliest (reading a script from an
 	// earlier day than planned only costs rows).
@@ -272,7 +295,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 		k := bits.Len32(uint32(latest - wins[id].from))
 		groups[k] = append(groups[k], id)
 	}
-	short := map[int64]map[int32]int{}
+	short := map[int64]scriptResult{}
 	var workErr error
 	type script struct {
 		id   int64
@@ -288,17 +311,19 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 			defer wg.Done()
 			for sc := range work {
 				w := wins[sc.id]
-				rows, gone, need, values, err := scriptChanges(sc.id, sc.runs, stored[sc.id], w, opt, j.Zone)
+				res, err := scriptChanges(sc.id, sc.runs, stored[sc.id], marks, w, opt, j.Zone)
+				rows, gone := res.rows, res.gone
 				batch.mu.Lock()
 				switch {
 				case err != nil:
 					workErr = err
-				case len(need) > 0:
-					short[sc.id] = need
+				case res.notQuiet || len(res.need) > 0:
+					short[sc.id] = res
 				default:
 					sum.Detect.Scripts++
 					sum.Detect.Changes += int64(len(rows))
-					sum.Detect.Values += int64(values)
+					sum.Detect.Values += int64(res.values)
+					sum.Detect.QuietSeries += int64(res.quiet)
 					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
 						workErr = err
 					}
@@ -365,14 +390,29 @@ func changeKeyLess(a, b load.ChangeKey) bool {
 	return a.RunID < b.RunID
 }
 
+// scriptResult is what scriptChanges found for one script.
+type scriptResult struct {
+	rows []load.ChangeRow // change points and quiet marks to write
+	gone []load.ChangeKey // stored ones that go
+	// need: series with fewer than 2r values before their first changed
+	// one that may have more before w.from, and how many more each needs
+	// (nothing else is set: the script is read again).
+	need map[int32]int
+	// notQuiet: a quiet read (w.quiet) that does not prove every series
+	// unchanged (nothing else is set: the script is read again for the
+	// bounded recompute).
+	notQuiet bool
+	values   int // series values computed over
+	quiet    int // series kept by their quiet mark
+}
+
 // scriptChanges computes the change points of a script's series that its
 // window can have changed, from the script's counted runs read from
-// w.from on (in series order). It returns the rows to write, the stored
-// change points that are gone, and how many values it computed over; or,
-// when a series has fewer than 2r values before its first changed one and
-// may have more before w.from, how many more each such series needs (and
-// nothing else: the script is read again).
-func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, w *changeWindow, opt transform.ChangeOptions, loc *time.Location) (rows []load.ChangeRow, gone []load.ChangeKey, need map[int32]int, values int, err error) {
+// w.from on (in series order): the rows to write (change points and each
+// recomputed series' quiet mark) and the stored ones that go. With
+// w.quiet, a series whose quiet mark and tail prove it unchanged is left
+// as it is; if one does not, nothing is computed (res.notQuiet).
+func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, marks quietMarks, w *changeWindow, opt transform.ChangeOptions, loc *time.Location) (res scriptResult, err error) {
 	all := scriptSeries(runs, loc)
 	// Every series there is: with values read, with values before the
 	// read, with stored change points.
@@ -392,36 +432,61 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, w *c
 	// are replaced; whole[k]: all of them are.
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
-	for k := range steps {
+	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
 		if s == nil {
 			s = &series{step: k}
 		}
 		n := len(s.values)
 		p := sort.Search(n, func(i int) bool { return s.groupDays[i] >= w.first || s.days[i] >= w.first })
-		a := max(0, p-2*w.r)
-		atStart := !w.before[k] && a == 0
-		if !atStart && p < 2*w.r {
-			if need == nil {
-				need = map[int32]int{}
+		atStart := !w.before[k] && p <= 2*w.r
+		if w.quiet && !atStart {
+			if tail := quietTail(opt); p < tail { // the counts overestimated the values
+				if res.need == nil {
+					res.need = map[int32]int{}
+				}
+				res.need[k] = tail - p
+				continue
 			}
-			need[k] = 2*w.r - p
+			if res.need != nil {
+				continue
+			}
+			ok, err := marks.quiet(id, s, runs, p, opt)
+			if err != nil {
+				return scriptResult{}, err
+			}
+			if !ok {
+				return scriptResult{notQuiet: true}, nil
+			}
+			res.quiet++
 			continue
 		}
-		if need != nil {
+		a := max(0, p-2*w.r)
+		atStart = !w.before[k] && a == 0
+		if !atStart && p < 2*w.r {
+			if res.need == nil {
+				res.need = map[int32]int{}
+			}
+			res.need[k] = 2*w.r - p
 			continue
 		}
-		cps, err := transform.DetectChanges(s.values[a:], s.days[a:], opt)
+		if res.need != nil {
+			continue
+		}
+		cps, last, err := transform.DetectChangesAndLastPass(s.values[a:], s.days[a:], opt)
 		if err != nil {
-			return nil, nil, nil, 0, err
+			return scriptResult{}, err
 		}
-		values += n - a
+		res.values += n - a
 		for _, cp := range cps {
 			if !atStart && cp.Index < w.r {
 				continue // depends on values before the slice
 			}
 			cp.Index += a
-			rows = append(rows, changeRow(id, s, runs, cp.Index, cp))
+			res.rows = append(res.rows, changeRow(id, s, runs, cp.Index, cp))
+		}
+		if mark, ok := quietMark(id, s, runs, a, last, atStart, w.r, opt); ok && w.marks {
+			res.rows = append(res.rows, mark)
 		}
 		if atStart {
 			whole[k] = true
@@ -431,28 +496,29 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, w *c
 				OrderedAtUS: runs[i].OrderedAt.UnixMicro(), RunID: runs[i].ID}
 		}
 	}
-	if need != nil {
-		return nil, nil, need, 0, nil
+	if res.need != nil {
+		return scriptResult{need: res.need}, nil
 	}
-	// A change point rewritten at the same key replaces the stored row (a
-	// higher version, same sorting key); the others in the recomputed
-	// range go.
+	// A change point (or mark) rewritten at the same key replaces the
+	// stored row (a higher version, same sorting key); the others in the
+	// recomputed range go — a series' quiet mark sorts after all its
+	// change points, so it is always in that range.
 	written := map[load.ChangeKey]bool{}
-	for _, r := range rows {
+	for _, r := range res.rows {
 		written[r.Key] = true
 	}
 	for _, k := range stored {
 		b, bounded := boundary[k.Series.StepIndex]
 		inRange := whole[k.Series.StepIndex] || (bounded && !changeKeyLess(k, b))
 		if inRange && !written[k] {
-			gone = append(gone, k)
+			res.gone = append(res.gone, k)
 		}
 	}
-	slices.SortFunc(rows, func(x, y load.ChangeRow) int {
+	slices.SortFunc(res.rows, func(x, y load.ChangeRow) int {
 		return cmp.Or(cmp.Compare(x.Key.Series.StepIndex, y.Key.Series.StepIndex),
 			cmp.Compare(x.Key.OrderedAtUS, y.Key.OrderedAtUS), cmp.Compare(x.Key.RunID, y.Key.RunID))
 	})
-	return rows, gone, nil, values, nil
+	return res, nil
 }
 
 // changeRow makes the row of the change point at position at of s.

@@ -35,16 +35,19 @@ type detectStory struct {
 	start   time.Time
 	levels  map[int64][]float64 // per script: the run level, then each step's
 	lastDay map[int64]int
+	// calm scripts do not shift by themselves: their long quiet ends let a
+	// pass keep their series by the quiet marks.
+	calm map[int64]bool
 }
 
 func newDetectStory(seed uint64) *detectStory {
 	return &detectStory{r: rand.New(rand.NewPCG(seed, 2026)), src: newFakeSource(), next: 1,
-		start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), levels: map[int64][]float64{}, lastDay: map[int64]int{}}
+		start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), levels: map[int64][]float64{}, lastDay: map[int64]int{}, calm: map[int64]bool{}}
 }
 
-// shift moves a level by ±15–60 % now and then.
-func (g *detectStory) shift(l *float64) {
-	if g.r.IntN(6) == 0 {
+// shift moves a level by ±15–60 % now and then (never in a calm script).
+func (g *detectStory) shift(l *float64, calm bool) {
+	if !calm && g.r.IntN(6) == 0 {
 		*l *= 1 + (0.15+0.45*g.r.Float64())*float64(1-2*g.r.IntN(2))
 	}
 }
@@ -57,7 +60,7 @@ func (g *detectStory) run(script int64, d, m int) {
 		g.levels[script] = lv
 	}
 	for i := range lv {
-		g.shift(&lv[i])
+		g.shift(&lv[i], g.calm[script])
 	}
 	noise := func(l float64) float64 { return l * (1 + 0.08*g.r.NormFloat64()) }
 	status := "success"
@@ -88,10 +91,11 @@ func (g *detectStory) run(script int64, d, m int) {
 		}
 		steps = append(steps, fmt.Sprintf(`{"index":%d,"name":"step %d v%d","status":%q,"duration":%s}`, idx, idx, g.r.IntN(2), st, v))
 	}
+	calm := g.calm[script] // a calm script has no rare step either
 	step(0, true)
 	step(1, g.r.IntN(10) < 7)
-	step(2, g.r.IntN(20) == 0) // rare
-	step(3, d < 5)             // stops after the first days
+	step(2, !calm && g.r.IntN(20) == 0) // rare
+	step(3, !calm && d < 5)             // stops after the first days
 	id := g.next
 	g.next++
 	g.src.scripts[script] = fmt.Sprintf("script %d", script)
@@ -184,11 +188,12 @@ func wholeChanges(t *testing.T, src *fakeSource, opt transform.ChangeOptions) ma
 	return out
 }
 
-// storedChanges is what the fake sink's duration_changes holds.
+// storedChanges is what the fake sink's duration_changes holds (its view:
+// without the quiet marks).
 func storedChanges(sink *fakeSink) map[load.ChangeKey]load.ChangeRow {
 	out := map[load.ChangeKey]load.ChangeRow{}
 	for k, c := range sink.changes {
-		if !c.deleted {
+		if !c.deleted && !k.IsQuietMark() {
 			out[k] = c.row
 		}
 	}
@@ -245,6 +250,9 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				for script := int64(1); script <= 3; script++ {
 					g.days(script, 0, 30, 6+int(script)*3)
 				}
+				g.calm[5] = true
+				g.days(5, 0, 30, 30)
+				scripts := []int64{1, 2, 3, 5, 5}
 				sink := newFakeSink()
 				job := func(crashAfter int) *Job {
 					j := fakeJob(g.src, sink, "")
@@ -267,6 +275,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				}
 				today := 30
 				bounded := 0
+				var quietSeries, notQuiet int64
 				for pass := range 14 {
 					var did []string
 					for range 1 + g.r.IntN(4) {
@@ -275,7 +284,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 							if g.r.IntN(3) == 0 {
 								today++
 							}
-							script := int64(1 + g.r.IntN(3))
+							script := scripts[g.r.IntN(len(scripts))]
 							for range 1 + g.r.IntN(12) {
 								g.run(script, today, 1+g.r.IntN(1400))
 							}
@@ -309,11 +318,15 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 					backfill := slices.Contains(did, "deletes")
 					from, to := transform.DayOf(g.start, time.UTC)-60, transform.DayOf(g.start, time.UTC)+transform.Day(today+60)
 					passOf := func(j *Job) error {
+						var sum Summary
+						var err error
 						if backfill {
-							_, err := j.Backfill(ctx, from, to)
-							return err
+							sum, err = j.Backfill(ctx, from, to)
+						} else {
+							sum, err = j.Run(ctx, RunOptions{})
 						}
-						_, err := j.Run(ctx, RunOptions{})
+						quietSeries += sum.Detect.QuietSeries
+						notQuiet += sum.Detect.NotQuiet
 						return err
 					}
 					stage := fmt.Sprintf("pass %d (%s)", pass, strings.Join(did, ", "))
@@ -337,6 +350,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				if bounded == 0 {
 					t.Fatal("no pass read less than half the runs: the recompute was never bounded")
 				}
+				t.Logf("series kept by their quiet mark %d, scripts not quiet %d", quietSeries, notQuiet)
 				// Other options (a wider window) and nothing new at the
 				// source: every script is recomputed with them.
 				wider := opt
@@ -381,5 +395,107 @@ func TestReadFromPlansEachSeries(t *testing.T) {
 	// Nothing before the first changed day: read from it.
 	if got := readFrom(counts, 1, needBefore(counts, 1, 5)); got != 1 {
 		t.Fatalf("start day %d, want 1", got)
+	}
+}
+
+// TestQuietMarksKeepChangePoints: long calm scripts get new runs pass after
+// pass — now and then with a planted shift, a late run, a rewrite, a
+// delete found by a backfill, or a pass killed at a random crash window —
+// and after every completed pass the stored change points equal the
+// definition, while most passes keep most series by their quiet marks
+// (checked: the quiet path is taken, and so is the way out of it).
+func TestQuietMarksKeepChangePoints(t *testing.T) {
+	ctx := context.Background()
+	for name, opt := range localOptions(t) {
+		t.Run(name, func(t *testing.T) {
+			var quiet, notQuiet int64
+			for seed := range uint64(3) {
+				g := newDetectStory(100 + seed)
+				for _, script := range []int64{5, 6} {
+					g.calm[script] = true
+					g.days(script, 0, 30, 30)
+				}
+				sink := newFakeSink()
+				job := func(crashAfter int) *Job {
+					j := fakeJob(g.src, sink, "")
+					j.ChangeOptions = &opt
+					calls := 0
+					j.Failpoint = func(_ context.Context, name string) error {
+						calls++
+						if crashAfter > 0 && calls == crashAfter {
+							return errCrash
+						}
+						return nil
+					}
+					return j
+				}
+				if _, err := job(0).Run(ctx, RunOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				checkChanges(t, "first load", g.src, sink, opt)
+				today := 30
+				for pass := range 24 {
+					script := int64(5 + g.r.IntN(2))
+					did := fmt.Sprintf("new runs of %d", script)
+					if g.r.IntN(3) == 0 {
+						today++
+					}
+					if g.r.IntN(8) == 0 { // a planted shift from here on
+						lv := g.levels[script]
+						for i := range lv {
+							lv[i] *= 1.6
+						}
+						did += ", shifted"
+					}
+					for range 1 + g.r.IntN(20) {
+						g.run(script, today, 1+g.r.IntN(1400))
+					}
+					backfill := false
+					switch g.r.IntN(10) {
+					case 0:
+						d := g.r.IntN(today)
+						g.run(script, d, g.r.IntN(1440))
+						did += fmt.Sprintf(", a late run on day %d", d)
+					case 1:
+						id := g.someRun()
+						g.rewrite(id, func(r *transform.SourceRun) { r.Duration.Float64 *= 3 })
+						did += fmt.Sprintf(", run %d rewritten", id)
+					case 2:
+						delete(g.src.runs, g.someRun())
+						did, backfill = did+", a delete", true
+					}
+					passOf := func(j *Job) error {
+						var sum Summary
+						var err error
+						if backfill {
+							from := transform.DayOf(g.start, time.UTC) - 1
+							sum, err = j.Backfill(ctx, from, from+transform.Day(today+2))
+						} else {
+							sum, err = j.Run(ctx, RunOptions{})
+						}
+						quiet += sum.Detect.QuietSeries
+						notQuiet += sum.Detect.NotQuiet
+						return err
+					}
+					stage := fmt.Sprintf("seed %d pass %d (%s)", seed, pass, did)
+					if g.r.IntN(4) == 0 {
+						crash := 1 + g.r.IntN(12)
+						if err := passOf(job(crash)); err != nil && !errors.Is(err, errCrash) {
+							t.Fatal(err)
+						}
+						g.run(script, today, 1+g.r.IntN(1400))
+						stage += fmt.Sprintf(", killed at crash window %d, one more run", crash)
+					}
+					if err := passOf(job(0)); err != nil {
+						t.Fatalf("%s: %v", stage, err)
+					}
+					checkChanges(t, stage, g.src, sink, opt)
+				}
+			}
+			t.Logf("series kept by their quiet mark %d, scripts whose quiet read proved nothing %d", quiet, notQuiet)
+			if quiet == 0 || notQuiet == 0 {
+				t.Fatalf("quiet %d, not quiet %d: the test must take both ways", quiet, notQuiet)
+			}
+		})
 	}
 }

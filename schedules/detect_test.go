@@ -123,10 +123,11 @@ func TestChangePointsStayWithinRadius(t *testing.T) {
 		for k := range stored {
 			storedKeys = append(storedKeys, k)
 		}
-		rows, gone, _, _, err := scriptChanges(1, next, storedKeys, &changeWindow{first: transform.MinDay, from: transform.MinDay}, opt, time.UTC)
+		res, err := scriptChanges(1, next, storedKeys, nil, &changeWindow{first: transform.MinDay, from: transform.MinDay}, opt, time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}
+		rows, gone := res.rows, res.gone
 		got := map[load.ChangeKey]load.ChangeRow{}
 		for k, v := range stored {
 			got[k] = v

@@ -435,11 +435,11 @@ func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day
 	}
 	return nil
 }
-func (s *fakeSink) StoredChanges(_ context.Context, ids []int64) ([]load.ChangeKey, error) {
-	var out []load.ChangeKey
+func (s *fakeSink) StoredChanges(_ context.Context, ids []int64) ([]load.StoredChange, error) {
+	var out []load.StoredChange
 	for k, c := range s.changes {
 		if !c.deleted && slices.Contains(ids, k.Series.ScriptID) {
-			out = append(out, k)
+			out = append(out, load.StoredChange{Key: k, QuietFrom: c.row.QuietFrom})
 		}
 	}
 	return out, nil

@@ -79,7 +79,7 @@ type Sink interface {
 	DetectionScripts(ctx context.Context) ([]int64, error)
 	SeriesCounts(ctx context.Context, ids []int64) (map[int64][]load.DayCounts, error)
 	ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn load.ScriptRunsFunc) error
-	StoredChanges(ctx context.Context, ids []int64) ([]load.ChangeKey, error)
+	StoredChanges(ctx context.Context, ids []int64) ([]load.StoredChange, error)
 	WriteChanges(ctx context.Context, rows []load.ChangeRow, gone []load.ChangeKey, version uint64) error
 	HealthRuns(ctx context.Context, ids []int64, from transform.Day, fn load.ScriptRunsFunc) error
 	HealthDue(ctx context.Context, asOf time.Time) ([]int64, error)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"testing"
 	"time"
 
@@ -73,6 +74,23 @@ func detectionAcrossPasses(t *testing.T, env []string, opt transform.ChangeOptio
 		e.mustPass("run")
 		check("pass after one killed at " + fp + " and more source changes")
 	}
+	// New runs alone: with the scan alone (radius 24) most series end
+	// quiet, and the pass proves them unchanged by their quiet marks.
+	e.mutSeq++
+	if _, err := demodata.Mutate(context.Background(), e.pool, demodata.MutateOptions{
+		Gen: e.gen, Seed: e.gen.Seed*1000 + e.mutSeq, NewRuns: 60}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.mustPass("run")
+	check("pass with new runs only")
+	m := regexp.MustCompile(`"quiet_series":(\d+)`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("no quiet_series in the pass log: %s", r.stderr)
+	}
+	if opt.ConfirmWindow == 0 && m[1] == "0" {
+		t.Fatalf("no series kept by its quiet mark in a pass of new runs only: %s", r.stderr)
+	}
+	t.Logf("pass of new runs only: %s series kept by their quiet marks", m[1])
 }
 
 // TestDetectionChangeWindowFlag: --change-window sets w of the scan.

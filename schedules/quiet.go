@@ -1,0 +1,102 @@
+package schedules
+
+import (
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// Quiet marks: how an incremental pass proves, from a short tail, that the
+// change points of a long series stay (transform/changepoint_quiet.go has
+// the argument).
+//
+// Every recomputed series gets a mark, written with its change points in
+// the script's one insert: the run at position c + r + 1, c being the last
+// position whose scan test passed (or, when the slice did not start at the
+// series' start, the last position the slice could not test: the
+// LargestScale-th value), r the radius. A later pass whose first changed
+// position p comes after the mark (the mark is at or before the last
+// unchanged value, p − 1) knows that no scan test passed at a position
+// ≥ p − r; it reads 2S values before p (S the largest scale) and, when no
+// scan test of that tail passes, the series' stored change points are
+// exactly those of the new series: nothing is written. A series that
+// fails either check makes its script go the bounded recompute (read 2r
+// values before p), which writes its new mark.
+//
+// Why the mark is exact after kills: a series' mark and change points are
+// in the same table and the same insert, so the stored mark always speaks
+// of the series the stored change points were computed from; the first
+// changed position of a pass is never after that of a killed pass since
+// the last completed one (the journal only grows until a pass completes),
+// so the values before p are those of that series too.
+
+// quietMarks are the stored quiet marks, by series.
+type quietMarks map[load.SeriesKey]load.RunKey
+
+// cover says a quiet read can serve the script: every series with values
+// before the first changed day (by the counts) has a mark.
+func (m quietMarks) cover(id int64, counts []load.DayCounts, first transform.Day) bool {
+	if first <= transform.MinDay {
+		return false
+	}
+	before := needBefore(counts, first, 1)
+	if len(before) == 0 {
+		return false // nothing before the first changed day: read from it
+	}
+	for k := range before {
+		if _, ok := m[load.SeriesKey{ScriptID: id, StepIndex: k}]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// quietTail is how many values before the first changed one the quiet
+// check reads: 2S.
+func quietTail(opt transform.ChangeOptions) int { return 2 * opt.LargestScale() }
+
+// quiet says series s of script id is unchanged by the pass: its first
+// changed position p (in what was read; p ≥ quietTail) comes after its
+// mark, and no scan test of the 2S values before p and the values from p
+// on passes.
+func (m quietMarks) quiet(id int64, s *series, runs []transform.Run, p int, opt transform.ChangeOptions) (bool, error) {
+	mark, ok := m[load.SeriesKey{ScriptID: id, StepIndex: s.step}]
+	tail := quietTail(opt)
+	if !ok || p < tail {
+		return false, nil
+	}
+	if runKeyLess(seriesRunKey(s, runs, p-1), mark) {
+		return false, nil
+	}
+	last, err := transform.LastScanPass(s.values[p-tail:], opt)
+	return last == -1, err
+}
+
+// quietMark is the mark of series s recomputed over s.values[a:], whose
+// last passing scan test (relative to a) is last; none when the mark's
+// run is not yet in the series.
+func quietMark(id int64, s *series, runs []transform.Run, a, last int, atStart bool, r int, opt transform.ChangeOptions) (load.ChangeRow, bool) {
+	c := last
+	if !atStart {
+		c = max(c, opt.LargestScale()-1) // tests before it are not seen
+	}
+	q := a + c + r + 1
+	if q >= len(s.values) {
+		return load.ChangeRow{}, false
+	}
+	return load.ChangeRow{Key: load.QuietMarkKey(load.SeriesKey{ScriptID: id, StepIndex: s.step}),
+		QuietFrom: seriesRunKey(s, runs, q)}, true
+}
+
+// seriesRunKey is the run key of position i of series s.
+func seriesRunKey(s *series, runs []transform.Run, i int) load.RunKey {
+	r := &runs[s.runs[i]]
+	return load.RunKey{OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID}
+}
+
+// runKeyLess orders runs as the series does: by time, then run id.
+func runKeyLess(a, b load.RunKey) bool {
+	if a.OrderedAtUS != b.OrderedAtUS {
+		return a.OrderedAtUS < b.OrderedAtUS
+	}
+	return a.RunID < b.RunID
+}
