@@ -45,7 +45,7 @@ type DetectSummary struct {
 	Values          int64 // series values the change points were computed over
 	Rereads         int64 // scripts read again from further back (short series)
 	QuietSeries     int64 // series proved unchanged by their quiet mark (nothing recomputed)
-	NotQuiet        int64 // scripts whose quiet read proved nothing, read again for the recompute
+	NotQuiet        int64 // series of a quiet read not proved unchanged (recomputed)
 	StepsClassified int64 // step health rows written
 	Duration        time.Duration
 	ChangesDuration time.Duration // of Duration: the change points

@@ -54,10 +54,9 @@ type changeWindow struct {
 	// counts); the read holds the first value of every other series.
 	before map[int32]bool
 	r      int
-	// quiet: the read holds 2S values before the first changed day, and
-	// each series is first checked against its quiet mark (quiet.go); a
-	// script whose series do not all pass is read again for the bounded
-	// recompute.
+	// quiet: each series with a quiet mark is first checked against it
+	// (quiet.go); the ones not proved unchanged are recomputed as without
+	// it (reading the script again from further back if they need it).
 	quiet bool
 	// marks: recomputed series get a quiet mark (a local method only).
 	marks bool
@@ -242,8 +241,11 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r, marks: local}
 		if local {
 			w.first = pending[id].First
-			w.quiet = marks.cover(id, counts[id], w.first)
-			if w.quiet {
+			// Series with a quiet mark are checked against it first; when
+			// all have one, 2S values before the first changed day may be
+			// enough (quiet.go).
+			w.quiet = w.first > transform.MinDay
+			if marks.cover(id, counts[id], w.first) {
 				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, opt.LargestScale()))
 			} else {
 				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
@@ -260,16 +262,10 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		todo = todo[:0:0]
 		for id, res := range short {
 			w := wins[id]
-			if res.notQuiet { // not quiet after all: the bounded recompute
-				w.quiet = false
-				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
-				sum.Detect.NotQuiet++
-			} else {
-				w.from = readFrom(counts[id], w.from, res.need)
-				sum.Detect.Rereads++
-			}
+			w.from = readFrom(counts[id], w.from, res.need)
 			todo = append(todo, id)
 		}
+		sum.Detect.Rereads += int64(len(short))
 		slices.Sort(todo)
 	}
 	batch.mu.Lock()
@@ -317,13 +313,14 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 				switch {
 				case err != nil:
 					workErr = err
-				case res.notQuiet || len(res.need) > 0:
+				case len(res.need) > 0:
 					short[sc.id] = res
 				default:
 					sum.Detect.Scripts++
 					sum.Detect.Changes += int64(len(rows))
 					sum.Detect.Values += int64(res.values)
 					sum.Detect.QuietSeries += int64(res.quiet)
+					sum.Detect.NotQuiet += int64(res.notQuiet)
 					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
 						workErr = err
 					}
@@ -398,12 +395,9 @@ type scriptResult struct {
 	// one that may have more before w.from, and how many more each needs
 	// (nothing else is set: the script is read again).
 	need map[int32]int
-	// notQuiet: a quiet read (w.quiet) that does not prove every series
-	// unchanged (nothing else is set: the script is read again for the
-	// bounded recompute).
-	notQuiet bool
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
+	notQuiet int // series of a quiet read not proved unchanged (recomputed)
 }
 
 // scriptChanges computes the change points of a script's series that its
@@ -411,7 +405,7 @@ type scriptResult struct {
 // w.from on (in series order): the rows to write (change points and each
 // recomputed series' quiet mark) and the stored ones that go. With
 // w.quiet, a series whose quiet mark and tail prove it unchanged is left
-// as it is; if one does not, nothing is computed (res.notQuiet).
+// as it is; the others are recomputed as without it.
 func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, marks quietMarks, w *changeWindow, opt transform.ChangeOptions, loc *time.Location) (res scriptResult, err error) {
 	all := scriptSeries(runs, loc)
 	// Every series there is: with values read, with values before the
@@ -439,30 +433,23 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, mark
 		}
 		n := len(s.values)
 		p := sort.Search(n, func(i int) bool { return s.groupDays[i] >= w.first || s.days[i] >= w.first })
-		atStart := !w.before[k] && p <= 2*w.r
-		if w.quiet && !atStart {
-			if tail := quietTail(opt); p < tail { // the counts overestimated the values
-				if res.need == nil {
-					res.need = map[int32]int{}
+		if w.quiet {
+			if p >= quietTail(opt) {
+				ok, err := marks.quiet(id, s, runs, p, opt)
+				if err != nil {
+					return scriptResult{}, err
 				}
-				res.need[k] = tail - p
-				continue
+				if ok {
+					res.quiet++
+					continue
+				}
 			}
-			if res.need != nil {
-				continue
-			}
-			ok, err := marks.quiet(id, s, runs, p, opt)
-			if err != nil {
-				return scriptResult{}, err
-			}
-			if !ok {
-				return scriptResult{notQuiet: true}, nil
-			}
-			res.quiet++
-			continue
+			// Not proved unchanged: the bounded recompute, which may need
+			// the script read from further back.
+			res.notQuiet++
 		}
 		a := max(0, p-2*w.r)
-		atStart = !w.before[k] && a == 0
+		atStart := !w.before[k] && a == 0
 		if !atStart && p < 2*w.r {
 			if res.need == nil {
 				res.need = map[int32]int{}
@@ -485,7 +472,7 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, mark
 			cp.Index += a
 			res.rows = append(res.rows, changeRow(id, s, runs, cp.Index, cp))
 		}
-		if mark, ok := quietMark(id, s, runs, a, last, atStart, w.r, opt); ok && w.marks {
+		if mark, ok := quietMark(id, s, runs, a, last, atStart, opt); ok && w.marks {
 			res.rows = append(res.rows, mark)
 		}
 		if atStart {

@@ -350,7 +350,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				if bounded == 0 {
 					t.Fatal("no pass read less than half the runs: the recompute was never bounded")
 				}
-				t.Logf("series kept by their quiet mark %d, scripts not quiet %d", quietSeries, notQuiet)
+				t.Logf("series kept by their quiet mark %d, series recomputed in quiet mode %d", quietSeries, notQuiet)
 				// Other options (a wider window) and nothing new at the
 				// source: every script is recomputed with them.
 				wider := opt
@@ -492,7 +492,7 @@ func TestQuietMarksKeepChangePoints(t *testing.T) {
 					checkChanges(t, stage, g.src, sink, opt)
 				}
 			}
-			t.Logf("series kept by their quiet mark %d, scripts whose quiet read proved nothing %d", quiet, notQuiet)
+			t.Logf("series kept by their quiet mark %d, series recomputed in quiet mode %d", quiet, notQuiet)
 			if quiet == 0 || notQuiet == 0 {
 				t.Fatalf("quiet %d, not quiet %d: the test must take both ways", quiet, notQuiet)
 			}

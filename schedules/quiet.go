@@ -10,17 +10,18 @@ import (
 // the argument).
 //
 // Every recomputed series gets a mark, written with its change points in
-// the script's one insert: the run at position c + r + 1, c being the last
+// the script's one insert: the run at position c + M + 1, c being the last
 // position whose scan test passed (or, when the slice did not start at the
 // series' start, the last position the slice could not test: the
-// LargestScale-th value), r the radius. A later pass whose first changed
-// position p comes after the mark (the mark is at or before the last
-// unchanged value, p − 1) knows that no scan test passed at a position
-// ≥ p − r; it reads 2S values before p (S the largest scale) and, when no
+// LargestScale-th value), M the method's QuietMargin. A later pass whose
+// first changed position p comes after the mark (the mark is at or before
+// the last unchanged value, p − 1) knows that no scan test passed at a
+// position ≥ p − M; it reads 2S values before p (S the largest scale) and, when no
 // scan test of that tail passes, the series' stored change points are
 // exactly those of the new series: nothing is written. A series that
-// fails either check makes its script go the bounded recompute (read 2r
-// values before p), which writes its new mark.
+// fails either check goes the bounded recompute (2r values before p; the
+// script is read again from further back when the quiet read holds fewer),
+// which writes its new mark.
 //
 // Why the mark is exact after kills: a series' mark and change points are
 // in the same table and the same insert, so the stored mark always speaks
@@ -32,8 +33,9 @@ import (
 // quietMarks are the stored quiet marks, by series.
 type quietMarks map[load.SeriesKey]load.RunKey
 
-// cover says a quiet read can serve the script: every series with values
-// before the first changed day (by the counts) has a mark.
+// cover says a short read (2S values before the first changed day) may
+// serve the script: every series with values before that day (by the
+// counts) has a mark. Otherwise one series at least needs 2r values.
 func (m quietMarks) cover(id int64, counts []load.DayCounts, first transform.Day) bool {
 	if first <= transform.MinDay {
 		return false
@@ -74,12 +76,12 @@ func (m quietMarks) quiet(id int64, s *series, runs []transform.Run, p int, opt 
 // quietMark is the mark of series s recomputed over s.values[a:], whose
 // last passing scan test (relative to a) is last; none when the mark's
 // run is not yet in the series.
-func quietMark(id int64, s *series, runs []transform.Run, a, last int, atStart bool, r int, opt transform.ChangeOptions) (load.ChangeRow, bool) {
+func quietMark(id int64, s *series, runs []transform.Run, a, last int, atStart bool, opt transform.ChangeOptions) (load.ChangeRow, bool) {
 	c := last
 	if !atStart {
 		c = max(c, opt.LargestScale()-1) // tests before it are not seen
 	}
-	q := a + c + r + 1
+	q := a + c + opt.QuietMargin() + 1
 	if q >= len(s.values) {
 		return load.ChangeRow{}, false
 	}

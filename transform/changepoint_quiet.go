@@ -5,8 +5,8 @@ package transform
 //
 // Every change point DetectChanges reports comes from a candidate of the
 // scan, and a candidate is a position whose scan test passed at some scale.
-// Say the values before position p are unchanged, M = Radius, S the
-// largest scale (ChangeOptions.LargestScale), and
+// Say the values before position p are unchanged, M = QuietMargin, S the
+// largest scale (LargestScale), and
 //
 //	(a) no scan test passed at a position ≥ p − M in the old series, and
 //	(b) none passes in the new series at a position ≥ p − M whose test
@@ -24,12 +24,20 @@ package transform
 // than W (all before p − M, the same) with their own checks; the reported
 // figures read at most W values past the change: all before p. So the new
 // series has exactly the old change points, with the same figures.
-// M = Radius is at least 2S + w (2w for the scan alone) and w + 3·W + 1
-// for every option set (its formula, changepoint.go).
-//
+
+// QuietMargin is M above: 1 + max(2S + w, w + 3·W) with the persistence
+// check (301 at the defaults), 2w for the scan alone.
+func (o ChangeOptions) QuietMargin() int {
+	if o.ConfirmWindow == 0 {
+		return 2 * o.Window
+	}
+	return 1 + max(2*o.LargestScale()+o.Window, o.Window+dayReach(o.ConfirmWindow))
+}
+
 // (a) is what a pass stores per series (the last passing test, as a run
-// key: its "quiet mark"); (b) needs the tests whose windows reach p: the
-// values from p − 2S on (LastScanPass over them finds no passing test).
+// key: its "quiet mark", schedules/quiet.go); (b) needs the tests whose
+// windows reach p: the values from p − 2S on (LastScanPass over them finds
+// no passing test).
 
 // LargestScale is the widest window of the scan: Window, or the largest
 // 2^k·Window ≤ ConfirmWindow with the persistence check on.

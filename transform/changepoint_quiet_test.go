@@ -32,7 +32,7 @@ func quietSeries(r *rand.Rand, n, perDay, shiftEvery int) ([]float64, []Day) {
 // TestQuietEndKeepsChangePoints checks the argument of changepoint_quiet.go
 // against DetectChanges itself: for random series, a random first changed
 // position p and random new values from p on, whenever (a) the old
-// series' last passing scan test is before p − Radius and (b) the new
+// series' last passing scan test is before p − QuietMargin and (b) the new
 // values' tail from p − 2S has no passing test, DetectChanges over the
 // whole new series equals DetectChanges over the whole old one, every
 // field. It also shows the conditions matter: without them the results
@@ -45,7 +45,7 @@ func TestQuietEndKeepsChangePoints(t *testing.T) {
 		"short scan": {Window: 4, MaxP: 0.05, MinRatio: 0.1, MinEffect: 0.5},
 	} {
 		t.Run(name, func(t *testing.T) {
-			m, _ := opt.Radius()
+			m := opt.QuietMargin()
 			s2 := 2 * opt.LargestScale()
 			held, differed := 0, 0
 			for trial := range 300 {
