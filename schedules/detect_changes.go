@@ -394,7 +394,7 @@ type scriptResult struct {
 	// need: series with fewer than 2r values before their first changed
 	// one that may have more before w.from, and how many more each needs
 	// (nothing else is set: the script is read again).
-	need map[int32]int
+	need     map[int32]int
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
 	notQuiet int // series of a quiet read not proved unchanged (recomputed)
