@@ -35,6 +35,8 @@ type DetectionSummary struct {
 	RunsRead   int64   `json:"runs_read"`
 	Values     int64   `json:"values"`
 	Rereads    int64   `json:"rereads"`
+	Quiet      int64   `json:"quiet_series"`
+	NotQuiet   int64   `json:"not_quiet"`
 	Steps      int64   `json:"steps_classified"`
 	DurationMS float64 `json:"duration"`
 	ChangesMS  float64 `json:"changes_duration"`
