@@ -351,14 +351,19 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 				w.before = seriesBefore(counts[id], from)
 			}
 		}
-		readErr = j.Sink.ChangeRuns(ctx, group, from, func(id int64, runs []transform.Run) error {
-			seen[id] = true
-			sum.Detect.RunsRead += int64(len(runs))
-			work <- script{id, runs}
-			batch.mu.Lock()
-			defer batch.mu.Unlock()
-			return workErr
-		})
+		for _, part := range readParts(group, counts, from) {
+			readErr = j.Sink.ChangeRuns(ctx, part, from, func(id int64, runs []transform.Run) error {
+				seen[id] = true
+				sum.Detect.RunsRead += int64(len(runs))
+				work <- script{id, runs}
+				batch.mu.Lock()
+				defer batch.mu.Unlock()
+				return workErr
+			})
+			if readErr != nil {
+				break
+			}
+		}
 		if readErr != nil {
 			break
 		}
@@ -376,6 +381,36 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 		return nil, readErr
 	}
 	return short, workErr
+}
+
+// maxReadRuns bounds the runs one read of the change points asks for (by
+// the counts): the server sorts a read's rows into series order before the
+// first row comes back, and the first load of 10M runs in one query kept
+// the client waiting past its read timeout.
+const maxReadRuns = 500_000
+
+// readParts splits scripts read from the same day into reads of at most
+// maxReadRuns counted runs each (a script is never split).
+func readParts(ids []int64, counts map[int64][]load.DayCounts, from transform.Day) [][]int64 {
+	var parts [][]int64
+	var part []int64
+	var n uint64
+	for _, id := range ids {
+		var m uint64
+		for _, c := range counts[id] {
+			if c.Day >= from {
+				m += c.Runs
+			}
+		}
+		if len(part) > 0 && n+m > maxReadRuns {
+			parts, part, n = append(parts, part), nil, 0
+		}
+		part, n = append(part, id), n+m
+	}
+	if len(part) > 0 {
+		parts = append(parts, part)
+	}
+	return parts
 }
 
 // changeKeyLess orders change keys within a series as the series: by time, then

@@ -499,3 +499,27 @@ func TestQuietMarksKeepChangePoints(t *testing.T) {
 		})
 	}
 }
+
+// TestReadPartsBoundTheRunsOfARead: scripts read from the same day are
+// asked for in reads of at most maxReadRuns counted runs, in order, never
+// splitting a script (one bigger than the bound is a read of its own).
+func TestReadPartsBoundTheRunsOfARead(t *testing.T) {
+	counts := map[int64][]load.DayCounts{
+		1: {{Day: 5, Runs: 300_000}, {Day: 9, Runs: 100_000}},
+		2: {{Day: 4, Runs: 900_000}, {Day: 6, Runs: 150_000}}, // 150k from day 5
+		3: {{Day: 7, Runs: 600_000}},
+		4: {{Day: 8, Runs: 10}},
+	}
+	got := readParts([]int64{1, 2, 3, 4}, counts, 5)
+	want := [][]int64{{1}, {2}, {3}, {4}} // 400k + 150k > 500k; 600k alone; then 10
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("parts %v, want %v", got, want)
+	}
+	counts[1][0].Runs = 200_000
+	if got := fmt.Sprint(readParts([]int64{1, 2, 3, 4}, counts, 5)); got != "[[1 2] [3] [4]]" {
+		t.Fatalf("parts %s, want [[1 2] [3] [4]] (300k + 150k, then 600k alone, then 10)", got)
+	}
+	if got := fmt.Sprint(readParts([]int64{4}, nil, 0)); got != "[[4]]" {
+		t.Fatalf("no counts: parts %s, want one read", got)
+	}
+}
