@@ -73,38 +73,75 @@ type series struct {
 	runs      []int
 }
 
-// scriptSeries builds the run series and the step series of a script's
+// scriptRuns is what the change points keep of a script's counted runs (in
+// series order): each run's id, time and day in the zone, the series, and
+// the steps' names. It is built as the runs are read, so that a long
+// script's runs with all their steps are not held while its series are
+// computed (the first load holds whole scripts).
+type scriptRuns struct {
+	id        []int64
+	orderedUS []int64
+	day       []transform.Day
+	series    map[int32]*series
+	// names[k]: every step of index k (any status) in run order, with its
+	// name (an index into text; −1: null).
+	names map[int32][]runStepName
+	text  []string
+}
+
+// runStepName is one step's name in one run.
+type runStepName struct{ run, name int32 }
+
+// newScriptRuns builds the run series and the step series of a script's
 // counted runs (in series order): success runs with a valid duration;
 // success attempts with a finite, non-negative duration. The day of a value
 // is the day of its run's time in loc (contract section 2), not the stored
 // group's: a copy of a run left at a wrong day (an old bug, until a
 // backfill repairs it) must not break the series' order.
-func scriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series {
-	out := map[int32]*series{-1: {step: -1}}
-	add := func(s *series, v float64, r *transform.Run, group transform.Day, i int) {
-		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, r.Day), append(s.groupDays, group), append(s.runs, i)
+func newScriptRuns(runs []transform.Run, loc *time.Location) *scriptRuns {
+	sr := &scriptRuns{id: make([]int64, len(runs)), orderedUS: make([]int64, len(runs)), day: make([]transform.Day, len(runs)),
+		series: map[int32]*series{-1: {step: -1}}, names: map[int32][]runStepName{}}
+	interned := map[string]int32{}
+	add := func(s *series, v float64, day, group transform.Day, i int) {
+		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, day), append(s.groupDays, group), append(s.runs, i)
 	}
 	for i := range runs {
 		r := &runs[i]
-		group := r.Day
-		r.Day = transform.DayOf(r.OrderedAt, loc)
+		day := transform.DayOf(r.OrderedAt, loc)
+		sr.id[i], sr.orderedUS[i], sr.day[i] = r.ID, r.OrderedAt.UnixMicro(), day
 		if r.Class == transform.StatusSuccess && r.Duration.Valid {
-			add(out[-1], r.Duration.Float64, r, group, i)
+			add(sr.series[-1], r.Duration.Float64, day, r.Day, i)
 		}
 		for k := range r.Steps {
 			st := &r.Steps[k]
+			name := int32(-1)
+			if st.Name.Valid {
+				n, ok := interned[st.Name.String]
+				if !ok {
+					n = int32(len(sr.text))
+					sr.text = append(sr.text, st.Name.String)
+					interned[st.Name.String] = n
+				}
+				name = n
+			}
+			sr.names[st.Index] = append(sr.names[st.Index], runStepName{run: int32(i), name: name})
 			if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
 				continue
 			}
-			s := out[st.Index]
+			s := sr.series[st.Index]
 			if s == nil {
 				s = &series{step: st.Index}
-				out[st.Index] = s
+				sr.series[st.Index] = s
 			}
-			add(s, st.Duration.Float64, r, group, i)
+			add(s, st.Duration.Float64, day, r.Day, i)
 		}
 	}
-	return out
+	return sr
+}
+
+// key is the run key of run i.
+func (sr *scriptRuns) key(i int) load.RunKey {
+	return load.RunKey{OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]}
 }
 
 func validDuration(d transform.NullFloat) bool {
@@ -295,10 +332,12 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 	var workErr error
 	type script struct {
 		id   int64
-		runs []transform.Run
+		runs *scriptRuns
 	}
-	// Unbuffered: a script's runs are held by the reader and each worker
-	// only (a long script's runs with their steps are tens of MB).
+	// Unbuffered: a script is held by the reader and each worker only. The
+	// reader turns the runs it read into series before handing them over:
+	// a long script's runs with their steps are tens of MB, its series a
+	// fifth of that.
 	work := make(chan script)
 	var wg sync.WaitGroup
 	for range max(1, runtime.GOMAXPROCS(0)) {
@@ -307,7 +346,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 			defer wg.Done()
 			for sc := range work {
 				w := wins[sc.id]
-				res, err := scriptChanges(sc.id, sc.runs, stored[sc.id], marks, w, opt, j.Zone)
+				res, err := scriptChanges(sc.id, sc.runs, stored[sc.id], marks, w, opt)
 				rows, gone := res.rows, res.gone
 				batch.mu.Lock()
 				switch {
@@ -355,7 +394,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 			readErr = j.Sink.ChangeRuns(ctx, part, from, func(id int64, runs []transform.Run) error {
 				seen[id] = true
 				sum.Detect.RunsRead += int64(len(runs))
-				work <- script{id, runs}
+				work <- script{id, newScriptRuns(runs, j.Zone)}
 				batch.mu.Lock()
 				defer batch.mu.Unlock()
 				return workErr
@@ -371,7 +410,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 	if readErr == nil {
 		for _, id := range ids { // no counted run from its start day on
 			if !seen[id] {
-				work <- script{id, nil}
+				work <- script{id, newScriptRuns(nil, j.Zone)}
 			}
 		}
 	}
@@ -441,8 +480,8 @@ type scriptResult struct {
 // recomputed series' quiet mark) and the stored ones that go. With
 // w.quiet, a series whose quiet mark and tail prove it unchanged is left
 // as it is; the others are recomputed as without it.
-func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, marks quietMarks, w *changeWindow, opt transform.ChangeOptions, loc *time.Location) (res scriptResult, err error) {
-	all := scriptSeries(runs, loc)
+func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quietMarks, w *changeWindow, opt transform.ChangeOptions) (res scriptResult, err error) {
+	all := sr.series
 	// Every series there is: with values read, with values before the
 	// read, with stored change points.
 	steps := map[int32]bool{}
@@ -470,7 +509,7 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, mark
 		p := sort.Search(n, func(i int) bool { return s.groupDays[i] >= w.first || s.days[i] >= w.first })
 		if w.quiet {
 			if p >= quietTail(opt) {
-				ok, err := marks.quiet(id, s, runs, p, opt)
+				ok, err := marks.quiet(id, s, sr, p, opt)
 				if err != nil {
 					return scriptResult{}, err
 				}
@@ -505,9 +544,9 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, mark
 				continue // depends on values before the slice
 			}
 			cp.Index += a
-			res.rows = append(res.rows, changeRow(id, s, runs, cp.Index, cp))
+			res.rows = append(res.rows, changeRow(id, sr, s, cp.Index, cp))
 		}
-		if mark, ok := quietMark(id, s, runs, a, last, atStart, opt); ok && w.marks {
+		if mark, ok := quietMark(id, s, sr, a, last, atStart, opt); ok && w.marks {
 			res.rows = append(res.rows, mark)
 		}
 		if atStart {
@@ -515,7 +554,7 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, mark
 		} else {
 			i := s.runs[p-w.r]
 			boundary[k] = load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: k},
-				OrderedAtUS: runs[i].OrderedAt.UnixMicro(), RunID: runs[i].ID}
+				OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]}
 		}
 	}
 	if res.need != nil {
@@ -544,25 +583,26 @@ func scriptChanges(id int64, runs []transform.Run, stored []load.ChangeKey, mark
 }
 
 // changeRow makes the row of the change point at position at of s.
-func changeRow(id int64, s *series, runs []transform.Run, at int, cp transform.ChangePoint) load.ChangeRow {
-	r := &runs[s.runs[at]]
+func changeRow(id int64, sr *scriptRuns, s *series, at int, cp transform.ChangePoint) load.ChangeRow {
+	i := s.runs[at]
+	changedAt := time.UnixMicro(sr.orderedUS[i]).UTC()
 	row := load.ChangeRow{
 		Key: load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: s.step},
-			OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID},
-		Day:           r.Day,
-		PreviousRunID: runs[s.runs[at-1]].ID,
-		ChangedAt:     r.OrderedAt,
+			OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]},
+		Day:           sr.day[i],
+		PreviousRunID: sr.id[s.runs[at-1]],
+		ChangedAt:     changedAt,
 		Change:        cp,
 	}
 	lo, hi := at-cp.RunsBefore, at+cp.RunsAfter
 	before, after := s.runs[lo:at], s.runs[at:hi]
 	if s.step >= 0 {
-		row.StepName = latestName(runs, s.runs[lo:hi], s.step)
+		row.StepName = sr.latestName(s.runs[lo:hi], s.step)
 		return row
 	}
 	// What changed: the step whose median duration moved most between the
 	// same two windows of runs (ties: the smaller index).
-	b, a := stepDurations(runs, before), stepDurations(runs, after)
+	b, a := sr.stepDurations(before), sr.stepDurations(after)
 	best, bestDelta, found := int32(0), 0.0, false
 	for idx, av := range a {
 		bv := b[idx]
@@ -579,18 +619,32 @@ func changeRow(id int64, s *series, runs []transform.Run, at int, cp transform.C
 	if found {
 		row.TopStepIndex = transform.NullInt32{Int32: best, Valid: true}
 		row.TopStepDelta = transform.NullFloat{Float64: bestDelta, Valid: true}
-		row.TopStepName = latestName(runs, s.runs[lo:hi], best)
+		row.TopStepName = sr.latestName(s.runs[lo:hi], best)
 	}
 	return row
 }
 
-// stepDurations gathers the step series values of the given runs, by step.
-func stepDurations(runs []transform.Run, which []int) map[int32][]float64 {
+// stepDurations gathers the step series values of the given runs
+// (ascending), by step.
+func (sr *scriptRuns) stepDurations(which []int) map[int32][]float64 {
 	out := map[int32][]float64{}
-	for _, i := range which {
-		for _, st := range runs[i].Steps {
-			if st.Status == transform.StepSuccess && validDuration(st.Duration) {
-				out[st.Index] = append(out[st.Index], st.Duration.Float64)
+	if len(which) == 0 {
+		return out
+	}
+	for k, s := range sr.series {
+		if k < 0 {
+			continue
+		}
+		// The series' positions of runs in [which[0], which[last]], then
+		// those runs among which (both ascending).
+		p, _ := slices.BinarySearch(s.runs, which[0])
+		w := 0
+		for ; p < len(s.runs) && s.runs[p] <= which[len(which)-1]; p++ {
+			for w < len(which) && which[w] < s.runs[p] {
+				w++
+			}
+			if w < len(which) && which[w] == s.runs[p] {
+				out[k] = append(out[k], s.values[p])
 			}
 		}
 	}
@@ -598,15 +652,20 @@ func stepDurations(runs []transform.Run, which []int) map[int32][]float64 {
 }
 
 // latestName is the step's latest non-null name among the given runs
-// (in series order: the last one wins).
-func latestName(runs []transform.Run, which []int, step int32) transform.NullString {
-	var name transform.NullString
-	for _, i := range which {
-		for _, st := range runs[i].Steps {
-			if st.Index == step && st.Name.Valid {
-				name = st.Name
-			}
+// (ascending; in series order: the last one wins).
+func (sr *scriptRuns) latestName(which []int, step int32) transform.NullString {
+	occ := sr.names[step]
+	if len(which) == 0 {
+		return transform.NullString{}
+	}
+	hi, _ := slices.BinarySearchFunc(occ, int32(which[len(which)-1]+1), func(o runStepName, run int32) int { return cmp.Compare(o.run, run) })
+	for p := hi - 1; p >= 0 && int(occ[p].run) >= which[0]; p-- {
+		if occ[p].name < 0 {
+			continue
+		}
+		if _, in := slices.BinarySearch(which, int(occ[p].run)); in {
+			return transform.NullString{String: sr.text[occ[p].name], Valid: true}
 		}
 	}
-	return name
+	return transform.NullString{}
 }

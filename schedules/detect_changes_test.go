@@ -179,7 +179,7 @@ func wholeChanges(t *testing.T, src *fakeSource, opt transform.ChangeOptions) ma
 				t.Fatal(err)
 			}
 			for _, cp := range cps {
-				row := changeRow(id, s, runs, cp.Index, cp)
+				row := refChangeRow(id, s, runs, cp.Index, cp)
 				row.Change.Index = 0 // a position, not stored
 				out[row.Key] = row
 			}

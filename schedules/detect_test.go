@@ -50,13 +50,13 @@ func plantedRuns(r *rand.Rand, days, perDay int) []transform.Run {
 func fullChanges(t *testing.T, runs []transform.Run, opt transform.ChangeOptions) map[load.ChangeKey]load.ChangeRow {
 	t.Helper()
 	out := map[load.ChangeKey]load.ChangeRow{}
-	for _, s := range scriptSeries(runs, time.UTC) {
+	for _, s := range refScriptSeries(runs, time.UTC) {
 		cps, err := transform.DetectChanges(s.values, s.days, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, cp := range cps {
-			row := changeRow(1, s, runs, cp.Index, cp)
+			row := refChangeRow(1, s, runs, cp.Index, cp)
 			out[row.Key] = row
 		}
 	}
@@ -106,7 +106,7 @@ func TestChangePointsStayWithinRadius(t *testing.T) {
 		})
 		want := fullChanges(t, next, opt)
 		// How far before the first changed run did a change point differ?
-		series := scriptSeries(next, time.UTC)
+		series := refScriptSeries(next, time.UTC)
 		for k, w := range want {
 			if o, ok := stored[k]; ok && fmt.Sprint(o.Change.Ratio, o.Change.P) == fmt.Sprint(w.Change.Ratio, w.Change.P) {
 				continue
@@ -123,7 +123,7 @@ func TestChangePointsStayWithinRadius(t *testing.T) {
 		for k := range stored {
 			storedKeys = append(storedKeys, k)
 		}
-		res, err := scriptChanges(1, next, storedKeys, nil, &changeWindow{first: transform.MinDay, from: transform.MinDay}, opt, time.UTC)
+		res, err := scriptChanges(1, newScriptRuns(next, time.UTC), storedKeys, nil, &changeWindow{first: transform.MinDay, from: transform.MinDay}, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,4 +208,99 @@ func TestParseConfirmOverride(t *testing.T) {
 			t.Errorf("%q: got %d, %v, %v; want %d, %v, ok %v", c.in, n, set, err, c.n, c.set, c.ok)
 		}
 	}
+}
+
+// The reference of a change point's row, from the runs themselves (the job
+// builds rows from the compact scriptRuns; the tests compare the two).
+
+// refScriptSeries builds the series of runs as the contract says (sets
+// each run's Day to its day in loc).
+func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series {
+	out := map[int32]*series{-1: {step: -1}}
+	add := func(s *series, v float64, r *transform.Run, group transform.Day, i int) {
+		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, r.Day), append(s.groupDays, group), append(s.runs, i)
+	}
+	for i := range runs {
+		r := &runs[i]
+		group := r.Day
+		r.Day = transform.DayOf(r.OrderedAt, loc)
+		if r.Class == transform.StatusSuccess && r.Duration.Valid {
+			add(out[-1], r.Duration.Float64, r, group, i)
+		}
+		for k := range r.Steps {
+			st := &r.Steps[k]
+			if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
+				continue
+			}
+			s := out[st.Index]
+			if s == nil {
+				s = &series{step: st.Index}
+				out[st.Index] = s
+			}
+			add(s, st.Duration.Float64, r, group, i)
+		}
+	}
+	return out
+}
+
+// refChangeRow makes the row of the change point at position at of s from
+// the runs.
+func refChangeRow(id int64, s *series, runs []transform.Run, at int, cp transform.ChangePoint) load.ChangeRow {
+	r := &runs[s.runs[at]]
+	row := load.ChangeRow{
+		Key: load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: s.step},
+			OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID},
+		Day:           r.Day,
+		PreviousRunID: runs[s.runs[at-1]].ID,
+		ChangedAt:     time.UnixMicro(r.OrderedAt.UnixMicro()).UTC(),
+		Change:        cp,
+	}
+	lo, hi := at-cp.RunsBefore, at+cp.RunsAfter
+	before, after := s.runs[lo:at], s.runs[at:hi]
+	latestName := func(which []int, step int32) transform.NullString {
+		var name transform.NullString
+		for _, i := range which {
+			for _, st := range runs[i].Steps {
+				if st.Index == step && st.Name.Valid {
+					name = st.Name
+				}
+			}
+		}
+		return name
+	}
+	if s.step >= 0 {
+		row.StepName = latestName(s.runs[lo:hi], s.step)
+		return row
+	}
+	stepDurations := func(which []int) map[int32][]float64 {
+		out := map[int32][]float64{}
+		for _, i := range which {
+			for _, st := range runs[i].Steps {
+				if st.Status == transform.StepSuccess && validDuration(st.Duration) {
+					out[st.Index] = append(out[st.Index], st.Duration.Float64)
+				}
+			}
+		}
+		return out
+	}
+	b, a := stepDurations(before), stepDurations(after)
+	best, bestDelta, found := int32(0), 0.0, false
+	for idx, av := range a {
+		bv := b[idx]
+		if len(bv) == 0 {
+			continue
+		}
+		ma, _ := transform.Median(av)
+		mb, _ := transform.Median(bv)
+		d := ma - mb
+		if !found || math.Abs(d) > math.Abs(bestDelta) || (math.Abs(d) == math.Abs(bestDelta) && idx < best) {
+			best, bestDelta, found = idx, d, true
+		}
+	}
+	if found {
+		row.TopStepIndex = transform.NullInt32{Int32: best, Valid: true}
+		row.TopStepDelta = transform.NullFloat{Float64: bestDelta, Valid: true}
+		row.TopStepName = latestName(s.runs[lo:hi], best)
+	}
+	return row
 }

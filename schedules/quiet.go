@@ -60,13 +60,13 @@ func quietTail(opt transform.ChangeOptions) int { return 2 * opt.LargestScale() 
 // changed position p (in what was read; p ≥ quietTail) comes after its
 // mark, and no scan test of the 2S values before p and the values from p
 // on passes.
-func (m quietMarks) quiet(id int64, s *series, runs []transform.Run, p int, opt transform.ChangeOptions) (bool, error) {
+func (m quietMarks) quiet(id int64, s *series, sr *scriptRuns, p int, opt transform.ChangeOptions) (bool, error) {
 	mark, ok := m[load.SeriesKey{ScriptID: id, StepIndex: s.step}]
 	tail := quietTail(opt)
 	if !ok || p < tail {
 		return false, nil
 	}
-	if runKeyLess(seriesRunKey(s, runs, p-1), mark) {
+	if runKeyLess(sr.key(s.runs[p-1]), mark) {
 		return false, nil
 	}
 	last, err := transform.LastScanPass(s.values[p-tail:], opt)
@@ -76,7 +76,7 @@ func (m quietMarks) quiet(id int64, s *series, runs []transform.Run, p int, opt 
 // quietMark is the mark of series s recomputed over s.values[a:], whose
 // last passing scan test (relative to a) is last; none when the mark's
 // run is not yet in the series.
-func quietMark(id int64, s *series, runs []transform.Run, a, last int, atStart bool, opt transform.ChangeOptions) (load.ChangeRow, bool) {
+func quietMark(id int64, s *series, sr *scriptRuns, a, last int, atStart bool, opt transform.ChangeOptions) (load.ChangeRow, bool) {
 	c := last
 	if !atStart {
 		c = max(c, opt.LargestScale()-1) // tests before it are not seen
@@ -86,13 +86,7 @@ func quietMark(id int64, s *series, runs []transform.Run, a, last int, atStart b
 		return load.ChangeRow{}, false
 	}
 	return load.ChangeRow{Key: load.QuietMarkKey(load.SeriesKey{ScriptID: id, StepIndex: s.step}),
-		QuietFrom: seriesRunKey(s, runs, q)}, true
-}
-
-// seriesRunKey is the run key of position i of series s.
-func seriesRunKey(s *series, runs []transform.Run, i int) load.RunKey {
-	r := &runs[s.runs[i]]
-	return load.RunKey{OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID}
+		QuietFrom: sr.key(s.runs[q])}, true
 }
 
 // runKeyLess orders runs as the series does: by time, then run id.
