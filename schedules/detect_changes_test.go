@@ -240,6 +240,22 @@ func localOptions(t *testing.T) map[string]transform.ChangeOptions {
 	return out
 }
 
+// crashingJob is a job on the fakes with the change-point options that
+// fails at its crashAfter-th failpoint (0: never).
+func crashingJob(src *fakeSource, sink *fakeSink, opt transform.ChangeOptions, crashAfter int) *Job {
+	j := fakeJob(src, sink, "")
+	j.ChangeOptions = &opt
+	calls := 0
+	j.Failpoint = func(context.Context, string) error {
+		calls++
+		if crashAfter > 0 && calls == crashAfter {
+			return errCrash
+		}
+		return nil
+	}
+	return j
+}
+
 // TestBoundedChangePointsMatchWholeSeries: see the top of this file.
 func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 	ctx := context.Background()
@@ -254,19 +270,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				g.days(5, 0, 30, 30)
 				scripts := []int64{1, 2, 3, 5, 5}
 				sink := newFakeSink()
-				job := func(crashAfter int) *Job {
-					j := fakeJob(g.src, sink, "")
-					j.ChangeOptions = &opt
-					calls := 0
-					j.Failpoint = func(_ context.Context, name string) error {
-						calls++
-						if crashAfter > 0 && calls == crashAfter {
-							return errCrash
-						}
-						return nil
-					}
-					return j
-				}
+				job := func(crashAfter int) *Job { return crashingJob(g.src, sink, opt, crashAfter) }
 				if _, err := job(0).Run(ctx, RunOptions{}); err != nil {
 					t.Fatal(err)
 				}
@@ -416,19 +420,7 @@ func TestQuietMarksKeepChangePoints(t *testing.T) {
 					g.days(script, 0, 30, 30)
 				}
 				sink := newFakeSink()
-				job := func(crashAfter int) *Job {
-					j := fakeJob(g.src, sink, "")
-					j.ChangeOptions = &opt
-					calls := 0
-					j.Failpoint = func(_ context.Context, name string) error {
-						calls++
-						if crashAfter > 0 && calls == crashAfter {
-							return errCrash
-						}
-						return nil
-					}
-					return j
-				}
+				job := func(crashAfter int) *Job { return crashingJob(g.src, sink, opt, crashAfter) }
 				if _, err := job(0).Run(ctx, RunOptions{}); err != nil {
 					t.Fatal(err)
 				}
