@@ -146,23 +146,98 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 		})
 }
 
-// HealthRuns streams, script by script, the counted runs of the scripts
-// from a day on, in series order, with what step health needs: the run's
-// time and failure time, and the steps' index, status, name and (failed
-// steps) error.
-func (s *Sink) HealthRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
-	var (
-		runID, orderedAt, failureAt int64
-		packed                      string
-	)
-	return s.streamRuns(ctx, sqlfiles.ClickHouseDetectHealthRuns, ids, from, fn,
-		[]any{&runID, &orderedAt, &failureAt, &packed},
-		func(r *transform.Run, dec *stepDecoder) error {
-			*r = transform.Run{ID: runID, OrderedAt: time.UnixMicro(orderedAt).UTC(), FailureAt: time.UnixMicro(failureAt).UTC()}
-			steps, err := dec.decode(packed, nil)
-			r.Steps = steps
-			return err
-		})
+// StepSummary is one step's row of the step health read (HealthSteps):
+// the summary of its attempts in the window that its state depends on,
+// and what its step_health row shows besides.
+type StepSummary struct {
+	Step     SeriesKey
+	Summary  transform.ExecutionSummary
+	OldestAt time.Time // of its first attempt in the window
+	StepName transform.NullString
+	// LastFailureAt and LastError are those of its last failed attempt in
+	// the window (greatest failure time, then run id); LastFailureAt is
+	// NULL when that time is outside what DateTime64(6) holds.
+	LastFailureAt transform.NullTime
+	LastError     transform.NullString
+	// NextAt is its first attempt after as-of (it enters the window then).
+	NextAt transform.NullTime
+}
+
+// HealthSteps returns, per step of the scripts with an attempt in the 14
+// days before asOf or after asOf, the summary of its attempts in that
+// window (ClickHouse computes it: detect_health_steps.sql), in (script,
+// step) order. from is a day on or before the window's first: the runs
+// read are those from it on.
+func (s *Sink) HealthSteps(ctx context.Context, ids []int64, from transform.Day, asOf time.Time) ([]StepSummary, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []StepSummary
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+			"ids": int64List(ids), "from": from.String(),
+			"win_from_us": fmt.Sprint(ceilMicro(asOf.Add(-transform.HealthWindow))),
+			"as_of_us":    fmt.Sprint(asOf.UnixMicro()),
+		}))
+		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthSteps)
+		if err != nil {
+			return sinkErrorf("clickhouse read step health attempts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				st                                                         StepSummary
+				n, failures, flips, firstFailure, streakStart, before, mix int64
+				firstFailureAt, streakStartAt, oldestAt, lastFailureAt     int64
+				lastFailed                                                 uint8
+				hasFailure                                                 bool
+				name, lastError                                            *string
+				nextAt                                                     *int64
+			)
+			if err := rows.Scan(&st.Step.ScriptID, &st.Step.StepIndex, &n, &failures, &flips, &firstFailure,
+				&firstFailureAt, &lastFailed, &streakStart, &streakStartAt, &before, &mix, &oldestAt,
+				&name, &hasFailure, &lastFailureAt, &lastError, &nextAt); err != nil {
+				return sinkErrorf("clickhouse read step health attempts: %w", err)
+			}
+			st.Summary = transform.ExecutionSummary{Executions: int(n), Failures: int(failures), Flips: int(flips),
+				FirstFailure: int(firstFailure), LastFailed: lastFailed == 1, StreakStart: int(streakStart),
+				FailuresBeforeStreak: int(before), MixedDays: int(mix)}
+			if n > 0 {
+				st.Summary.StreakStartAt = time.UnixMicro(streakStartAt).UTC()
+				st.OldestAt = time.UnixMicro(oldestAt).UTC()
+			}
+			if firstFailure >= 0 {
+				st.Summary.FirstFailureAt = time.UnixMicro(firstFailureAt).UTC()
+			}
+			if name != nil {
+				st.StepName = transform.NullString{String: *name, Valid: true}
+			}
+			if hasFailure {
+				if t := storableTime(time.UnixMicro(lastFailureAt)); t != nil {
+					st.LastFailureAt = transform.NullTime{Time: *t, Valid: true}
+				}
+				if lastError != nil {
+					st.LastError = transform.NullString{String: *lastError, Valid: true}
+				}
+			}
+			if nextAt != nil {
+				st.NextAt = transform.NullTime{Time: time.UnixMicro(*nextAt).UTC(), Valid: true}
+			}
+			out = append(out, st)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ceilMicro is the first whole microsecond at or after t.
+func ceilMicro(t time.Time) int64 {
+	us := t.UnixMicro()
+	if t.Nanosecond()%1000 != 0 {
+		us++
+	}
+	return us
 }
 
 // streamRuns runs one of the detection reads (script_id first, then the

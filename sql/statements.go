@@ -159,10 +159,10 @@ var ClickHouseDetectChangeRuns string
 //go:embed clickhouse/queries/detect_health_due.sql
 var ClickHouseDetectHealthDue string
 
-// ClickHouseDetectHealthRuns is the ClickHouse statement clickhouse/queries/detect_health_runs.sql.
+// ClickHouseDetectHealthSteps is the ClickHouse statement clickhouse/queries/detect_health_steps.sql.
 //
-//go:embed clickhouse/queries/detect_health_runs.sql
-var ClickHouseDetectHealthRuns string
+//go:embed clickhouse/queries/detect_health_steps.sql
+var ClickHouseDetectHealthSteps string
 
 // ClickHouseDetectPendingScripts is the ClickHouse statement clickhouse/queries/detect_pending_scripts.sql.
 //
