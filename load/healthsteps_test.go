@@ -56,7 +56,7 @@ func TestHealthStepsByHand(t *testing.T) {
 	if err := sink.WriteRuns(ctx, runs, nil, 1); err != nil {
 		t.Fatal(err)
 	}
-	got, err := sink.HealthSteps(ctx, []int64{5}, transform.DayOf(asOf.Add(-transform.HealthWindow), time.UTC)-1, asOf)
+	got, err := sink.HealthSteps(ctx, []int64{5}, transform.DayOf(asOf.Add(-transform.HealthWindow), time.UTC)-1, asOf, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestHealthStepsByHand(t *testing.T) {
 	// half an hour after run 5, the window holds F(1) S(2) F(3) F(4) F(5),
 	// a trailing streak of failures from index 2, and run 7 comes next.
 	asOf2 := day0.Add(2*h + 30*time.Minute)
-	got, err = sink.HealthSteps(ctx, []int64{5}, transform.DayOf(asOf2.Add(-transform.HealthWindow), time.UTC)-1, asOf2)
+	got, err = sink.HealthSteps(ctx, []int64{5}, transform.DayOf(asOf2.Add(-transform.HealthWindow), time.UTC)-1, asOf2, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestHealthStepsMatchDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, asOfCase := range []time.Time{asOf, asOf.Add(-36*time.Hour + 7*time.Minute), asOf.Add(-3 * 24 * time.Hour)} {
-		got, err := sink.HealthSteps(ctx, []int64{1, 2, 3, 4}, transform.DayOf(asOfCase.Add(-transform.HealthWindow), time.UTC)-1, asOfCase)
+		got, err := sink.HealthSteps(ctx, []int64{1, 2, 3, 4}, transform.DayOf(asOfCase.Add(-transform.HealthWindow), time.UTC)-1, asOfCase, time.UTC)
 		if err != nil {
 			t.Fatal(err)
 		}

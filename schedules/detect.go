@@ -174,7 +174,7 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 	for _, k := range storedList {
 		stored[k.ScriptID] = append(stored[k.ScriptID], k)
 	}
-	steps, err := j.Sink.HealthSteps(ctx, ids, from, asOf)
+	steps, err := j.Sink.HealthSteps(ctx, ids, from, asOf, j.Zone)
 	if err != nil {
 		return err
 	}

@@ -461,7 +461,7 @@ func (s *fakeSink) WriteChanges(_ context.Context, rows []load.ChangeRow, gone [
 	}
 	return nil
 }
-func (s *fakeSink) HealthSteps(context.Context, []int64, transform.Day, time.Time) ([]load.StepSummary, error) {
+func (s *fakeSink) HealthSteps(context.Context, []int64, transform.Day, time.Time, *time.Location) ([]load.StepSummary, error) {
 	return nil, nil
 }
 func (s *fakeSink) HealthDue(context.Context, time.Time) ([]int64, error) { return nil, nil }

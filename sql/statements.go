@@ -159,10 +159,10 @@ var ClickHouseDetectChangeRuns string
 //go:embed clickhouse/queries/detect_health_due.sql
 var ClickHouseDetectHealthDue string
 
-// ClickHouseDetectHealthSteps is the ClickHouse statement clickhouse/queries/detect_health_steps.sql.
+// ClickHouseDetectHealthRuns is the ClickHouse statement clickhouse/queries/detect_health_runs.sql.
 //
-//go:embed clickhouse/queries/detect_health_steps.sql
-var ClickHouseDetectHealthSteps string
+//go:embed clickhouse/queries/detect_health_runs.sql
+var ClickHouseDetectHealthRuns string
 
 // ClickHouseDetectPendingScripts is the ClickHouse statement clickhouse/queries/detect_pending_scripts.sql.
 //
