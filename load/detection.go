@@ -109,7 +109,7 @@ func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCo
 }
 
 // ScriptRunsFunc receives the counted runs of one script read by
-// ChangeRuns or HealthRuns, in series order (OrderedAt, then ID). The
+// ChangeRuns, in series order (OrderedAt, then ID). The
 // slice is fn's to keep: the next script's runs go into a new one (a
 // worker computing a long script needs no copy of it).
 type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error

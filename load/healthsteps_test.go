@@ -188,14 +188,13 @@ func TestHealthStepsMatchDefinition(t *testing.T) {
 // definitions (counted runs only; attempts are success and failed steps).
 func expectedSummaries(runs map[int64]transform.Run, asOf time.Time) []load.StepSummary {
 	type acc struct {
-		sum      load.StepSummary
-		execs    []transform.StepExecution
-		lastAt   time.Time
-		lastRun  int64
-		hasFail  bool
-		nameAt   time.Time
-		nameRun  int64
-		anyLater bool
+		sum     load.StepSummary
+		execs   []transform.StepExecution
+		lastAt  time.Time
+		lastRun int64
+		hasFail bool
+		nameAt  time.Time
+		nameRun int64
 	}
 	from := asOf.Add(-transform.HealthWindow)
 	steps := map[load.SeriesKey]*acc{}

@@ -225,12 +225,11 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 // series order) — the definition of what HealthSteps reads.
 func scriptHealth(id int64, runs []transform.Run, asOf time.Time, loc *time.Location) ([]load.HealthRow, load.HealthCheck) {
 	type stepData struct {
-		sum      load.StepSummary
-		execs    []transform.StepExecution
-		lastAt   time.Time // FailureAt of the last failure (ordering)
-		lastRun  int64
-		hasFail  bool
-		hasLater bool
+		sum     load.StepSummary
+		execs   []transform.StepExecution
+		lastAt  time.Time // FailureAt of the last failure (ordering)
+		lastRun int64
+		hasFail bool
 	}
 	winFrom := asOf.Add(-transform.HealthWindow)
 	steps := map[int32]*stepData{}
