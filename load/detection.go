@@ -109,7 +109,7 @@ func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCo
 }
 
 // ScriptRunsFunc receives the counted runs of one script read by
-// ChangeRuns or HealthRuns, in series order (OrderedAt, then ID). The
+// ChangeRuns, in series order (OrderedAt, then ID). The
 // slice is fn's to keep: the next script's runs go into a new one (a
 // worker computing a long script needs no copy of it).
 type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
@@ -146,23 +146,30 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 		})
 }
 
-// HealthRuns streams, script by script, the counted runs of the scripts
-// from a day on, in series order, with what step health needs: the run's
-// time and failure time, and the steps' index, status, name and (failed
-// steps) error.
-func (s *Sink) HealthRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
-	var (
-		runID, orderedAt, failureAt int64
-		packed                      string
-	)
-	return s.streamRuns(ctx, sqlfiles.ClickHouseDetectHealthRuns, ids, from, fn,
-		[]any{&runID, &orderedAt, &failureAt, &packed},
-		func(r *transform.Run, dec *stepDecoder) error {
-			*r = transform.Run{ID: runID, OrderedAt: time.UnixMicro(orderedAt).UTC(), FailureAt: time.UnixMicro(failureAt).UTC()}
-			steps, err := dec.decode(packed, nil)
-			r.Steps = steps
-			return err
-		})
+// StepSummary is one step's row of the step health read (HealthSteps):
+// the summary of its attempts in the window that its state depends on,
+// and what its step_health row shows besides.
+type StepSummary struct {
+	Step     SeriesKey
+	Summary  transform.ExecutionSummary
+	OldestAt time.Time // of its first attempt in the window
+	StepName transform.NullString
+	// LastFailureAt and LastError are those of its last failed attempt in
+	// the window (greatest failure time, then run id); LastFailureAt is
+	// NULL when that time is outside what DateTime64(6) holds.
+	LastFailureAt transform.NullTime
+	LastError     transform.NullString
+	// NextAt is its first attempt after as-of (it enters the window then).
+	NextAt transform.NullTime
+}
+
+// ceilMicro is the first whole microsecond at or after t.
+func ceilMicro(t time.Time) int64 {
+	us := t.UnixMicro()
+	if t.Nanosecond()%1000 != 0 {
+		us++
+	}
+	return us
 }
 
 // streamRuns runs one of the detection reads (script_id first, then the

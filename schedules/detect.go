@@ -177,6 +177,14 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 	for _, k := range storedList {
 		stored[k.ScriptID] = append(stored[k.ScriptID], k)
 	}
+	steps, err := j.Sink.HealthSteps(ctx, ids, from, asOf, j.Zone)
+	if err != nil {
+		return err
+	}
+	byScript := map[int64][]load.StepSummary{}
+	for _, st := range steps {
+		byScript[st.Step.ScriptID] = append(byScript[st.Step.ScriptID], st)
+	}
 	var (
 		rows   []load.HealthRow
 		gone   []load.SeriesKey
@@ -192,10 +200,8 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 		rows, gone, checks = rows[:0], gone[:0], checks[:0]
 		return j.failpoint(ctx, fpMidDetect)
 	}
-	done := map[int64]bool{}
-	handle := func(id int64, runs []transform.Run) error {
-		done[id] = true
-		r, check := scriptHealth(id, runs, asOf, j.Zone)
+	for _, id := range ids {
+		r, check := healthRows(id, byScript[id], asOf)
 		have := map[int32]bool{}
 		for _, h := range r {
 			have[h.Step.StepIndex] = true
@@ -208,97 +214,40 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 		rows = append(rows, r...)
 		checks = append(checks, check)
 		sum.Detect.StepsClassified += int64(len(r))
-		return flush(false)
-	}
-	if err := j.Sink.HealthRuns(ctx, ids, from, handle); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if !done[id] {
-			if err := handle(id, nil); err != nil {
-				return err
-			}
+		if err := flush(false); err != nil {
+			return err
 		}
 	}
 	return flush(true)
 }
 
-// scriptHealth classifies every step of a script with an execution in the
-// 14 days before asOf, and finds the first time after asOf at which one of
-// its steps' state can change without new data.
-func scriptHealth(id int64, runs []transform.Run, asOf time.Time, loc *time.Location) ([]load.HealthRow, load.HealthCheck) {
-	type stepData struct {
-		execs    []transform.StepExecution
-		name     transform.NullString
-		lastFail transform.NullTime
-		hasFail  bool
-		lastAt   time.Time // FailureAt of the last failure (ordering)
-		lastRun  int64
-		lastErr  transform.NullString
-	}
-	winFrom := asOf.Add(-transform.HealthWindow)
+// healthRows classifies the steps of a script from their summaries
+// (those with executions in the window get a row), and finds the first
+// time after asOf at which one of their states can change without new
+// data: an execution enters the window (NextAt), the oldest leaves it 14
+// days after it, or the first failure leaves the last 24 h a day after it.
+func healthRows(id int64, steps []load.StepSummary, asOf time.Time) ([]load.HealthRow, load.HealthCheck) {
 	check := load.HealthCheck{ScriptID: id, None: true}
 	next := func(t time.Time) {
 		if check.None || t.Before(check.Next) {
 			check.Next, check.None = t, false
 		}
 	}
-	steps := map[int32]*stepData{}
-	for i := range runs {
-		r := &runs[i]
-		if r.OrderedAt.After(asOf) {
-			next(r.OrderedAt) // it enters the window then
-			continue
-		}
-		if r.OrderedAt.Before(winFrom) {
-			continue
-		}
-		for _, st := range r.Steps {
-			if st.Status != transform.StepSuccess && st.Status != transform.StepFailed {
-				continue
-			}
-			d := steps[st.Index]
-			if d == nil {
-				d = &stepData{}
-				steps[st.Index] = d
-			}
-			failed := st.Status == transform.StepFailed
-			d.execs = append(d.execs, transform.StepExecution{At: r.OrderedAt, RunID: r.ID, Failed: failed})
-			if st.Name.Valid {
-				d.name = st.Name // runs come in series order: the last is the latest
-			}
-			if failed {
-				at := r.FailureAt
-				if !d.hasFail || at.After(d.lastAt) || (at.Equal(d.lastAt) && r.ID >= d.lastRun) {
-					d.hasFail, d.lastAt, d.lastRun, d.lastErr = true, at, r.ID, st.Error
-					d.lastFail = transform.NullTime{}
-					if t := at; !t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) && !t.After(time.Date(2299, 12, 31, 23, 59, 59, 999999000, time.UTC)) {
-						d.lastFail = transform.NullTime{Time: t, Valid: true}
-					}
-				}
-			}
-		}
-	}
 	rows := make([]load.HealthRow, 0, len(steps))
-	for idx, d := range steps {
-		h := transform.ClassifyStepHealth(d.execs, asOf, loc)
-		rows = append(rows, load.HealthRow{Step: load.SeriesKey{ScriptID: id, StepIndex: idx},
-			StepName: d.name, Health: h, LastFailureAt: d.lastFail, LastError: d.lastErr})
-		// The oldest execution leaves the window 14 days after it; the
-		// first failure leaves the last 24 h a day after it.
-		oldest := d.execs[0].At
-		var firstFail time.Time
-		for _, e := range d.execs {
-			if e.At.Before(oldest) {
-				oldest = e.At
-			}
-			if e.Failed && (firstFail.IsZero() || e.At.Before(firstFail)) {
-				firstFail = e.At
-			}
+	for i := range steps {
+		st := &steps[i]
+		if st.NextAt.Valid {
+			next(st.NextAt.Time)
 		}
-		next(oldest.Add(transform.HealthWindow + time.Microsecond))
-		if !firstFail.IsZero() {
-			if t := firstFail.Add(transform.NewlyFailingWindow + time.Microsecond); t.After(asOf) {
+		if st.Summary.Executions == 0 {
+			continue
+		}
+		h := transform.ClassifySummary(st.Summary, asOf)
+		rows = append(rows, load.HealthRow{Step: load.SeriesKey{ScriptID: id, StepIndex: st.Step.StepIndex},
+			StepName: st.StepName, Health: h, LastFailureAt: st.LastFailureAt, LastError: st.LastError})
+		next(st.OldestAt.Add(transform.HealthWindow + time.Microsecond))
+		if st.Summary.FirstFailure >= 0 {
+			if t := st.Summary.FirstFailureAt.Add(transform.NewlyFailingWindow + time.Microsecond); t.After(asOf) {
 				next(t)
 			}
 		}

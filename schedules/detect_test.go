@@ -1,6 +1,7 @@
 package schedules
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -303,4 +304,72 @@ func refChangeRow(id int64, s *series, runs []transform.Run, at int, cp transfor
 		row.TopStepName = latestName(s.runs[lo:hi], best)
 	}
 	return row
+}
+
+// scriptHealth is the job's step health of one script from its runs (in
+// series order), with the summaries made by the definition
+// (transform.SummarizeExecutions) instead of read: healthRows over what
+// load.HealthSteps returns.
+func scriptHealth(id int64, runs []transform.Run, asOf time.Time, loc *time.Location) ([]load.HealthRow, load.HealthCheck) {
+	type stepData struct {
+		sum     load.StepSummary
+		execs   []transform.StepExecution
+		lastAt  time.Time // FailureAt of the last failure (ordering)
+		lastRun int64
+		hasFail bool
+	}
+	winFrom := asOf.Add(-transform.HealthWindow)
+	steps := map[int32]*stepData{}
+	for i := range runs {
+		r := &runs[i]
+		if r.OrderedAt.Before(winFrom) {
+			continue
+		}
+		for _, st := range r.Steps {
+			if st.Status != transform.StepSuccess && st.Status != transform.StepFailed {
+				continue
+			}
+			d := steps[st.Index]
+			if d == nil {
+				d = &stepData{sum: load.StepSummary{Step: load.SeriesKey{ScriptID: id, StepIndex: st.Index}}}
+				steps[st.Index] = d
+			}
+			if r.OrderedAt.After(asOf) {
+				if !d.sum.NextAt.Valid || r.OrderedAt.Before(d.sum.NextAt.Time) {
+					d.sum.NextAt = transform.NullTime{Time: r.OrderedAt, Valid: true} // it enters the window then
+				}
+				continue
+			}
+			failed := st.Status == transform.StepFailed
+			d.execs = append(d.execs, transform.StepExecution{At: r.OrderedAt, RunID: r.ID, Failed: failed})
+			if st.Name.Valid {
+				d.sum.StepName = st.Name // runs come in series order: the last is the latest
+			}
+			if failed {
+				at := r.FailureAt
+				if !d.hasFail || at.After(d.lastAt) || (at.Equal(d.lastAt) && r.ID >= d.lastRun) {
+					d.hasFail, d.lastAt, d.lastRun, d.sum.LastError = true, at, r.ID, st.Error
+					d.sum.LastFailureAt = transform.NullTime{}
+					if t := at; !t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) && !t.After(time.Date(2299, 12, 31, 23, 59, 59, 999999000, time.UTC)) {
+						d.sum.LastFailureAt = transform.NullTime{Time: t, Valid: true}
+					}
+				}
+			}
+		}
+	}
+	sums := make([]load.StepSummary, 0, len(steps))
+	for _, d := range steps {
+		slices.SortFunc(d.execs, func(a, b transform.StepExecution) int {
+			if c := a.At.Compare(b.At); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.RunID, b.RunID)
+		})
+		d.sum.Summary = transform.SummarizeExecutions(d.execs, loc)
+		if len(d.execs) > 0 {
+			d.sum.OldestAt = d.execs[0].At
+		}
+		sums = append(sums, d.sum)
+	}
+	return healthRows(id, sums, asOf)
 }

@@ -461,8 +461,8 @@ func (s *fakeSink) WriteChanges(_ context.Context, rows []load.ChangeRow, gone [
 	}
 	return nil
 }
-func (s *fakeSink) HealthRuns(context.Context, []int64, transform.Day, load.ScriptRunsFunc) error {
-	return nil
+func (s *fakeSink) HealthSteps(context.Context, []int64, transform.Day, time.Time, *time.Location) ([]load.StepSummary, error) {
+	return nil, nil
 }
 func (s *fakeSink) HealthDue(context.Context, time.Time) ([]int64, error) { return nil, nil }
 func (s *fakeSink) StoredHealth(context.Context, []int64) ([]load.SeriesKey, error) {

@@ -84,9 +84,6 @@ type StepHealth struct {
 // integers (5·failures < 4·executions, 10·flips ≥ executions − 1), so that
 // no float rounding moves a step across them.
 func ClassifyStepHealth(execs []StepExecution, asOf time.Time, loc *time.Location) StepHealth {
-	if loc == nil {
-		loc = time.UTC
-	}
 	from := asOf.Add(-HealthWindow)
 	win := make([]StepExecution, 0, len(execs))
 	for _, e := range execs {
@@ -100,23 +97,150 @@ func ClassifyStepHealth(execs []StepExecution, asOf time.Time, loc *time.Locatio
 		}
 		return cmp.Compare(a.RunID, b.RunID)
 	})
+	return ClassifySummary(SummarizeExecutions(win, loc), asOf)
+}
 
-	h := StepHealth{State: Healthy, Executions: len(win)}
+// ExecutionSummary is all the state of a step depends on, of its
+// executions in the window in order: the job has it computed by ClickHouse
+// (sql/clickhouse/queries/detect_health_steps.sql) instead of reading
+// every execution; SummarizeExecutions is its definition.
+type ExecutionSummary struct {
+	Executions, Failures int
+	Flips                int // status changes between consecutive executions
+	// FirstFailure is the index of the first failure (−1: none), and
+	// FirstFailureAt its time.
+	FirstFailure   int
+	FirstFailureAt time.Time
+	// The trailing streak (the longest run of equal statuses that ends the
+	// executions): whether it is failures, the index and time of its first
+	// execution.
+	LastFailed    bool
+	StreakStart   int
+	StreakStartAt time.Time
+	// FailuresBeforeStreak is the length of the streak of failures that
+	// ends right before the trailing streak (0 when there is none).
+	FailuresBeforeStreak int
+	// MixedDays is the number of days with both a success and a failure.
+	MixedDays int
+}
+
+// SummarizeExecutions summarizes the executions of the window, ordered by
+// At, then RunID; days are those of loc.
+func SummarizeExecutions(win []StepExecution, loc *time.Location) ExecutionSummary {
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := ExecutionSummary{Executions: len(win), FirstFailure: -1}
 	n := len(win)
 	if n == 0 {
-		return h
+		return s
 	}
-	flips, firstFailure := 0, -1
 	for i, e := range win {
 		if e.Failed {
-			h.Failures++
-			if firstFailure < 0 {
-				firstFailure = i
+			s.Failures++
+			if s.FirstFailure < 0 {
+				s.FirstFailure, s.FirstFailureAt = i, e.At
 			}
 		}
 		if i > 0 && e.Failed != win[i-1].Failed {
-			flips++
+			s.Flips++
 		}
+	}
+	s.LastFailed = win[n-1].Failed
+	s.StreakStart = n - 1
+	for s.StreakStart > 0 && win[s.StreakStart-1].Failed == s.LastFailed {
+		s.StreakStart--
+	}
+	s.StreakStartAt = win[s.StreakStart].At
+	s.FailuresBeforeStreak = failureStreakBefore(win, s.StreakStart)
+	if s.Failures > 0 && s.Failures < n {
+		s.MixedDays = mixedDays(win, loc)
+	}
+	return s
+}
+
+// SummaryBuilder computes the ExecutionSummary of executions handed to it
+// one at a time in window order (At, then RunID), each with its day: what
+// SummarizeExecutions computes, without keeping the executions (the job
+// summarizes the ~1M attempts of 14 days as it reads them).
+type SummaryBuilder struct {
+	s          ExecutionSummary
+	oldest     time.Time
+	prevStreak int // length of the streak before the trailing one
+	days       []daySeen
+}
+
+// daySeen is what a day's executions were: days usually come in order (a
+// day's executions are consecutive), but a zone whose clocks go back over
+// midnight can bring a date back, so days are looked up, not assumed.
+type daySeen struct {
+	day              Day
+	success, failure bool
+}
+
+// Add appends one execution; day is DayOf(at) in the zone of the days.
+func (b *SummaryBuilder) Add(at time.Time, day Day, failed bool) {
+	s := &b.s
+	i := s.Executions
+	if i == 0 {
+		s.FirstFailure = -1
+		b.oldest, s.StreakStartAt = at, at
+	} else if failed != s.LastFailed {
+		s.Flips++
+		b.prevStreak = i - s.StreakStart
+		s.StreakStart, s.StreakStartAt = i, at
+	}
+	s.LastFailed = failed
+	s.Executions++
+	if failed {
+		s.Failures++
+		if s.FirstFailure < 0 {
+			s.FirstFailure, s.FirstFailureAt = i, at
+		}
+	}
+	if i == 0 {
+		b.days = b.days[:0]
+	}
+	k := len(b.days) - 1
+	for k >= 0 && b.days[k].day != day {
+		k--
+	}
+	if k < 0 {
+		b.days = append(b.days, daySeen{day: day})
+		k = len(b.days) - 1
+	}
+	d := &b.days[k]
+	mixed := d.success && d.failure
+	if failed {
+		d.failure = true
+	} else {
+		d.success = true
+	}
+	if !mixed && d.success && d.failure {
+		s.MixedDays++
+	}
+}
+
+// Summary returns the summary of the executions added so far, and the time
+// of the first one (zero without executions).
+func (b *SummaryBuilder) Summary() (ExecutionSummary, time.Time) {
+	s := b.s
+	if s.Executions == 0 {
+		return ExecutionSummary{FirstFailure: -1}, time.Time{}
+	}
+	if !s.LastFailed && s.StreakStart > 0 {
+		s.FailuresBeforeStreak = b.prevStreak // the streak before is failures
+	}
+	return s, b.oldest
+}
+
+// ClassifySummary is the state as of asOf of a step whose executions in
+// the window are summarized by s (see ClassifyStepHealth).
+func ClassifySummary(s ExecutionSummary, asOf time.Time) StepHealth {
+	n := s.Executions
+	h := StepHealth{State: Healthy, Executions: n, Failures: s.Failures}
+	if n == 0 {
+		return h
 	}
 	h.FailureRate = NullFloat{Float64: float64(h.Failures) / float64(n), Valid: true}
 	if iv, ok := Wilson(int64(h.Failures), int64(n)); ok {
@@ -124,27 +248,20 @@ func ClassifyStepHealth(execs []StepExecution, asOf time.Time, loc *time.Locatio
 		h.FailureRateHigh = NullFloat{Float64: iv.High, Valid: true}
 	}
 	if n >= 2 {
-		h.FlipRate = NullFloat{Float64: float64(flips) / float64(n-1), Valid: true}
+		h.FlipRate = NullFloat{Float64: float64(s.Flips) / float64(n-1), Valid: true}
 	}
-	since := func(i int) NullTime { return NullTime{Time: win[i].At, Valid: true} }
-
-	// The trailing streak: its status, length and first index.
-	streakStart := n - 1
-	for streakStart > 0 && win[streakStart-1].Failed == win[n-1].Failed {
-		streakStart--
-	}
-	streak := n - streakStart
-
+	at := func(t time.Time) NullTime { return NullTime{Time: t, Valid: true} }
+	streak := n - s.StreakStart
 	switch {
-	case win[n-1].Failed && streak >= brokenStreak:
-		h.State, h.Since = Broken, since(streakStart)
-	case firstFailure >= newlyFailingBefore && !win[firstFailure].At.Before(asOf.Add(-NewlyFailingWindow)):
-		h.State, h.Since = NewlyFailing, since(firstFailure)
+	case s.LastFailed && streak >= brokenStreak:
+		h.State, h.Since = Broken, at(s.StreakStartAt)
+	case s.FirstFailure >= newlyFailingBefore && !s.FirstFailureAt.Before(asOf.Add(-NewlyFailingWindow)):
+		h.State, h.Since = NewlyFailing, at(s.FirstFailureAt)
 	case n >= flakyExecutions && 5*h.Failures < 4*n && h.Failures > 0 &&
-		(10*flips >= n-1 || mixedDays(win, loc) >= flakyMixedDays):
-		h.State, h.Since = Flaky, since(firstFailure)
-	case !win[n-1].Failed && streak >= recoveredSuccesses && failureStreakBefore(win, streakStart) >= recoveredFailures:
-		h.State, h.Since = Recovered, since(streakStart)
+		(10*s.Flips >= n-1 || s.MixedDays >= flakyMixedDays):
+		h.State, h.Since = Flaky, at(s.FirstFailureAt)
+	case !s.LastFailed && streak >= recoveredSuccesses && s.FailuresBeforeStreak >= recoveredFailures:
+		h.State, h.Since = Recovered, at(s.StreakStartAt)
 	}
 	return h
 }
