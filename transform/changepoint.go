@@ -126,17 +126,9 @@ func (s *changeScanner) testSorted(before, after []float64) windowTest {
 	return t
 }
 
-// slidingSorted is a window of a series kept sorted as it slides.
+// slidingSorted is a window of a series kept sorted as it slides (see
+// scanWindows).
 type slidingSorted []float64
-
-// slide removes out and inserts in (out is in the window).
-func (w *slidingSorted) slide(out, in float64) {
-	s := *w
-	k, _ := slices.BinarySearch(s, out)
-	s = slices.Delete(s, k, k+1)
-	k, _ = slices.BinarySearch(s, in)
-	*w = slices.Insert(s, k, in)
-}
 
 // DetectChanges returns the change points of a duration series (values in
 // order; finite, non-negative — contract 2b's duration series), ascending
@@ -267,36 +259,38 @@ func (o ChangeOptions) scales() []int {
 // the rule between scales (none closer than w is better).
 func (s *changeScanner) scan(values []float64) []candidate {
 	w, n := s.opt.Window, len(values)
-	tests := make([]windowTest, n+1)
-	var cands []candidate
+	var cands, passing []candidate
 	scales := s.opt.scales()
 	for _, sw := range scales {
 		if 2*sw > n {
 			break
 		}
-		before := slidingSorted(slices.Sorted(slices.Values(values[:sw])))
-		after := slidingSorted(slices.Sorted(slices.Values(values[sw : 2*sw])))
+		// The positions that pass at this scale, ascending. Only they
+		// are read below: a position that does not pass is neither a
+		// candidate nor compared with one.
+		passing = passing[:0]
+		win := newScanWindows(values, sw)
 		for i := sw; i <= n-sw; i++ {
 			if i > sw {
 				// Window i−1 → i: values[i−1] moves from after to before.
-				before.slide(values[i-1-sw], values[i-1])
-				after.slide(values[i-1], values[i-1+sw])
+				win.slide(values[i-1-sw], values[i-1], values[i-1+sw])
 			}
-			tests[i] = s.testSorted(before, after)
+			if t := s.scanAt(&win); t.pass {
+				passing = append(passing, candidate{i: i, scale: sw, t: t})
+			}
 		}
-		for i := sw; i <= n-sw; i++ {
-			if !tests[i].pass {
-				continue
-			}
-			c := candidate{i: i, scale: sw, t: tests[i]}
+		// A candidate is the best passing position within ±sw.
+		for k := range passing {
+			c := &passing[k]
 			best := true
-			for j := max(sw, i-sw); j <= min(n-sw, i+sw) && best; j++ {
-				if j != i && tests[j].pass && betterCandidate(&candidate{i: j, scale: sw, t: tests[j]}, &c) {
-					best = false
-				}
+			for l := k - 1; l >= 0 && c.i-passing[l].i <= sw && best; l-- {
+				best = !betterCandidate(&passing[l], c)
+			}
+			for l := k + 1; l < len(passing) && passing[l].i-c.i <= sw && best; l++ {
+				best = !betterCandidate(&passing[l], c)
 			}
 			if best {
-				cands = append(cands, c)
+				cands = append(cands, *c)
 			}
 		}
 	}
@@ -320,6 +314,34 @@ func (s *changeScanner) scan(values []float64) []candidate {
 		}
 	}
 	return kept
+}
+
+// scanAt is testSorted(win.before, win.after) where it passes, and a test
+// that does not pass (its other fields unset) elsewhere. It checks first
+// what it can without the merge and the p-value: the ratio of the medians
+// (O(1) on the sorted windows), then δ from the U the windows keep and
+// its sign against the ratio's, each computed exactly as testSorted
+// computes it; a position that fails either cannot pass there.
+func (s *changeScanner) scanAt(win *scanWindows) windowTest {
+	medB, medA := medianSorted(win.before), medianSorted(win.after)
+	var ratio float64
+	switch {
+	case medB != 0:
+		ratio = medA / medB
+	case medA > 0:
+		ratio = math.Inf(1)
+	default:
+		ratio = 1
+	}
+	if !(math.Abs(ratio-1) >= s.opt.MinRatio-ratioSlack) {
+		return windowTest{}
+	}
+	u := float64(win.u2) / 2
+	delta := 2*u/(float64(len(win.after))*float64(len(win.before))) - 1
+	if !(math.Abs(delta) >= s.opt.MinEffect) || (ratio > 1) != (delta > 0) {
+		return windowTest{}
+	}
+	return s.testSorted(win.before, win.after)
 }
 
 // change is a confirmed change point: its index, the candidate it comes
