@@ -336,7 +336,7 @@ func (s *changeScanner) scanAt(win *scanWindows) windowTest {
 	if !(math.Abs(ratio-1) >= s.opt.MinRatio-ratioSlack) {
 		return windowTest{}
 	}
-	u := float64(win.u2) / 2
+	u := win.u()
 	delta := 2*u/(float64(len(win.after))*float64(len(win.before))) - 1
 	if !(math.Abs(delta) >= s.opt.MinEffect) || (ratio > 1) != (delta > 0) {
 		return windowTest{}
