@@ -88,9 +88,11 @@ type windowTest struct {
 type changeScanner struct {
 	opt    ChangeOptions
 	mw     mwTester
-	dayBuf []float64 // one day's values, sorted for its median
-	restA  []float64 // the after sample less its most extreme day
-	restB  []float64 // the before sample less its most extreme day
+	med    []float64   // the medians of one scale's windows (passingAt)
+	win    scanWindows // the scan's samples at one scale
+	dayBuf []float64   // one day's values, sorted for its median
+	restA  []float64   // the after sample less its most extreme day
+	restB  []float64   // the before sample less its most extreme day
 }
 
 // test runs the three tests on the samples before and after a split (both
@@ -260,6 +262,7 @@ func (o ChangeOptions) scales() []int {
 func (s *changeScanner) scan(values []float64) []candidate {
 	w, n := s.opt.Window, len(values)
 	var cands, passing []candidate
+	negZero := slices.ContainsFunc(values, isNegativeZero)
 	scales := s.opt.scales()
 	for _, sw := range scales {
 		if 2*sw > n {
@@ -268,17 +271,7 @@ func (s *changeScanner) scan(values []float64) []candidate {
 		// The positions that pass at this scale, ascending. Only they
 		// are read below: a position that does not pass is neither a
 		// candidate nor compared with one.
-		passing = passing[:0]
-		win := newScanWindows(values, sw)
-		for i := sw; i <= n-sw; i++ {
-			if i > sw {
-				// Window i−1 → i: values[i−1] moves from after to before.
-				win.slide(values[i-1-sw], values[i-1], values[i-1+sw])
-			}
-			if t := s.scanAt(&win); t.pass {
-				passing = append(passing, candidate{i: i, scale: sw, t: t})
-			}
-		}
+		passing = s.passingAt(values, sw, negZero, passing[:0])
 		// A candidate is the best passing position within ±sw.
 		for k := range passing {
 			c := &passing[k]
@@ -314,34 +307,6 @@ func (s *changeScanner) scan(values []float64) []candidate {
 		}
 	}
 	return kept
-}
-
-// scanAt is testSorted(win.before, win.after) where it passes, and a test
-// that does not pass (its other fields unset) elsewhere. It checks first
-// what it can without the merge and the p-value: the ratio of the medians
-// (O(1) on the sorted windows), then δ from the U the windows keep and
-// its sign against the ratio's, each computed exactly as testSorted
-// computes it; a position that fails either cannot pass there.
-func (s *changeScanner) scanAt(win *scanWindows) windowTest {
-	medB, medA := medianSorted(win.before), medianSorted(win.after)
-	var ratio float64
-	switch {
-	case medB != 0:
-		ratio = medA / medB
-	case medA > 0:
-		ratio = math.Inf(1)
-	default:
-		ratio = 1
-	}
-	if !(math.Abs(ratio-1) >= s.opt.MinRatio-ratioSlack) {
-		return windowTest{}
-	}
-	u := win.u()
-	delta := 2*u/(float64(len(win.after))*float64(len(win.before))) - 1
-	if !(math.Abs(delta) >= s.opt.MinEffect) || (ratio > 1) != (delta > 0) {
-		return windowTest{}
-	}
-	return s.testSorted(win.before, win.after)
 }
 
 // change is a confirmed change point: its index, the candidate it comes

@@ -70,6 +70,25 @@ func tiedSeries(r *rand.Rand, n int) ([]float64, []Day) {
 	return values, days
 }
 
+// zeroSeries draws n values of 0, −0, 1 and 2, in stretches: medians of
+// zeros whose sign shows only in bits.
+func zeroSeries(r *rand.Rand, n int) []float64 {
+	values := make([]float64, n)
+	pool := []float64{0, math.Copysign(0, -1), 1, 2}
+	zeros := 0.5 + 0.5*r.Float64()
+	for i := range values {
+		if r.Float64() < zeros {
+			values[i] = pool[r.IntN(2)]
+		} else {
+			values[i] = pool[2+r.IntN(2)]
+		}
+		if r.IntN(50) == 0 {
+			zeros = r.Float64()
+		}
+	}
+	return values
+}
+
 // TestDetectChangesMatchesReference: DetectChanges gives exactly the
 // output of the implementation it replaced (refDetectChanges, kept in
 // changepoint_reference_test.go) — every field of every change point bit
@@ -102,6 +121,11 @@ func TestDetectChangesMatchesReference(t *testing.T) {
 		{opts(8, 32, 0.2, 0.3, 0), 30, 800},  // no effect threshold
 		{opts(10, 40, 0.5, 0.1, 1), 30, 800}, // |δ| = 1 only
 		{opts(24, 96, 0.01, 0.1, 0.5), 8, 3000},
+		// Zeros: the medians' signs show, in odd windows.
+		{opts(3, 0, 1, 0, 0), 30, 300},
+		{opts(3, 0, 1, 0.1, 0), 30, 300},
+		{opts(5, 0, 0.5, 0.1, 0), 30, 300},
+		{opts(3, 7, 1, 0.1, 0), 30, 300},
 	}
 	total, nonEmpty := 0, 0
 	for _, set := range sets {
@@ -109,7 +133,9 @@ func TestDetectChangesMatchesReference(t *testing.T) {
 			n := 20 + r.IntN(set.max-19)
 			var values []float64
 			var days []Day
-			if k%2 == 0 {
+			if set.opt.Window%2 == 1 && set.opt.MinEffect == 0 && k%3 != 2 {
+				values = zeroSeries(r, n)
+			} else if k%2 == 0 {
 				values, days = randomSeries(r, n)
 				if r.IntN(3) == 0 {
 					days = nil
@@ -188,7 +214,7 @@ func TestScanWindowsTrackU(t *testing.T) {
 			after := refSlidingSorted(slices.Sorted(slices.Values(values[sw : 2*sw])))
 			for i := sw; i <= n-sw; i++ {
 				if i > sw {
-					win.slide(values[i-1-sw], values[i-1], values[i-1+sw])
+					win.slideSplit(values[i-1-sw], values[i-1], values[i-1+sw])
 					before.slide(values[i-1-sw], values[i-1])
 					after.slide(values[i-1], values[i-1+sw])
 				}
@@ -217,3 +243,37 @@ func TestScanWindowsTrackU(t *testing.T) {
 }
 
 func sameBits(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+
+// TestSearchesMatchSlices: lowerBound and upperBound give the positions
+// slices.BinarySearch and a count of equal values give, on sorted
+// non-negative values with long runs of ties, zeros and −0.
+func TestSearchesMatchSlices(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for range 2000 {
+		n := r.IntN(100)
+		s := make([]float64, n)
+		for i := range s {
+			s[i] = float64(r.IntN(1 + r.IntN(20)))
+			if s[i] == 0 && r.IntN(2) == 0 {
+				s[i] = math.Copysign(0, -1)
+			}
+		}
+		slices.Sort(s)
+		for _, v := range []float64{0, math.Copysign(0, -1), 0.5, 1, 3, 7, 19, 25, math.MaxFloat64} {
+			lo, _ := slices.BinarySearch(s, v)
+			hi := lo
+			for hi < n && s[hi] == v {
+				hi++
+			}
+			if got := lowerBound(s, v); got != lo {
+				t.Fatalf("lowerBound(%v, %v) = %d, want %d", s, v, got, lo)
+			}
+			if got := upperBound(s, v); got != hi {
+				t.Fatalf("upperBound(%v, %v) = %d, want %d", s, v, got, hi)
+			}
+			if got := countEqual(s, lo, v); got != hi-lo {
+				t.Fatalf("countEqual(%v, %d, %v) = %d, want %d", s, lo, v, got, hi-lo)
+			}
+		}
+	}
+}

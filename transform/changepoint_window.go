@@ -5,32 +5,160 @@ import (
 	"slices"
 )
 
+// The scan tests every split i of a series at each scale s: before =
+// values[i−s:i] against after = values[i:i+s] (testSorted). Done as it
+// reads, that is a merge of 2s values for U, both medians and a p-value
+// per split and scale, most of a detection's cost. A split passes only
+// when all of p < MaxP, |ratio − 1| ≥ MinRatio, |δ| ≥ MinEffect and
+// sign(ratio − 1) = sign(δ) hold, so passingAt checks the cheap ones
+// first, each computed exactly as testSorted computes it:
+//
+//   - the ratio of the medians. Before at split i is after at split i − s,
+//     so the after window alone, sorted as it slides (one removal and one
+//     insertion per position), gives both medians of every split.
+//   - δ and its sign, from U. Where the ratio passes, the before window
+//     is held sorted too, and U is updated as the windows slide in
+//     O(log s) per position; where the ratio fails for a while, both are
+//     dropped and started again (sorted, merged) when it passes.
+//
+// Only where both pass is testSorted run, on the two sorted windows: its
+// figures are those of the previous implementation bit for bit
+// (TestDetectChangesMatchesReference). The splits that fail are dropped:
+// the scan never reads a test that does not pass.
+//
+// A median read from a window sorted in another way is the same value
+// bit for bit, equal values having equal bits — except −0 and +0, which
+// compare equal: which one a median picks depends on how the window was
+// built. So a series holding a −0 is scanned as the previous
+// implementation did: before from values[:s], after from values[s:2s],
+// both slid along every split.
+
+// passingAt appends to passing the splits of values that pass at scale
+// sw (sw ≤ i ≤ n − sw), ascending, each with its test.
+func (s *changeScanner) passingAt(values []float64, sw int, negZero bool, passing []candidate) []candidate {
+	n := len(values)
+	win := &s.win
+	var med []float64 // med[j] is the median of values[j:j+sw]
+	if negZero {
+		win.startBoth(values, sw)
+	} else {
+		s.med = slices.Grow(s.med[:0], n-sw+1)[:n-sw+1]
+		med = s.med
+		win.startAfter(values[:sw])
+		med[0] = medianSorted(win.after)
+		for j := 1; j <= sw; j++ {
+			win.slide(values[j-1], values[j-1+sw])
+			med[j] = medianSorted(win.after)
+		}
+	}
+	for i := sw; i <= n-sw; i++ {
+		if i > sw {
+			win.slideSplit(values[i-1-sw], values[i-1], values[i-1+sw])
+		}
+		medA := medianSorted(win.after)
+		var medB float64
+		if negZero {
+			medB = medianSorted(win.before)
+		} else {
+			med[i] = medA
+			medB = med[i-sw]
+		}
+		ratio := medianRatio(medB, medA)
+		if !s.ratioPasses(ratio) {
+			continue
+		}
+		if !win.hasBefore {
+			win.startBefore(values[i-sw : i])
+		}
+		if t := s.testAfterRatio(win, ratio); t.pass {
+			passing = append(passing, candidate{i: i, scale: sw, t: t})
+		}
+	}
+	return passing
+}
+
+// medianRatio is testSorted's ratio of the medians after/before.
+func medianRatio(medB, medA float64) float64 {
+	switch {
+	case medB != 0:
+		return medA / medB
+	case medA > 0:
+		return math.Inf(1)
+	default:
+		return 1
+	}
+}
+
+// ratioPasses is testSorted's condition on the ratio of the medians.
+func (s *changeScanner) ratioPasses(ratio float64) bool {
+	return math.Abs(ratio-1) >= s.opt.MinRatio-ratioSlack
+}
+
+// testAfterRatio is testSorted(win.before, win.after) for a split whose
+// ratio passes: δ from the U the windows keep, and its sign against the
+// ratio's, computed as testSorted computes them, decide first; a test
+// that does not pass has its other fields unset.
+func (s *changeScanner) testAfterRatio(win *scanWindows, ratio float64) windowTest {
+	u := win.u()
+	delta := 2*u/(float64(len(win.after))*float64(len(win.before))) - 1
+	if !(math.Abs(delta) >= s.opt.MinEffect) || (ratio > 1) != (delta > 0) {
+		return windowTest{}
+	}
+	return s.testSorted(win.before, win.after)
+}
+
+func isNegativeZero(v float64) bool { return v == 0 && math.Signbit(v) }
+
 // scanWindows are the two samples of the scan at one scale, kept sorted
-// as the split slides, with the Mann–Whitney statistic of after against
-// before: the scan reads the medians at every position in O(1) and U in
-// O(log s) instead of merging 2s values (the merge and the p-value are
-// left to the few positions that pass the cheap conditions; see
-// changeScanner.scanAt).
+// as the split slides: after always, before while needed (hasBefore),
+// with the Mann–Whitney statistic of after against before (uValid).
 type scanWindows struct {
 	before, after slidingSorted
+	// hasBefore says before holds the values before the split; keepBefore
+	// that it is never dropped.
+	hasBefore, keepBefore bool
 	// u2 is 2U = 2·#(a > b) + #(a = b) over a in after, b in before (an
 	// integer, so U = u2/2 is exactly the sum uSorted computes), when
-	// uValid. Keeping it up to date costs two more searches per slide;
-	// where the medians rule a stretch out it is dropped and merged
-	// again when needed (u).
+	// uValid.
 	u2     int
 	uValid bool
-	// idle counts the positions since U was last read.
+	// idle counts the positions since U was last read. Keeping before
+	// and U up to date costs four more searches per position; after a
+	// quarter of the window without a read they are dropped (sorting and
+	// merging them again costs about what that many updates do).
 	idle int
 }
 
-// newScanWindows starts the windows at split s of values: before =
-// values[:s], after = values[s:2s].
+// startAfter sets after to the sorted values (the split at their start,
+// before dropped).
+func (w *scanWindows) startAfter(values []float64) {
+	w.after = append(w.after[:0], values...)
+	slices.Sort(w.after)
+	w.hasBefore, w.keepBefore, w.uValid = false, false, false
+}
+
+// startBefore sets before to the sorted values (those before the split);
+// U is to be merged.
+func (w *scanWindows) startBefore(values []float64) {
+	w.before = append(w.before[:0], values...)
+	slices.Sort(w.before)
+	w.hasBefore, w.uValid, w.idle = true, false, 0
+}
+
+// startBoth sets the windows to split s of values as the previous
+// implementation did (before = values[:s], after = values[s:2s], each
+// sorted by slices.Sorted) and keeps both along every split.
+func (w *scanWindows) startBoth(values []float64, s int) {
+	w.before = append(w.before[:0], slices.Sorted(slices.Values(values[:s]))...)
+	w.after = append(w.after[:0], slices.Sorted(slices.Values(values[s:2*s]))...)
+	w.hasBefore, w.keepBefore, w.uValid, w.idle = true, true, false, 0
+}
+
+// newScanWindows is a scanWindows started with startBoth.
 func newScanWindows(values []float64, s int) scanWindows {
-	return scanWindows{
-		before: slidingSorted(slices.Sorted(slices.Values(values[:s]))),
-		after:  slidingSorted(slices.Sorted(slices.Values(values[s : 2*s]))),
-	}
+	var w scanWindows
+	w.startBoth(values, s)
+	return w
 }
 
 // u returns U of after against before (u2/2), merging the windows when it
@@ -44,30 +172,37 @@ func (w *scanWindows) u() float64 {
 	return float64(w.u2) / 2
 }
 
-// slide moves the split one position on: out leaves before, x moves from
-// after to before, in enters after (out = values[i−1−s], x = values[i−1],
-// in = values[i−1+s] for the split i). The windows end up exactly as
-// slidingSorted.slide(out, x) and slide(x, in) of the implementation
-// before leave them: the same positions, so the same values bit for bit
-// (−0 included).
-func (w *scanWindows) slide(out, x, in float64) {
-	// U is dropped after a quarter of the window without a read (a merge
-	// costs about what that many updates do).
+// slide moves after alone one position on: out leaves it, in enters.
+func (w *scanWindows) slide(out, in float64) {
+	w.after.replace(lowerBound(w.after, out), out, in)
+}
+
+// slideSplit moves the split one position on: out leaves before, x moves
+// from after to before, in enters after (out = values[i−1−s], x =
+// values[i−1], in = values[i−1+s] for the split i). The windows end up
+// exactly as slidingSorted.slide(out, x) and slide(x, in) of the
+// implementation before leave them: the same positions, so the same
+// values bit for bit (−0 included).
+func (w *scanWindows) slideSplit(out, x, in float64) {
 	w.idle++
-	track := w.uValid && w.idle <= max(2, len(w.after)/4)
+	fresh := w.idle <= max(2, len(w.after)/4)
+	w.hasBefore = w.hasBefore && (w.keepBefore || fresh)
+	track := w.uValid && w.hasBefore && fresh
 	w.uValid = track
 	if track {
 		// out leaves before: each a in after loses its pairs with out.
 		k, e := equalRun(w.after, out)
 		w.u2 -= 2*(len(w.after)-k) - e
 	}
-	k := w.before.replace(lowerBound(w.before, out), out, x)
-	if track {
-		// x leaves after: it loses its pairs with each b in before but
-		// itself (x now at k, the values equal to it after).
-		w.u2 -= 2*k + countEqual(w.before, k+1, x)
+	if w.hasBefore {
+		k := w.before.replace(lowerBound(w.before, out), out, x)
+		if track {
+			// x leaves after: it loses its pairs with each b in before
+			// but itself (x now at k, the values equal to it after).
+			w.u2 -= 2*k + countEqual(w.before, k+1, x)
+		}
 	}
-	k = lowerBound(w.after, x)
+	k := lowerBound(w.after, x)
 	if track {
 		// x enters before: each a in after but x gains its pair with x.
 		w.u2 += 2*(len(w.after)-1-k) - countEqual(w.after, k+1, x)
@@ -133,11 +268,34 @@ func equalRun(s []float64, v float64) (k, e int) {
 	return k, countEqual(s, k, v)
 }
 
-// countEqual is the number of values equal to v from position k of s.
+// countEqual is the number of values equal to v from position k of s,
+// where the values from k on are not below v: a few are looked at in
+// turn (most values have none or one equal), then the end of the run is
+// searched for (a series of few distinct values has long runs).
 func countEqual(s []float64, k int, v float64) int {
-	e := 0
-	for k+e < len(s) && s[k+e] == v {
-		e++
+	for e := 0; e < 4; e++ {
+		if k+e == len(s) || s[k+e] != v {
+			return e
+		}
 	}
-	return e
+	return 4 + upperBound(s[k+4:], v)
+}
+
+// upperBound is the first position of sorted s whose value is above v
+// (lowerBound's conditions and method).
+func upperBound(s []float64, v float64) int {
+	const sign = 1 << 63
+	key := math.Float64bits(v) &^ sign
+	base, n := 0, len(s)
+	for n > 1 {
+		half := n / 2
+		// above is all ones when s[base+half−1] > v.
+		above := int(int64(key-(math.Float64bits(s[base+half-1])&^sign)) >> 63)
+		base += half &^ above
+		n -= half
+	}
+	if n == 1 && math.Float64bits(s[base])&^sign <= key {
+		base++
+	}
+	return base
 }
