@@ -244,7 +244,8 @@ func TestScanWindowsTrackU(t *testing.T) {
 
 func sameBits(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
-// TestSearchesMatchSlices: lowerBound and upperBound give the positions
+// TestSearchesMatchSlices: lowerBound (alone, two or three at once) and
+// upperBound give the positions
 // slices.BinarySearch and a count of equal values give, on sorted
 // non-negative values with long runs of ties, zeros and −0.
 func TestSearchesMatchSlices(t *testing.T) {
@@ -270,6 +271,12 @@ func TestSearchesMatchSlices(t *testing.T) {
 			}
 			if got := upperBound(s, v); got != hi {
 				t.Fatalf("upperBound(%v, %v) = %d, want %d", s, v, got, hi)
+			}
+			if k1, k2 := lowerBound2(s, v, 3); k1 != lo || k2 != lowerBound(s, 3) {
+				t.Fatalf("lowerBound2(%v, %v, 3) = %d, %d", s, v, k1, k2)
+			}
+			if k1, k2, k3 := lowerBound3(s, 1, v, 0); k1 != lowerBound(s, 1) || k2 != lo || k3 != lowerBound(s, 0) {
+				t.Fatalf("lowerBound3(%v, 1, %v, 0) = %d, %d, %d", s, v, k1, k2, k3)
 			}
 			if got := countEqual(s, lo, v); got != hi-lo {
 				t.Fatalf("countEqual(%v, %d, %v) = %d, want %d", s, lo, v, got, hi-lo)

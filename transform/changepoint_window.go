@@ -174,7 +174,8 @@ func (w *scanWindows) u() float64 {
 
 // slide moves after alone one position on: out leaves it, in enters.
 func (w *scanWindows) slide(out, in float64) {
-	w.after.replace(lowerBound(w.after, out), out, in)
+	kOut, kIn := lowerBound2(w.after, out, in)
+	w.after.replaceAt(kOut, kIn, out, in)
 }
 
 // slideSplit moves the split one position on: out leaves before, x moves
@@ -182,60 +183,66 @@ func (w *scanWindows) slide(out, in float64) {
 // values[i−1], in = values[i−1+s] for the split i). The windows end up
 // exactly as slidingSorted.slide(out, x) and slide(x, in) of the
 // implementation before leave them: the same positions, so the same
-// values bit for bit (−0 included).
+// values bit for bit (−0 included). The positions are searched for in the
+// windows as they were, together (the searches are most of the cost, and
+// interleaved they overlap).
 func (w *scanWindows) slideSplit(out, x, in float64) {
 	w.idle++
 	fresh := w.idle <= max(2, len(w.after)/4)
 	w.hasBefore = w.hasBefore && (w.keepBefore || fresh)
-	track := w.uValid && w.hasBefore && fresh
-	w.uValid = track
-	if track {
-		// out leaves before: each a in after loses its pairs with out.
-		k, e := equalRun(w.after, out)
-		w.u2 -= 2*(len(w.after)-k) - e
+	w.uValid = w.uValid && w.hasBefore && fresh
+	if !w.hasBefore {
+		w.slide(x, in)
+		return
 	}
-	if w.hasBefore {
-		k := w.before.replace(lowerBound(w.before, out), out, x)
-		if track {
-			// x leaves after: it loses its pairs with each b in before
-			// but itself (x now at k, the values equal to it after).
-			w.u2 -= 2*k + countEqual(w.before, k+1, x)
-		}
+	A, B := w.after, w.before
+	aOut, aX, aIn := lowerBound3(A, out, x, in)
+	bOut, bX, bIn := lowerBound3(B, out, x, in)
+	if w.uValid {
+		// With φ(a, b) = 2·[a > b] + [a = b], 2U = Σ φ(a, b) over a in
+		// after, b in before; L = |A| = |B|.
+		L := len(A)
+		// out leaves before: each a in after loses φ(a, out);
+		w.u2 -= 2*(L-aOut) - countEqual(A, aOut, out)
+		// x leaves after: it loses φ(x, b) for each b in before but out;
+		w.u2 -= 2*bX + countEqual(B, bX, x) - phi(x, out)
+		// x enters before: each a in after but x gains φ(a, x);
+		w.u2 += 2*(L-aX) - countEqual(A, aX, x) - 1
+		// in enters after: it gains φ(in, b) for each b in before but
+		// out, and φ(in, x).
+		w.u2 += 2*bIn + countEqual(B, bIn, in) - phi(in, out) + phi(in, x)
 	}
-	k := lowerBound(w.after, x)
-	if track {
-		// x enters before: each a in after but x gains its pair with x.
-		w.u2 += 2*(len(w.after)-1-k) - countEqual(w.after, k+1, x)
-	}
-	w.after.replace(k, x, in)
-	if track {
-		// in enters after: it gains its pairs with each b in before.
-		k, e := equalRun(w.before, in)
-		w.u2 += 2*k + e
-	}
+	B.replaceAt(bOut, bX, out, x)
+	A.replaceAt(aX, aIn, x, in)
 }
 
-// replace removes the value at position k (equal to out, the first such)
-// and inserts in where slices.Insert at slices.BinarySearch's position
-// would after the removal, moving the values between the two positions
-// once. It returns the position of in.
-func (w *slidingSorted) replace(k int, out, in float64) int {
-	s := *w
+// phi is φ(a, b) = 2·[a > b] + [a = b].
+func phi(a, b float64) int {
 	switch {
-	case in < out: // the values from k on are ≥ out > in: in goes before k
-		j := lowerBound(s[:k], in)
-		copy(s[j+1:k+1], s[j:k])
-		s[j] = in
-		return j
-	case in > out: // the values before k are < out < in: in goes after them
-		j := k + lowerBound(s[k+1:], in)
-		copy(s[k:j], s[k+1:j+1])
-		s[j] = in
-		return j
-	default: // the values before k are < in, the others ≥ in
-		s[k] = in
-		return k
+	case a > b:
+		return 2
+	case a == b:
+		return 1
 	}
+	return 0
+}
+
+// replaceAt removes the value at position kOut (out, the first value
+// equal to it) and inserts in where slices.Insert at
+// slices.BinarySearch's position would after the removal, given kIn =
+// lowerBound(s, in) before the removal: the values between the two
+// positions move once.
+func (s slidingSorted) replaceAt(kOut, kIn int, out, in float64) {
+	if out < in {
+		kIn-- // out, below in, is gone
+	}
+	switch {
+	case kIn < kOut:
+		copy(s[kIn+1:kOut+1], s[kIn:kOut])
+	case kIn > kOut:
+		copy(s[kOut:kIn], s[kOut+1:kIn+1])
+	}
+	s[kIn] = in
 }
 
 // lowerBound is the first position of sorted s whose value is not below v:
@@ -262,10 +269,54 @@ func lowerBound(s []float64, v float64) int {
 	return base
 }
 
-// equalRun returns k = #(s < v) and e = #(s = v) for sorted s.
-func equalRun(s []float64, v float64) (k, e int) {
-	k = lowerBound(s, v)
-	return k, countEqual(s, k, v)
+// lowerBound2 is lowerBound of v1 and of v2 in s, the two searches
+// interleaved (independent, they overlap in the processor).
+func lowerBound2(s []float64, v1, v2 float64) (k1, k2 int) {
+	const sign = 1 << 63
+	key1, key2 := math.Float64bits(v1)&^sign, math.Float64bits(v2)&^sign
+	n := len(s)
+	for n > 1 {
+		half := n / 2
+		k1 += half & int(int64((math.Float64bits(s[k1+half-1])&^sign)-key1)>>63)
+		k2 += half & int(int64((math.Float64bits(s[k2+half-1])&^sign)-key2)>>63)
+		n -= half
+	}
+	if n == 1 {
+		if math.Float64bits(s[k1])&^sign < key1 {
+			k1++
+		}
+		if math.Float64bits(s[k2])&^sign < key2 {
+			k2++
+		}
+	}
+	return k1, k2
+}
+
+// lowerBound3 is lowerBound of v1, v2 and v3 in s, the three searches
+// interleaved.
+func lowerBound3(s []float64, v1, v2, v3 float64) (k1, k2, k3 int) {
+	const sign = 1 << 63
+	key1, key2, key3 := math.Float64bits(v1)&^sign, math.Float64bits(v2)&^sign, math.Float64bits(v3)&^sign
+	n := len(s)
+	for n > 1 {
+		half := n / 2
+		k1 += half & int(int64((math.Float64bits(s[k1+half-1])&^sign)-key1)>>63)
+		k2 += half & int(int64((math.Float64bits(s[k2+half-1])&^sign)-key2)>>63)
+		k3 += half & int(int64((math.Float64bits(s[k3+half-1])&^sign)-key3)>>63)
+		n -= half
+	}
+	if n == 1 {
+		if math.Float64bits(s[k1])&^sign < key1 {
+			k1++
+		}
+		if math.Float64bits(s[k2])&^sign < key2 {
+			k2++
+		}
+		if math.Float64bits(s[k3])&^sign < key3 {
+			k3++
+		}
+	}
+	return k1, k2, k3
 }
 
 // countEqual is the number of values equal to v from position k of s,
