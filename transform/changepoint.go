@@ -107,7 +107,12 @@ func (s *changeScanner) test(before, after []float64) windowTest {
 
 // testSorted is test on sorted samples.
 func (s *changeScanner) testSorted(before, after []float64) windowTest {
-	r := s.mw.testSorted(after, before)
+	return s.judge(before, after, s.mw.testSorted(after, before))
+}
+
+// judge is testSorted given the Mann–Whitney test r of after against
+// before.
+func (s *changeScanner) judge(before, after []float64, r MannWhitney) windowTest {
 	t := windowTest{mw: r, medB: medianSorted(before), medA: medianSorted(after),
 		nBefore: len(before), nA: len(after)}
 	switch {

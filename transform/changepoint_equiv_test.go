@@ -219,14 +219,14 @@ func TestScanWindowsTrackU(t *testing.T) {
 					after.slide(values[i-1], values[i-1+sw])
 				}
 				if r.IntN(3) > 0 { // else U is not read here (and may be dropped)
-					u, _ := uSorted(after, before)
+					u, ties := uSorted(after, before)
 					if win.uValid {
 						kept++
 					} else {
 						merged++
 					}
-					if got := win.u(); got != u {
-						t.Fatalf("scale %d, split %d: U %v, merged %v", sw, i, got, u)
+					if got := win.u(); got != u || float64(win.ties) != ties {
+						t.Fatalf("scale %d, split %d: U %v, tie term %d; merged %v, %v", sw, i, got, win.ties, u, ties)
 					}
 				}
 				if !slices.EqualFunc(win.before, before, sameBits) || !slices.EqualFunc(win.after, after, sameBits) {
@@ -282,5 +282,45 @@ func TestSearchesMatchSlices(t *testing.T) {
 				t.Fatalf("countEqual(%v, %d, %v) = %d, want %d", s, lo, v, got, hi-lo)
 			}
 		}
+	}
+}
+
+// TestResultFromUMatchesTestSorted: the test from U and the tie term is
+// mwTester.testSorted bit for bit — exact and normal, with and without
+// ties, samples of 1 to 120 values.
+func TestResultFromUMatchesTestSorted(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var tr, tf mwTester
+	exact, normal := 0, 0
+	for range 3000 {
+		m, n := 1+r.IntN(60), 1+r.IntN(60)
+		if r.IntN(4) == 0 {
+			m, n = 1+r.IntN(120), 1+r.IntN(120)
+		}
+		spread := []float64{3, 20, 1e6}[r.IntN(3)]
+		draw := func(k int) []float64 {
+			s := make([]float64, k)
+			for i := range s {
+				s[i] = math.Floor(spread * r.Float64())
+			}
+			slices.Sort(s)
+			return s
+		}
+		a, b := draw(m), draw(n)
+		want := tr.testSorted(a, b)
+		u, ties := uSorted(a, b)
+		got := tf.resultFromU(u, ties, m, n)
+		if math.Float64bits(got.U) != math.Float64bits(want.U) || math.Float64bits(got.P) != math.Float64bits(want.P) ||
+			math.Float64bits(got.Delta) != math.Float64bits(want.Delta) || got.Exact != want.Exact {
+			t.Fatalf("m %d, n %d: %+v, testSorted %+v", m, n, got, want)
+		}
+		if want.Exact {
+			exact++
+		} else {
+			normal++
+		}
+	}
+	if exact < 100 || normal < 100 {
+		t.Errorf("%d exact and %d normal tests: a path is hardly checked", exact, normal)
 	}
 }

@@ -104,7 +104,33 @@ func (s *changeScanner) testAfterRatio(win *scanWindows, ratio float64) windowTe
 	if !(math.Abs(delta) >= s.opt.MinEffect) || (ratio > 1) != (delta > 0) {
 		return windowTest{}
 	}
-	return s.testSorted(win.before, win.after)
+	r := s.mw.resultFromU(u, float64(win.ties), len(win.after), len(win.before))
+	return s.judge(win.before, win.after, r)
+}
+
+// resultFromU is mwTester.testSorted(a, b) for samples of m and n values
+// whose U and tie term Σ(t³ − t) are known: the same p-value, computed
+// the same way, without the merge. TestResultFromUMatchesTestSorted
+// holds it to testSorted bit for bit.
+func (t *mwTester) resultFromU(u, tieTerm float64, m, n int) MannWhitney {
+	mf, nf := float64(m), float64(n)
+	res := MannWhitney{U: u, Delta: 2*u/(mf*nf) - 1}
+	if tieTerm == 0 && m < exactMaxSize && n < exactMaxSize {
+		cdf := t.exactCDF(m, n)
+		lower := min(u, mf*nf-u) // an integer without ties
+		res.P = min(1, 2*cdf[int(lower)])
+		res.Exact = true
+		return res
+	}
+	N := mf + nf
+	sigma := math.Sqrt(mf * nf / 12 * ((N + 1) - tieTerm/(N*(N-1))))
+	dev := math.Abs(u-mf*nf/2) - 0.5
+	if sigma == 0 || dev <= 0 {
+		res.P = 1
+		return res
+	}
+	res.P = min(1, math.Erfc(dev/sigma/math.Sqrt2))
+	return res
 }
 
 func isNegativeZero(v float64) bool { return v == 0 && math.Signbit(v) }
@@ -120,7 +146,10 @@ type scanWindows struct {
 	// u2 is 2U = 2·#(a > b) + #(a = b) over a in after, b in before (an
 	// integer, so U = u2/2 is exactly the sum uSorted computes), when
 	// uValid.
-	u2     int
+	u2 int
+	// ties is the tie term Σ(t³ − t) over the groups of equal values of
+	// both windows (an integer, as uSorted sums it), kept with u2.
+	ties   int
 	uValid bool
 	// idle counts the positions since U was last read. Keeping before
 	// and U up to date costs four more searches per position; after a
@@ -165,8 +194,8 @@ func newScanWindows(values []float64, s int) scanWindows {
 // was not kept up to date.
 func (w *scanWindows) u() float64 {
 	if !w.uValid {
-		u, _ := uSorted(w.after, w.before)
-		w.u2, w.uValid = int(2*u), true
+		u, ties := uSorted(w.after, w.before)
+		w.u2, w.ties, w.uValid = int(2*u), int(ties), true
 	}
 	w.idle = 0
 	return float64(w.u2) / 2
@@ -202,15 +231,25 @@ func (w *scanWindows) slideSplit(out, x, in float64) {
 		// With φ(a, b) = 2·[a > b] + [a = b], 2U = Σ φ(a, b) over a in
 		// after, b in before; L = |A| = |B|.
 		L := len(A)
+		aOutEq, bInEq := countEqual(A, aOut, out), countEqual(B, bIn, in)
 		// out leaves before: each a in after loses φ(a, out);
-		w.u2 -= 2*(L-aOut) - countEqual(A, aOut, out)
+		w.u2 -= 2*(L-aOut) - aOutEq
 		// x leaves after: it loses φ(x, b) for each b in before but out;
 		w.u2 -= 2*bX + countEqual(B, bX, x) - phi(x, out)
 		// x enters before: each a in after but x gains φ(a, x);
 		w.u2 += 2*(L-aX) - countEqual(A, aX, x) - 1
 		// in enters after: it gains φ(in, b) for each b in before but
 		// out, and φ(in, x).
-		w.u2 += 2*bIn + countEqual(B, bIn, in) - phi(in, out) + phi(in, x)
+		w.u2 += 2*bIn + bInEq - phi(in, out) + phi(in, x)
+		// Both windows together lose out and gain in (x stays): a group
+		// of c equal values goes from c³ − c to (c ∓ 1)³ − (c ∓ 1).
+		c := aOutEq + countEqual(B, bOut, out)
+		w.ties -= 3 * c * (c - 1)
+		c = countEqual(A, aIn, in) + bInEq
+		if in == out {
+			c--
+		}
+		w.ties += 3 * c * (c + 1)
 	}
 	B.replaceAt(bOut, bX, out, x)
 	A.replaceAt(aX, aIn, x, in)
