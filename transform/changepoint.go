@@ -451,9 +451,11 @@ func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
 	if err != nil { // only non-finite values, which the caller excluded
 		return i
 	}
+	u2 := int(2 * u) // 2U, an integer: U = u2/2 exactly at every step
 	best, bestZ := i, -1.0
 	for j := j0; ; j++ {
 		m, n := float64(hi-j), float64(j-lo)
+		u := float64(u2) / 2
 		z := math.Abs(u-m*n/2) / math.Sqrt(m*n*(m+n+1)/12)
 		if z > bestZ || (z == bestZ && abs(j-i) < abs(best-i)) {
 			best, bestZ = j, z
@@ -461,22 +463,12 @@ func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
 		if j == j1 {
 			return best
 		}
-		// values[j] moves from the after sample to the before sample.
+		// values[j] moves from the after sample to the before sample:
+		// it loses φ(x, b) for each b before it and each a after it
+		// gains φ(a, x).
 		x := values[j]
-		for _, b := range values[lo:j] {
-			if x > b {
-				u--
-			} else if x == b {
-				u -= 0.5
-			}
-		}
-		for _, a := range values[j+1 : hi] {
-			if a > x {
-				u++
-			} else if a == x {
-				u += 0.5
-			}
-		}
+		u2 -= phiSum(x, values[lo:j])
+		u2 += phiSumOf(values[j+1:hi], x)
 	}
 }
 

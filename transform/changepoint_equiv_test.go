@@ -245,7 +245,7 @@ func TestScanWindowsTrackU(t *testing.T) {
 func sameBits(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
 // TestSearchesMatchSlices: lowerBound (alone, two or three at once) and
-// upperBound give the positions
+// upperBound give the positions (and phiSum, phiSumOf the sums of φ)
 // slices.BinarySearch and a count of equal values give, on sorted
 // non-negative values with long runs of ties, zeros and −0.
 func TestSearchesMatchSlices(t *testing.T) {
@@ -277,6 +277,17 @@ func TestSearchesMatchSlices(t *testing.T) {
 			}
 			if k1, k2, k3 := lowerBound3(s, 1, v, 0); k1 != lowerBound(s, 1) || k2 != lo || k3 != lowerBound(s, 0) {
 				t.Fatalf("lowerBound3(%v, 1, %v, 0) = %d, %d, %d", s, v, k1, k2, k3)
+			}
+			wantX, wantOf := 0, 0
+			for _, b := range s {
+				wantX += phi(v, b)
+				wantOf += phi(b, v)
+			}
+			if got := phiSum(v, s); got != wantX {
+				t.Fatalf("phiSum(%v, %v) = %d, want %d", v, s, got, wantX)
+			}
+			if got := phiSumOf(s, v); got != wantOf {
+				t.Fatalf("phiSumOf(%v, %v) = %d, want %d", s, v, got, wantOf)
 			}
 			if got := countEqual(s, lo, v); got != hi-lo {
 				t.Fatalf("countEqual(%v, %d, %v) = %d, want %d", s, lo, v, got, hi-lo)

@@ -266,6 +266,33 @@ func phi(a, b float64) int {
 	return 0
 }
 
+// phiSum is Σ φ(x, b) over b in bs, for the values of a duration series
+// (lowerBound's conditions), without a branch per value: on the keys k
+// (the bits without the sign), 2·[x > b] + [x = b] = [kb < kx] +
+// (1 − [kx < kb]), and [p < q] is the sign bit of p − q.
+func phiSum(x float64, bs []float64) int {
+	const sign = 1 << 63
+	kx := math.Float64bits(x) &^ sign
+	sum := 0
+	for _, b := range bs {
+		kb := math.Float64bits(b) &^ sign
+		sum += 1 + int((kb-kx)>>63) - int((kx-kb)>>63)
+	}
+	return sum
+}
+
+// phiSumOf is Σ φ(a, x) over a in as (phiSum's conditions).
+func phiSumOf(as []float64, x float64) int {
+	const sign = 1 << 63
+	kx := math.Float64bits(x) &^ sign
+	sum := 0
+	for _, a := range as {
+		ka := math.Float64bits(a) &^ sign
+		sum += 1 + int((kx-ka)>>63) - int((ka-kx)>>63)
+	}
+	return sum
+}
+
 // replaceAt removes the value at position kOut (out, the first value
 // equal to it) and inserts in where slices.Insert at
 // slices.BinarySearch's position would after the removal, given kIn =
