@@ -244,10 +244,11 @@ func TestScanWindowsTrackU(t *testing.T) {
 
 func sameBits(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
-// TestSearchesMatchSlices: lowerBound (alone, two or three at once) and
-// upperBound give the positions (and phiSum, phiSumOf the sums of φ)
-// slices.BinarySearch and a count of equal values give, on sorted
-// non-negative values with long runs of ties, zeros and −0.
+// TestSearchesMatchSlices: lowerBound (alone, two or three at once),
+// upperBound3 and equalCounts3 give the positions and counts that
+// slices.BinarySearch and counting the equal values give, and phiSum,
+// phiSumOf the sums of φ, on sorted non-negative values with long runs of
+// ties, zeros and −0.
 func TestSearchesMatchSlices(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	for range 2000 {
@@ -269,8 +270,8 @@ func TestSearchesMatchSlices(t *testing.T) {
 			if got := lowerBound(s, v); got != lo {
 				t.Fatalf("lowerBound(%v, %v) = %d, want %d", s, v, got, lo)
 			}
-			if got := upperBound(s, v); got != hi {
-				t.Fatalf("upperBound(%v, %v) = %d, want %d", s, v, got, hi)
+			if k1, k2, k3 := upperBound3(s, v, 3, 0); k1 != hi || k2 != lowerBound(s, 4) || k3 != lowerBound(s, 1) {
+				t.Fatalf("upperBound3(%v, %v, 3, 0) = %d, %d, %d", s, v, k1, k2, k3)
 			}
 			if k1, k2 := lowerBound2(s, v, 3); k1 != lo || k2 != lowerBound(s, 3) {
 				t.Fatalf("lowerBound2(%v, %v, 3) = %d, %d", s, v, k1, k2)
@@ -289,8 +290,9 @@ func TestSearchesMatchSlices(t *testing.T) {
 			if got := phiSumOf(s, v); got != wantOf {
 				t.Fatalf("phiSumOf(%v, %v) = %d, want %d", s, v, got, wantOf)
 			}
-			if got := countEqual(s, lo, v); got != hi-lo {
-				t.Fatalf("countEqual(%v, %d, %v) = %d, want %d", s, lo, v, got, hi-lo)
+			k3, k0 := lowerBound(s, 3), lowerBound(s, 0)
+			if e1, e2, e3 := equalCounts3(s, lo, k3, k0, v, 3, 0); e1 != hi-lo || e2 != lowerBound(s, 4)-k3 || e3 != lowerBound(s, 1)-k0 {
+				t.Fatalf("equalCounts3(%v, %v, 3, 0) = %d, %d, %d", s, v, e1, e2, e3)
 			}
 		}
 	}

@@ -231,21 +231,22 @@ func (w *scanWindows) slideSplit(out, x, in float64) {
 		// With φ(a, b) = 2·[a > b] + [a = b], 2U = Σ φ(a, b) over a in
 		// after, b in before; L = |A| = |B|.
 		L := len(A)
-		aOutEq, bInEq := countEqual(A, aOut, out), countEqual(B, bIn, in)
+		aOutEq, aXEq, aInEq := equalCounts3(A, aOut, aX, aIn, out, x, in)
+		bOutEq, bXEq, bInEq := equalCounts3(B, bOut, bX, bIn, out, x, in)
 		// out leaves before: each a in after loses φ(a, out);
 		w.u2 -= 2*(L-aOut) - aOutEq
 		// x leaves after: it loses φ(x, b) for each b in before but out;
-		w.u2 -= 2*bX + countEqual(B, bX, x) - phi(x, out)
+		w.u2 -= 2*bX + bXEq - phi(x, out)
 		// x enters before: each a in after but x gains φ(a, x);
-		w.u2 += 2*(L-aX) - countEqual(A, aX, x) - 1
+		w.u2 += 2*(L-aX) - aXEq - 1
 		// in enters after: it gains φ(in, b) for each b in before but
 		// out, and φ(in, x).
 		w.u2 += 2*bIn + bInEq - phi(in, out) + phi(in, x)
 		// Both windows together lose out and gain in (x stays): a group
 		// of c equal values goes from c³ − c to (c ∓ 1)³ − (c ∓ 1).
-		c := aOutEq + countEqual(B, bOut, out)
+		c := aOutEq + bOutEq
 		w.ties -= 3 * c * (c - 1)
-		c = countEqual(A, aIn, in) + bInEq
+		c = aInEq + bInEq
 		if in == out {
 			c--
 		}
@@ -385,34 +386,59 @@ func lowerBound3(s []float64, v1, v2, v3 float64) (k1, k2, k3 int) {
 	return k1, k2, k3
 }
 
-// countEqual is the number of values equal to v from position k of s,
-// where the values from k on are not below v: a few are looked at in
-// turn (most values have none or one equal), then the end of the run is
-// searched for (a series of few distinct values has long runs).
-func countEqual(s []float64, k int, v float64) int {
-	for e := 0; e < 4; e++ {
-		if k+e == len(s) || s[k+e] != v {
-			return e
-		}
+// equalCounts3 returns the numbers of values equal to v1, v2 and v3 in
+// sorted s from their lowerBound positions k1, k2 and k3: a few values are
+// looked at (most values have none or one equal); when a run is longer
+// (a series of few distinct values), the ends of the three are searched
+// for together.
+func equalCounts3(s []float64, k1, k2, k3 int, v1, v2, v3 float64) (e1, e2, e3 int) {
+	var long1, long2, long3 bool
+	e1, long1 = shortRun(s, k1, v1)
+	e2, long2 = shortRun(s, k2, v2)
+	e3, long3 = shortRun(s, k3, v3)
+	if long1 || long2 || long3 {
+		u1, u2, u3 := upperBound3(s, v1, v2, v3)
+		e1, e2, e3 = u1-k1, u2-k2, u3-k3
 	}
-	return 4 + upperBound(s[k+4:], v)
+	return e1, e2, e3
 }
 
-// upperBound is the first position of sorted s whose value is above v
-// (lowerBound's conditions and method).
-func upperBound(s []float64, v float64) int {
+// shortRun counts the values equal to v from position k of s, up to 3;
+// long says there are more.
+func shortRun(s []float64, k int, v float64) (e int, long bool) {
+	for ; e < 3; e++ {
+		if k+e == len(s) || s[k+e] != v {
+			return e, false
+		}
+	}
+	return e, k+e < len(s) && s[k+e] == v
+}
+
+// upperBound3 is the first position of sorted s whose value is above v1,
+// v2, v3 in turn, the three searches interleaved (lowerBound's conditions
+// and method).
+func upperBound3(s []float64, v1, v2, v3 float64) (k1, k2, k3 int) {
 	const sign = 1 << 63
-	key := math.Float64bits(v) &^ sign
-	base, n := 0, len(s)
+	key1, key2, key3 := math.Float64bits(v1)&^sign, math.Float64bits(v2)&^sign, math.Float64bits(v3)&^sign
+	n := len(s)
 	for n > 1 {
 		half := n / 2
-		// above is all ones when s[base+half−1] > v.
-		above := int(int64(key-(math.Float64bits(s[base+half-1])&^sign)) >> 63)
-		base += half &^ above
+		// The mask is all ones when s[k+half−1] > v.
+		k1 += half &^ int(int64(key1-(math.Float64bits(s[k1+half-1])&^sign))>>63)
+		k2 += half &^ int(int64(key2-(math.Float64bits(s[k2+half-1])&^sign))>>63)
+		k3 += half &^ int(int64(key3-(math.Float64bits(s[k3+half-1])&^sign))>>63)
 		n -= half
 	}
-	if n == 1 && math.Float64bits(s[base])&^sign <= key {
-		base++
+	if n == 1 {
+		if math.Float64bits(s[k1])&^sign <= key1 {
+			k1++
+		}
+		if math.Float64bits(s[k2])&^sign <= key2 {
+			k2++
+		}
+		if math.Float64bits(s[k3])&^sign <= key3 {
+			k3++
+		}
 	}
-	return base
+	return k1, k2, k3
 }
