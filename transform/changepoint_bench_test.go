@@ -90,11 +90,15 @@ func benchmarkDetect(b *testing.B, detect func([]float64, []Day, ChangeOptions) 
 	for _, s := range all {
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0, cpuOK := processCPU()
 			for b.Loop() {
 				cps, err := detect(s.values, s.days, DefaultChangeOptions())
 				if err != nil || (s.changes && len(cps) == 0) {
 					b.Fatalf("change points %v, error %v; want the planted shifts", cps, err)
 				}
+			}
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}
