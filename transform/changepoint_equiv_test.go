@@ -107,8 +107,8 @@ func TestDetectChangesMatchesReference(t *testing.T) {
 		opt         ChangeOptions
 		series, max int
 	}{
-		{def, 12, 4000},
-		{scanOnly, 12, 4000},
+		{def, 30, 4000},
+		{scanOnly, 30, 4000},
 		{opts(12, 50, 0.001, 0.1, 0.5), 8, 3000},
 		{opts(3, 12, 0.05, 0.1, 0.5), 60, 600},
 		{opts(4, 16, 0.05, 0.1, 0.5), 60, 800},
@@ -127,7 +127,7 @@ func TestDetectChangesMatchesReference(t *testing.T) {
 		{opts(5, 0, 0.5, 0.1, 0), 30, 300},
 		{opts(3, 7, 1, 0.1, 0), 30, 300},
 	}
-	total, nonEmpty := 0, 0
+	total, nonEmpty, points := 0, 0, 0
 	for _, set := range sets {
 		for k := range set.series {
 			n := 20 + r.IntN(set.max-19)
@@ -152,12 +152,13 @@ func TestDetectChangesMatchesReference(t *testing.T) {
 				t.Fatalf("options %+v, n %d, days %v:\n got %+v\nwant %+v", set.opt, n, days != nil, got, want)
 			}
 			total++
+			points += len(want)
 			if len(want) > 0 {
 				nonEmpty++
 			}
 		}
 	}
-	t.Logf("%d series, %d with change points", total, nonEmpty)
+	t.Logf("%d series, %d with change points, %d change points compared", total, nonEmpty, points)
 	if nonEmpty < total/2 {
 		t.Errorf("only %d of %d series have change points; the comparison shows too little", nonEmpty, total)
 	}
