@@ -21,10 +21,12 @@ import (
 //     O(log s) per position; where the ratio fails for a while, both are
 //     dropped and started again (sorted, merged) when it passes.
 //
-// Only where both pass is testSorted run, on the two sorted windows: its
-// figures are those of the previous implementation bit for bit
-// (TestDetectChangesMatchesReference). The splits that fail are dropped:
-// the scan never reads a test that does not pass.
+// Only where both pass is the p-value computed, from the same U and a tie
+// term kept with it (resultFromU, no merge), and the split judged as
+// testSorted judges it: the figures are those of the previous
+// implementation bit for bit (TestDetectChangesMatchesReference). The
+// splits that fail are dropped: the scan never reads a test that does not
+// pass.
 //
 // A median read from a window sorted in another way is the same value
 // bit for bit, equal values having equal bits — except −0 and +0, which
@@ -152,9 +154,10 @@ type scanWindows struct {
 	ties   int
 	uValid bool
 	// idle counts the positions since U was last read. Keeping before
-	// and U up to date costs four more searches per position; after a
-	// quarter of the window without a read they are dropped (sorting and
-	// merging them again costs about what that many updates do).
+	// and U up to date costs a second window's searches and moves per
+	// position; after a quarter of the window without a read they are
+	// dropped (sorting and merging them again costs about what that many
+	// updates do).
 	idle int
 }
 
@@ -210,9 +213,9 @@ func (w *scanWindows) slide(out, in float64) {
 // slideSplit moves the split one position on: out leaves before, x moves
 // from after to before, in enters after (out = values[i−1−s], x =
 // values[i−1], in = values[i−1+s] for the split i). The windows end up
-// exactly as slidingSorted.slide(out, x) and slide(x, in) of the
-// implementation before leave them: the same positions, so the same
-// values bit for bit (−0 included). The positions are searched for in the
+// exactly as the previous implementation's slide left them (slices.Delete
+// at slices.BinarySearch's position, then slices.Insert at its position):
+// the same positions, so the same values bit for bit (−0 included). The positions are searched for in the
 // windows as they were, together (the searches are most of the cost, and
 // interleaved they overlap).
 func (w *scanWindows) slideSplit(out, x, in float64) {
