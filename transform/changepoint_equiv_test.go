@@ -195,7 +195,7 @@ func TestDetectChangesMatchesReferenceErrors(t *testing.T) {
 // TestScanWindowsTrackU: at every split of random series with many ties
 // (zeros and −0 among them) and at every scale, the sliding windows hold
 // exactly the values, in the same order bit for bit, that the reference's
-// slidingSorted.slide leaves, and U, kept as they slide or merged again
+// refSlidingSorted.slide leaves, and U, kept as they slide or merged again
 // after a stretch without a read, is U as uSorted merges it.
 func TestScanWindowsTrackU(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
