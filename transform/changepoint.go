@@ -88,9 +88,11 @@ type windowTest struct {
 type changeScanner struct {
 	opt    ChangeOptions
 	mw     mwTester
-	dayBuf []float64 // one day's values, sorted for its median
-	restA  []float64 // the after sample less its most extreme day
-	restB  []float64 // the before sample less its most extreme day
+	med    []float64   // the medians of one scale's windows (passingAt)
+	win    scanWindows // the scan's samples at one scale
+	dayBuf []float64   // one day's values, sorted for its median
+	restA  []float64   // the after sample less its most extreme day
+	restB  []float64   // the before sample less its most extreme day
 	// lastPass is the last position whose scan test passed at some scale
 	// (−1: none), set by scan.
 	lastPass int
@@ -108,7 +110,12 @@ func (s *changeScanner) test(before, after []float64) windowTest {
 
 // testSorted is test on sorted samples.
 func (s *changeScanner) testSorted(before, after []float64) windowTest {
-	r := s.mw.testSorted(after, before)
+	return s.judge(before, after, s.mw.testSorted(after, before))
+}
+
+// judge is testSorted given the Mann–Whitney test r of after against
+// before.
+func (s *changeScanner) judge(before, after []float64, r MannWhitney) windowTest {
 	t := windowTest{mw: r, medB: medianSorted(before), medA: medianSorted(after),
 		nBefore: len(before), nA: len(after)}
 	switch {
@@ -129,17 +136,9 @@ func (s *changeScanner) testSorted(before, after []float64) windowTest {
 	return t
 }
 
-// slidingSorted is a window of a series kept sorted as it slides.
+// slidingSorted is a window of a series kept sorted as it slides (see
+// scanWindows).
 type slidingSorted []float64
-
-// slide removes out and inserts in (out is in the window).
-func (w *slidingSorted) slide(out, in float64) {
-	s := *w
-	k, _ := slices.BinarySearch(s, out)
-	s = slices.Delete(s, k, k+1)
-	k, _ = slices.BinarySearch(s, in)
-	*w = slices.Insert(s, k, in)
-}
 
 // DetectChanges returns the change points of a duration series (values in
 // order; finite, non-negative — contract 2b's duration series), ascending
@@ -278,37 +277,32 @@ func (o ChangeOptions) scales() []int {
 func (s *changeScanner) scan(values []float64) []candidate {
 	w, n := s.opt.Window, len(values)
 	s.lastPass = -1
-	tests := make([]windowTest, n+1)
-	var cands []candidate
+	var cands, passing []candidate
+	negZero := slices.ContainsFunc(values, isNegativeZero)
 	scales := s.opt.scales()
 	for _, sw := range scales {
 		if 2*sw > n {
 			break
 		}
-		before := slidingSorted(slices.Sorted(slices.Values(values[:sw])))
-		after := slidingSorted(slices.Sorted(slices.Values(values[sw : 2*sw])))
-		for i := sw; i <= n-sw; i++ {
-			if i > sw {
-				// Window i−1 → i: values[i−1] moves from after to before.
-				before.slide(values[i-1-sw], values[i-1])
-				after.slide(values[i-1], values[i-1+sw])
-			}
-			tests[i] = s.testSorted(before, after)
+		// The positions that pass at this scale, ascending. Only they
+		// are read below: a position that does not pass is neither a
+		// candidate nor compared with one.
+		passing = s.passingAt(values, sw, negZero, passing[:0])
+		if len(passing) > 0 {
+			s.lastPass = max(s.lastPass, passing[len(passing)-1].i)
 		}
-		for i := sw; i <= n-sw; i++ {
-			if !tests[i].pass {
-				continue
-			}
-			s.lastPass = max(s.lastPass, i)
-			c := candidate{i: i, scale: sw, t: tests[i]}
+		// A candidate is the best passing position within ±sw.
+		for k := range passing {
+			c := &passing[k]
 			best := true
-			for j := max(sw, i-sw); j <= min(n-sw, i+sw) && best; j++ {
-				if j != i && tests[j].pass && betterCandidate(&candidate{i: j, scale: sw, t: tests[j]}, &c) {
-					best = false
-				}
+			for l := k - 1; l >= 0 && c.i-passing[l].i <= sw && best; l-- {
+				best = !betterCandidate(&passing[l], c)
+			}
+			for l := k + 1; l < len(passing) && passing[l].i-c.i <= sw && best; l++ {
+				best = !betterCandidate(&passing[l], c)
 			}
 			if best {
-				cands = append(cands, c)
+				cands = append(cands, *c)
 			}
 		}
 	}
@@ -471,9 +465,11 @@ func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
 	if err != nil { // only non-finite values, which the caller excluded
 		return i
 	}
+	u2 := int(2 * u) // 2U, an integer: U = u2/2 exactly at every step
 	best, bestZ := i, -1.0
 	for j := j0; ; j++ {
 		m, n := float64(hi-j), float64(j-lo)
+		u := float64(u2) / 2
 		z := math.Abs(u-m*n/2) / math.Sqrt(m*n*(m+n+1)/12)
 		if z > bestZ || (z == bestZ && abs(j-i) < abs(best-i)) {
 			best, bestZ = j, z
@@ -481,22 +477,12 @@ func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
 		if j == j1 {
 			return best
 		}
-		// values[j] moves from the after sample to the before sample.
+		// values[j] moves from the after sample to the before sample:
+		// it loses φ(x, b) for each b before it and each a after it
+		// gains φ(a, x).
 		x := values[j]
-		for _, b := range values[lo:j] {
-			if x > b {
-				u--
-			} else if x == b {
-				u -= 0.5
-			}
-		}
-		for _, a := range values[j+1 : hi] {
-			if a > x {
-				u++
-			} else if a == x {
-				u += 0.5
-			}
-		}
+		u2 -= phiSum(x, values[lo:j])
+		u2 += phiSumOf(values[j+1:hi], x)
 	}
 }
 

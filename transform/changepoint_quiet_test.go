@@ -106,3 +106,42 @@ func TestQuietEndKeepsChangePoints(t *testing.T) {
 		})
 	}
 }
+
+// TestLastScanPassMatchesEveryTest: LastScanPass is the last position
+// whose scan test passes at some scale, found here by testing every split
+// of every scale with the reference scan's test (the scan itself skips
+// most of them).
+func TestLastScanPassMatchesEveryTest(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	found := 0
+	for trial := range 200 {
+		opt := DefaultChangeOptions()
+		if trial%2 == 1 {
+			opt = ChangeOptions{Window: 4 + r.IntN(10), MaxP: 0.05, MinRatio: 0.1, MinEffect: 0.5}
+		}
+		n := 20 + r.IntN(900)
+		values, _ := quietSeries(r, n, 1+r.IntN(30), 100+r.IntN(400))
+		ref := &refScanner{opt: opt}
+		want := -1
+		for _, s := range refScales(opt) {
+			for i := s; i <= n-s; i++ {
+				if ref.test(values[i-s:i], values[i:i+s]).pass {
+					want = max(want, i)
+				}
+			}
+		}
+		got, err := LastScanPass(values, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("trial %d (n %d, %+v): last passing test %d, want %d", trial, n, opt, got, want)
+		}
+		if want >= 0 {
+			found++
+		}
+	}
+	if found < 50 {
+		t.Fatalf("only %d series with a passing test", found)
+	}
+}

@@ -207,32 +207,6 @@ func TestDetectChangesBadInput(t *testing.T) {
 	}
 }
 
-// BenchmarkDetectChanges: a 10,000-run series (10 runs a day, lognormal
-// noise of 10 %, a 30 % shift every 500 runs).
-func BenchmarkDetectChanges(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	x := make([]float64, 10000)
-	days := make([]Day, len(x))
-	level := 60.0
-	for i := range x {
-		if i > 0 && i%500 == 0 {
-			if (i/500)%2 == 1 {
-				level *= 1.3
-			} else {
-				level /= 1.3
-			}
-		}
-		x[i] = level * math.Exp(0.1*r.NormFloat64())
-		days[i] = Day(20000 + i/10)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DetectChanges(x, days, DefaultChangeOptions()); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // The detection is invariant under a change of unit: every test is on
 // ranks or on ratios of medians. Seconds and milliseconds give the same
 // change points (a property that fails if a threshold is absolute).
