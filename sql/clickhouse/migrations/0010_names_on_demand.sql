@@ -15,7 +15,9 @@
 -- at every moment: the names are read from scripts_state under FINAL at query
 -- time, as before (no cache, no copy a rename could leave stale).
 -- Correlated subqueries are on by default from ClickHouse 25.8 (LTS); see
--- docs/design.md, ClickHouse compatibility.
+-- docs/design.md, ClickHouse compatibility. ClickHouse refuses them over
+-- Distributed tables: on a cluster (--clickhouse-cluster) the job writes
+-- this line as 0009's scalar lookup instead (load/cluster.go).
 --
 -- The read of groups_for_views under FINAL merges its parts in one stream
 -- (split_intersecting_parts_ranges_into_layers_final = 0): by default
@@ -31,9 +33,7 @@
 CREATE OR REPLACE VIEW script_daily SQL SECURITY DEFINER AS
 SELECT
     g.script_id AS script_id,
-    ifNull(
-        (SELECT s.name FROM script_names AS s WHERE s.script_id = g.script_id),
-        concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
+    ifNull((SELECT s.name FROM script_names AS s WHERE s.script_id = g.script_id), concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
     g.day AS day,
     g.total AS total,
     g.success AS success,
@@ -68,9 +68,7 @@ FROM
 CREATE OR REPLACE VIEW step_daily SQL SECURITY DEFINER AS
 SELECT
     g.script_id AS script_id,
-    ifNull(
-        (SELECT s.name FROM script_names AS s WHERE s.script_id = g.script_id),
-        concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
+    ifNull((SELECT s.name FROM script_names AS s WHERE s.script_id = g.script_id), concat('(unknown script ', toString(g.script_id), ')')) AS script_name,
     g.step_index AS step_index,
     g.step_name AS step_name,
     g.day AS day,
