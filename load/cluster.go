@@ -48,7 +48,7 @@ var (
 	reView        = regexp.MustCompile(`(?is)^(CREATE OR REPLACE VIEW\s+\w+)(\s.*)$`)
 	reDrop        = regexp.MustCompile(`(?is)^DROP TABLE IF EXISTS\s+(\w+)\s*$`)
 	reAlter       = regexp.MustCompile(`(?is)^ALTER TABLE\s+(\w+)(\s.*)$`)
-	reAddIndex    = regexp.MustCompile(`(?is)^\s*ADD INDEX\s`)
+	reLocalOnly   = regexp.MustCompile(`(?is)^\s*(ADD INDEX|MODIFY SETTING)\s`)
 	reInsert      = regexp.MustCompile(`(?is)^INSERT INTO\s`)
 	reMatView     = regexp.MustCompile(`(?is)^CREATE MATERIALIZED VIEW IF NOT EXISTS\s+(\w+)\s+TO\s+(\w+)\s+AS\s(.*)$`)
 	reScriptID    = regexp.MustCompile(`(?m)(^|\(|,)\s*script_id\s`)
@@ -103,8 +103,9 @@ func (c *Cluster) Rewrite(stmt, database string) (ddl, once []string, err error)
 		}, nil, nil
 	case reAlter.MatchString(stmt):
 		m := reAlter.FindStringSubmatch(stmt)
-		if reAddIndex.MatchString(m[2]) {
-			// A Distributed table has no data, so no index.
+		if reLocalOnly.MatchString(m[2]) {
+			// A Distributed table has no data, so no index and no
+			// MergeTree settings.
 			return []string{"ALTER TABLE " + quoteIdent(m[1]+localSuffix) + on + m[2]}, nil, nil
 		}
 		return []string{

@@ -112,6 +112,10 @@ func TestClusterRewriteRules(t *testing.T) {
 	if strings.Join(ddl, "\n") != "ALTER TABLE `t_local` ADD INDEX IF NOT EXISTS i v TYPE minmax GRANULARITY 1" {
 		t.Fatalf("an index goes on the local table only (a Distributed table has no data): %q", ddl)
 	}
+	ddl, _, _ = c.Rewrite("ALTER TABLE t MODIFY SETTING min_compress_block_size = 1", "db")
+	if strings.Join(ddl, "\n") != "ALTER TABLE `t_local` MODIFY SETTING min_compress_block_size = 1" {
+		t.Fatalf("a MergeTree setting goes on the local table only: %q", ddl)
+	}
 	ddl, _, _ = c.Rewrite("ALTER TABLE t ADD COLUMN IF NOT EXISTS w UInt8", "db")
 	if len(ddl) != 2 {
 		t.Fatalf("a column goes on both tables: %q", ddl)
