@@ -48,7 +48,7 @@ var (
 	reView        = regexp.MustCompile(`(?is)^(CREATE OR REPLACE VIEW\s+\w+)(\s.*)$`)
 	reDrop        = regexp.MustCompile(`(?is)^DROP TABLE IF EXISTS\s+(\w+)\s*$`)
 	reAlter       = regexp.MustCompile(`(?is)^ALTER TABLE\s+(\w+)(\s.*)$`)
-	reAddIndex    = regexp.MustCompile(`(?is)^\s*ADD INDEX\s`)
+	reLocalOnly   = regexp.MustCompile(`(?is)^\s*(ADD INDEX|MODIFY SETTING)\s`)
 	reInsert      = regexp.MustCompile(`(?is)^INSERT INTO\s`)
 	reMatView     = regexp.MustCompile(`(?is)^CREATE MATERIALIZED VIEW IF NOT EXISTS\s+(\w+)\s+TO\s+(\w+)\s+AS\s(.*)$`)
 	reScriptID    = regexp.MustCompile(`(?m)(^|\(|,)\s*script_id\s`)
@@ -94,7 +94,7 @@ func (c *Cluster) Rewrite(stmt, database string) (ddl, once []string, err error)
 		return ddl, nil, nil
 	case reView.MatchString(stmt):
 		m := reView.FindStringSubmatch(stmt)
-		return []string{m[1] + on + m[2]}, nil, nil
+		return []string{m[1] + on + scalarNames(m[2])}, nil, nil
 	case reDrop.MatchString(stmt):
 		name := reDrop.FindStringSubmatch(stmt)[1]
 		return []string{
@@ -103,8 +103,9 @@ func (c *Cluster) Rewrite(stmt, database string) (ddl, once []string, err error)
 		}, nil, nil
 	case reAlter.MatchString(stmt):
 		m := reAlter.FindStringSubmatch(stmt)
-		if reAddIndex.MatchString(m[2]) {
-			// A Distributed table has no data, so no index.
+		if reLocalOnly.MatchString(m[2]) {
+			// A Distributed table has no data, so no index and no
+			// MergeTree settings.
 			return []string{"ALTER TABLE " + quoteIdent(m[1]+localSuffix) + on + m[2]}, nil, nil
 		}
 		return []string{
@@ -125,6 +126,31 @@ func (c *Cluster) Rewrite(stmt, database string) (ddl, once []string, err error)
 		return nil, []string{c.localNames(stmt)}, nil
 	}
 	return nil, nil, fmt.Errorf("cluster: no rule for the statement %.60q", stmt)
+}
+
+// The script name of script_daily and step_daily is a correlated subquery
+// on one server (migration 0010: read only when a query asks for it), but
+// ClickHouse refuses correlated subqueries over Distributed tables. On a
+// cluster the name is looked up as in 0009 instead: transform() over one
+// scalar read of script_names per query — the same name, read by every
+// query. Both texts are exact lines of the migration (a test checks that
+// each view that names script_name this way is rewritten).
+const (
+	correlatedName = "ifNull((SELECT s.name FROM script_names AS s WHERE s.script_id = g.script_id), concat('(unknown script ', toString(g.script_id), ')')) AS script_name"
+	scalarName     = "transform(g.script_id, names.1, names.2, concat('(unknown script ', toString(g.script_id), ')')) AS script_name"
+	namesScalar    = "WITH (SELECT (groupArray(script_id), groupArray(name)) FROM script_names) AS names\n"
+	viewHeader     = " SQL SECURITY DEFINER AS\n"
+)
+
+// scalarNames rewrites a view's body (what follows its name) that looks
+// the script name up with a correlated subquery; other bodies are returned
+// as they are.
+func scalarNames(body string) string {
+	if !strings.Contains(body, correlatedName) || !strings.HasPrefix(body, viewHeader) {
+		return body
+	}
+	body = strings.Replace(body, correlatedName, scalarName, 1)
+	return viewHeader + namesScalar + strings.TrimPrefix(body, viewHeader)
 }
 
 // localNames names the local tables instead of the Distributed ones,

@@ -112,11 +112,53 @@ func TestClusterRewriteRules(t *testing.T) {
 	if strings.Join(ddl, "\n") != "ALTER TABLE `t_local` ADD INDEX IF NOT EXISTS i v TYPE minmax GRANULARITY 1" {
 		t.Fatalf("an index goes on the local table only (a Distributed table has no data): %q", ddl)
 	}
+	ddl, _, _ = c.Rewrite("ALTER TABLE t MODIFY SETTING min_compress_block_size = 1", "db")
+	if strings.Join(ddl, "\n") != "ALTER TABLE `t_local` MODIFY SETTING min_compress_block_size = 1" {
+		t.Fatalf("a MergeTree setting goes on the local table only: %q", ddl)
+	}
 	ddl, _, _ = c.Rewrite("ALTER TABLE t ADD COLUMN IF NOT EXISTS w UInt8", "db")
 	if len(ddl) != 2 {
 		t.Fatalf("a column goes on both tables: %q", ddl)
 	}
 	if _, _, err := c.Rewrite("OPTIMIZE TABLE t", "db"); err == nil {
 		t.Fatal("a statement with no rule was accepted")
+	}
+}
+
+// On a cluster the views of the newest migration that name the script with
+// a correlated subquery (refused over Distributed tables) get 0009's scalar
+// lookup instead, and the rewrite cannot silently stop matching: the
+// migration must still hold the exact line for both views.
+func TestClusterViewsLookNamesUpWithoutCorrelatedSubqueries(t *testing.T) {
+	migrations, err := sqlfiles.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := map[string]string{} // the last definition of each view
+	for _, m := range migrations {
+		for _, stmt := range m.Statements {
+			if v := reView.FindStringSubmatch(stmt); v != nil {
+				views[strings.Fields(v[1])[4]] = stmt
+			}
+		}
+	}
+	for _, name := range []string{"script_daily", "step_daily"} {
+		stmt := views[name]
+		if !strings.Contains(stmt, correlatedName) {
+			t.Fatalf("%s: the migration no longer names the script with %q: update the cluster rewrite", name, correlatedName)
+		}
+		c := &Cluster{Name: "c", PerNode: true}
+		ddl, _, err := c.Rewrite(stmt, "db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ddl[0]
+		if strings.Contains(got, "WHERE s.script_id = g.script_id") {
+			t.Errorf("%s on a cluster still has the correlated subquery:\n%s", name, got)
+		}
+		if !strings.HasPrefix(got, "CREATE OR REPLACE VIEW "+name+" SQL SECURITY DEFINER AS\nWITH (SELECT (groupArray(script_id), groupArray(name)) FROM script_names) AS names\nSELECT\n") ||
+			!strings.Contains(got, "    transform(g.script_id, names.1, names.2, concat('(unknown script ', toString(g.script_id), ')')) AS script_name,\n") {
+			t.Errorf("%s on a cluster:\n%s", name, got)
+		}
 	}
 }
