@@ -162,3 +162,14 @@ func TestClusterViewsLookNamesUpWithoutCorrelatedSubqueries(t *testing.T) {
 		}
 	}
 }
+
+// TestOlderServersGetTheScalarNames: servers before 25.8 refuse correlated
+// subqueries by default; migration 0010's views are rewritten for them.
+func TestOlderServersGetTheScalarNames(t *testing.T) {
+	for v, want := range map[string]bool{"24.8.14.39": true, "25.3.2.1": true, "25.7.9.1": true,
+		"25.8.1.1": false, "25.10.2.1": false, "26.7.2.1": false, "garbage": false} {
+		if got := beforeCorrelatedSubqueries(v); got != want {
+			t.Errorf("%s: before 25.8 = %v, want %v", v, got, want)
+		}
+	}
+}

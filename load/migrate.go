@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
@@ -119,6 +120,9 @@ func (s *Sink) reset(ctx context.Context) error {
 func (s *Sink) execSchema(ctx context.Context, stmt string) error {
 	c := s.cluster
 	if c == nil {
+		if strings.Contains(stmt, correlatedName) {
+			return s.execNamedView(ctx, stmt)
+		}
 		return s.conn.Exec(ctx, stmt)
 	}
 	for _, one := range sqlfiles.SplitStatements(stmt) { // without its comments
@@ -134,4 +138,40 @@ func (s *Sink) execSchema(ctx context.Context, stmt string) error {
 		}
 	}
 	return nil
+}
+
+// execNamedView runs a statement whose views name the script with a
+// correlated subquery (migration 0010). A server older than ClickHouse 25.8
+// refuses those by default: it gets the views as a cluster does, with
+// 0009's scalar lookup (scalarNames) — the same answers, one read of the
+// names per query — so that 24.8 stays the floor.
+func (s *Sink) execNamedView(ctx context.Context, stmt string) error {
+	var version string
+	if err := s.conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		return sinkErrorf("clickhouse version: %w", err)
+	}
+	if !beforeCorrelatedSubqueries(version) {
+		return s.conn.Exec(ctx, stmt)
+	}
+	for _, one := range sqlfiles.SplitStatements(stmt) {
+		if m := reView.FindStringSubmatch(one); m != nil {
+			one = m[1] + scalarNames(m[2])
+		}
+		if err := s.conn.Exec(ctx, one); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// beforeCorrelatedSubqueries says a server version ("25.3.2.1") predates
+// 25.8, where correlated subqueries are on by default. A version that does
+// not parse counts as new (the migration then says what the server
+// refused).
+func beforeCorrelatedSubqueries(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major < 25 || (major == 25 && minor < 8)
 }
