@@ -15,9 +15,9 @@
 -- at every moment: the names are read from scripts_state under FINAL at query
 -- time, as before (no cache, no copy a rename could leave stale).
 -- Correlated subqueries are on by default from ClickHouse 25.8 (LTS); see
--- docs/design.md, ClickHouse compatibility. ClickHouse refuses them over
--- Distributed tables: on a cluster (--clickhouse-cluster) the job writes
--- this line as 0009's scalar lookup instead (load/cluster.go).
+-- docs/design.md, ClickHouse compatibility. An older server, and a cluster
+-- (ClickHouse refuses them over Distributed tables), get this line as 0009's
+-- scalar lookup instead (load/migrate.go, load/cluster.go).
 --
 -- The read of groups_for_views under FINAL merges its parts in one stream
 -- (split_intersecting_parts_ranges_into_layers_final = 0): by default
