@@ -137,28 +137,11 @@ func uSorted(a, b []float64) (u, tieTerm float64) {
 	return u, tieTerm
 }
 
-// testSorted is the test of sorted samples (ascending, finite, non-empty).
+// testSorted is the test of sorted samples (ascending, finite, non-empty):
+// U and the tie term by one merge, then the p-value (resultFromU).
 func (t *mwTester) testSorted(a, b []float64) MannWhitney {
 	u, tieTerm := uSorted(a, b)
-	m, n := len(a), len(b)
-	mf, nf := float64(m), float64(n)
-	res := MannWhitney{U: u, Delta: 2*u/(mf*nf) - 1}
-	if tieTerm == 0 && m < exactMaxSize && n < exactMaxSize {
-		cdf := t.exactCDF(m, n)
-		lower := min(u, mf*nf-u) // an integer without ties
-		res.P = min(1, 2*cdf[int(lower)])
-		res.Exact = true
-		return res
-	}
-	N := mf + nf
-	sigma := math.Sqrt(mf * nf / 12 * ((N + 1) - tieTerm/(N*(N-1))))
-	dev := math.Abs(u-mf*nf/2) - 0.5
-	if sigma == 0 || dev <= 0 {
-		res.P = 1
-		return res
-	}
-	res.P = min(1, math.Erfc(dev/sigma/math.Sqrt2))
-	return res
+	return t.resultFromU(u, tieTerm, len(a), len(b))
 }
 
 // MannWhitneyExactCDF returns the CDF of U for samples of m and n values
