@@ -108,42 +108,67 @@ func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCo
 	return out, err
 }
 
-// ScriptRunsFunc receives the counted runs of one script read by
-// ChangeRuns, in series order (OrderedAt, then ID). The
-// slice is fn's to keep: the next script's runs go into a new one (a
-// worker computing a long script needs no copy of it).
-type ScriptRunsFunc func(scriptID int64, runs []transform.Run) error
+// RunFunc receives the counted runs read by ChangeRuns one at a time, in
+// series order (OrderedAt, then ID) within each script, a script's runs
+// together. The run and its steps are reused once fn returns: a long
+// script's runs with all their steps are never held at once (the first
+// load reads whole scripts).
+type RunFunc func(scriptID int64, r *transform.Run) error
 
-// ChangeRuns streams, script by script, the counted runs of the scripts
-// from a day on (their stored day), in series order, with what the
-// duration series need and nothing more: status class, duration, the
-// steps' index, status, name and duration (and the failed steps' errors,
-// packed with them); no other times, no error message.
-func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn ScriptRunsFunc) error {
+// ChangeRuns streams the counted runs of the scripts from a day on (their
+// stored day), in series order, with what the duration series need and
+// nothing more: status class, duration, the steps' index, status, name and
+// duration (and the failed steps' errors, packed with them); no other
+// times, no error message.
+func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn RunFunc) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+		"ids": int64List(ids), "from": from.String(),
+	}))
+	// Only the start of the query is retried (fn must not see a run twice).
+	var rows driver.Rows
+	err := s.retry(ctx, func() (err error) {
+		rows, err = s.conn.Query(qctx, sqlfiles.ClickHouseDetectChangeRuns)
+		return err
+	})
+	if err != nil {
+		return sinkErrorf("clickhouse read series: %w", err)
+	}
+	defer rows.Close()
 	var (
-		runID, orderedAt int64
-		day              time.Time
-		class, packed    string
-		duration         *float64
-		stDuration       []*float64
+		scriptID, runID, orderedAt int64
+		day                        time.Time
+		class, packed              string
+		duration                   *float64
+		stDuration                 []*float64
+		r                          transform.Run
+		steps                      []transform.Step
+		dec                        stepDecoder
 	)
-	return s.streamRuns(ctx, sqlfiles.ClickHouseDetectChangeRuns, ids, from, fn,
-		[]any{&day, &runID, &class, &orderedAt, &duration, &packed, &stDuration},
-		func(r *transform.Run, dec *stepDecoder) error {
-			*r = transform.Run{ID: runID, Day: dayOf(day), Class: classByName[class],
-				OrderedAt: time.UnixMicro(orderedAt).UTC(), Duration: nullFloat(duration)}
-			steps, err := dec.decode(packed, nil)
-			if err != nil {
-				return err
+	for rows.Next() {
+		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &duration, &packed, &stDuration); err != nil {
+			return sinkErrorf("clickhouse read series: %w", err)
+		}
+		if steps, err = dec.decode(packed, steps); err != nil {
+			return sinkErrorf("clickhouse read series: script %d: %w", scriptID, err)
+		}
+		for k := range steps {
+			if k < len(stDuration) {
+				steps[k].Duration = nullFloat(stDuration[k])
 			}
-			for k := range steps {
-				if k < len(stDuration) {
-					steps[k].Duration = nullFloat(stDuration[k])
-				}
-			}
-			r.Steps = steps
-			return nil
-		})
+		}
+		r = transform.Run{ID: runID, ScriptID: scriptID, Day: dayOf(day), Class: classByName[class],
+			OrderedAt: time.UnixMicro(orderedAt).UTC(), Duration: nullFloat(duration), Steps: steps}
+		if err := fn(scriptID, &r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return sinkErrorf("clickhouse read series: %w", err)
+	}
+	return nil
 }
 
 // StepSummary is one step's row of the step health read (HealthSteps):
@@ -170,63 +195,6 @@ func ceilMicro(t time.Time) int64 {
 		us++
 	}
 	return us
-}
-
-// streamRuns runs one of the detection reads (script_id first, then the
-// columns scanned into dest, made into a run by build) and hands fn each
-// script's runs.
-func (s *Sink) streamRuns(ctx context.Context, query string, ids []int64, from transform.Day, fn ScriptRunsFunc,
-	dest []any, build func(r *transform.Run, dec *stepDecoder) error) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"ids": int64List(ids), "from": from.String(),
-	}))
-	// Only the start of the query is retried (fn must not see a run twice).
-	var rows driver.Rows
-	err := s.retry(ctx, func() (err error) {
-		rows, err = s.conn.Query(qctx, query)
-		return err
-	})
-	if err != nil {
-		return sinkErrorf("clickhouse read series: %w", err)
-	}
-	defer rows.Close()
-	var (
-		cur, scriptID int64
-		have          bool
-		runs          []transform.Run
-		dec           stepDecoder
-	)
-	dest = append([]any{&scriptID}, dest...)
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return sinkErrorf("clickhouse read series: %w", err)
-		}
-		if !have || scriptID != cur {
-			if have {
-				if err := fn(cur, runs); err != nil {
-					return err
-				}
-			}
-			cur, have = scriptID, true
-			runs = nil
-		}
-		var r transform.Run
-		if err := build(&r, &dec); err != nil {
-			return sinkErrorf("clickhouse read series: script %d: %w", scriptID, err)
-		}
-		r.ScriptID = scriptID
-		runs = append(runs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return sinkErrorf("clickhouse read series: %w", err)
-	}
-	if have {
-		return fn(cur, runs)
-	}
-	return nil
 }
 
 // SeriesKey names a duration series: a script's runs (StepIndex −1) or one

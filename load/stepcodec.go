@@ -66,9 +66,8 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 	pos := k
 	out = out[:0]
 	if cap(out) < int(n) {
-		// Exactly the run's steps: the detection reads keep every run's
-		// steps of a script at once, and append's doubling left up to half
-		// of each slice unused.
+		// Exactly the run's steps (callers that keep runs keep no spare
+		// capacity; ChangeRuns reuses one slice for every run).
 		out = make([]transform.Step, 0, n)
 	}
 	for range n {

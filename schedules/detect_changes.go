@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,8 +86,9 @@ type scriptRuns struct {
 	series    map[int32]*series
 	// names[k]: every step of index k (any status) in run order, with its
 	// name (an index into text; −1: null).
-	names map[int32][]runStepName
-	text  []string
+	names    map[int32][]runStepName
+	text     []string
+	interned map[string]int32 // text's index of each name
 }
 
 // runStepName is one step's name in one run.
@@ -99,44 +101,48 @@ type runStepName struct{ run, name int32 }
 // group's: a copy of a run left at a wrong day (an old bug, until a
 // backfill repairs it) must not break the series' order.
 func newScriptRuns(runs []transform.Run, loc *time.Location) *scriptRuns {
-	sr := &scriptRuns{id: make([]int64, len(runs)), orderedUS: make([]int64, len(runs)), day: make([]transform.Day, len(runs)),
-		series: map[int32]*series{-1: {step: -1}}, names: map[int32][]runStepName{}}
-	interned := map[string]int32{}
-	add := func(s *series, v float64, day, group transform.Day, i int) {
-		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, day), append(s.groupDays, group), append(s.runs, i)
-	}
+	sr := &scriptRuns{series: map[int32]*series{-1: {step: -1}}, names: map[int32][]runStepName{}, interned: map[string]int32{}}
 	for i := range runs {
-		r := &runs[i]
-		day := transform.DayOf(r.OrderedAt, loc)
-		sr.id[i], sr.orderedUS[i], sr.day[i] = r.ID, r.OrderedAt.UnixMicro(), day
-		if r.Class == transform.StatusSuccess && r.Duration.Valid {
-			add(sr.series[-1], r.Duration.Float64, day, r.Day, i)
-		}
-		for k := range r.Steps {
-			st := &r.Steps[k]
-			name := int32(-1)
-			if st.Name.Valid {
-				n, ok := interned[st.Name.String]
-				if !ok {
-					n = int32(len(sr.text))
-					sr.text = append(sr.text, st.Name.String)
-					interned[st.Name.String] = n
-				}
-				name = n
-			}
-			sr.names[st.Index] = append(sr.names[st.Index], runStepName{run: int32(i), name: name})
-			if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
-				continue
-			}
-			s := sr.series[st.Index]
-			if s == nil {
-				s = &series{step: st.Index}
-				sr.series[st.Index] = s
-			}
-			add(s, st.Duration.Float64, day, r.Day, i)
-		}
+		sr.add(&runs[i], loc)
 	}
 	return sr
+}
+
+// add appends the script's next run (in series order); it keeps nothing of
+// r itself.
+func (sr *scriptRuns) add(r *transform.Run, loc *time.Location) {
+	i := len(sr.id)
+	day := transform.DayOf(r.OrderedAt, loc)
+	sr.id, sr.orderedUS, sr.day = append(sr.id, r.ID), append(sr.orderedUS, r.OrderedAt.UnixMicro()), append(sr.day, day)
+	add := func(s *series, v float64) {
+		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, day), append(s.groupDays, r.Day), append(s.runs, i)
+	}
+	if r.Class == transform.StatusSuccess && r.Duration.Valid {
+		add(sr.series[-1], r.Duration.Float64)
+	}
+	for k := range r.Steps {
+		st := &r.Steps[k]
+		name := int32(-1)
+		if st.Name.Valid {
+			n, ok := sr.interned[st.Name.String]
+			if !ok {
+				n = int32(len(sr.text))
+				sr.text = append(sr.text, strings.Clone(st.Name.String))
+				sr.interned[sr.text[n]] = n
+			}
+			name = n
+		}
+		sr.names[st.Index] = append(sr.names[st.Index], runStepName{run: int32(i), name: name})
+		if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
+			continue
+		}
+		s := sr.series[st.Index]
+		if s == nil {
+			s = &series{step: st.Index}
+			sr.series[st.Index] = s
+		}
+		add(s, st.Duration.Float64)
+	}
 }
 
 // key is the run key of run i.
@@ -391,14 +397,36 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 			}
 		}
 		for _, part := range readParts(group, counts, from) {
-			readErr = j.Sink.ChangeRuns(ctx, part, from, func(id int64, runs []transform.Run) error {
-				seen[id] = true
-				sum.Detect.RunsRead += int64(len(runs))
-				work <- script{id, newScriptRuns(runs, j.Zone)}
+			var cur *scriptRuns
+			var curID int64
+			// hand the script read so far to a worker.
+			hand := func() error {
+				if cur == nil {
+					return nil
+				}
+				seen[curID] = true
+				sum.Detect.RunsRead += int64(len(cur.id))
+				work <- script{curID, cur}
+				cur = nil
 				batch.mu.Lock()
 				defer batch.mu.Unlock()
 				return workErr
+			}
+			readErr = j.Sink.ChangeRuns(ctx, part, from, func(id int64, r *transform.Run) error {
+				if cur != nil && id != curID {
+					if err := hand(); err != nil {
+						return err
+					}
+				}
+				if cur == nil {
+					cur, curID = newScriptRuns(nil, j.Zone), id
+				}
+				cur.add(r, j.Zone)
+				return nil
 			})
+			if readErr == nil {
+				readErr = hand()
+			}
 			if readErr != nil {
 				break
 			}

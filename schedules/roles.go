@@ -78,7 +78,7 @@ type Sink interface {
 	// from (detect_changes.go).
 	DetectionScripts(ctx context.Context) ([]int64, error)
 	SeriesCounts(ctx context.Context, ids []int64) (map[int64][]load.DayCounts, error)
-	ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn load.ScriptRunsFunc) error
+	ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn load.RunFunc) error
 	StoredChanges(ctx context.Context, ids []int64) ([]load.StoredChange, error)
 	WriteChanges(ctx context.Context, rows []load.ChangeRow, gone []load.ChangeKey, version uint64) error
 	// HealthSteps: the summaries step health is classified from (detect.go).
