@@ -362,7 +362,11 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					short[sc.id] = res
 				default:
 					sum.Detect.Scripts++
-					sum.Detect.Changes += int64(len(rows))
+					for _, r := range rows {
+						if !r.Key.IsQuietMark() {
+							sum.Detect.Changes++
+						}
+					}
 					sum.Detect.Values += int64(res.values)
 					sum.Detect.QuietSeries += int64(res.quiet)
 					sum.Detect.NotQuiet += int64(res.notQuiet)
@@ -376,13 +380,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 	}
 	seen := map[int64]bool{}
 	var readErr error
-	for _, k := range slices.Sorted(func(yield func(int) bool) {
-		for k := range groups {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		group := groups[k]
 		from := wins[group[0]].from
 		for _, id := range group {
@@ -483,10 +481,7 @@ func readParts(ids []int64, counts map[int64][]load.DayCounts, from transform.Da
 // changeKeyLess orders change keys within a series as the series: by time, then
 // run id.
 func changeKeyLess(a, b load.ChangeKey) bool {
-	if a.OrderedAtUS != b.OrderedAtUS {
-		return a.OrderedAtUS < b.OrderedAtUS
-	}
-	return a.RunID < b.RunID
+	return runKeyLess(load.RunKey{OrderedAtUS: a.OrderedAtUS, RunID: a.RunID}, load.RunKey{OrderedAtUS: b.OrderedAtUS, RunID: b.RunID})
 }
 
 // scriptResult is what scriptChanges found for one script.
@@ -536,15 +531,13 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		n := len(s.values)
 		p := sort.Search(n, func(i int) bool { return s.groupDays[i] >= w.first || s.days[i] >= w.first })
 		if w.quiet {
-			if p >= quietTail(opt) {
-				ok, err := marks.quiet(id, s, sr, p, opt)
-				if err != nil {
-					return scriptResult{}, err
-				}
-				if ok {
-					res.quiet++
-					continue
-				}
+			ok, err := marks.quiet(id, s, sr, p, opt)
+			if err != nil {
+				return scriptResult{}, err
+			}
+			if ok {
+				res.quiet++
+				continue
 			}
 			// Not proved unchanged: the bounded recompute, which may need
 			// the script read from further back.

@@ -56,9 +56,9 @@ func (m quietMarks) cover(id int64, counts []load.DayCounts, first transform.Day
 // check reads: 2S.
 func quietTail(opt transform.ChangeOptions) int { return 2 * opt.LargestScale() }
 
-// quiet says series s of script id is unchanged by the pass: its first
-// changed position p (in what was read; p ≥ quietTail) comes after its
-// mark, and no scan test of the 2S values before p and the values from p
+// quiet says series s of script id is unchanged by the pass: it has a
+// mark, 2S values before its first changed position p (in what was read),
+// p comes after the mark, and no scan test of the 2S values before p and the values from p
 // on passes.
 func (m quietMarks) quiet(id int64, s *series, sr *scriptRuns, p int, opt transform.ChangeOptions) (bool, error) {
 	mark, ok := m[load.SeriesKey{ScriptID: id, StepIndex: s.step}]
