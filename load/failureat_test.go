@@ -3,8 +3,6 @@ package load_test
 import (
 	"context"
 	"testing"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // TestFailureAtOfOlderRows: rows written before migration 0005 (without
@@ -12,15 +10,10 @@ import (
 // of their stored times, in microseconds; values written by hand.
 func TestFailureAtOfOlderRows(t *testing.T) {
 	dsn, _ := migrated(t)
-	opts, _ := clickhouse.ParseDSN(dsn)
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openConn(t, dsn)
 	// The column list of the insert before 0005. created_at_us is
 	// 2026-11-10 10:00 UTC; expected values computed with Python datetime.
-	err = conn.Exec(context.Background(), `INSERT INTO runs_state (script_id, day, run_id, status, status_class,
+	err := conn.Exec(context.Background(), `INSERT INTO runs_state (script_id, day, run_id, status, status_class,
 		ordered_at_us, created_at_us, updated_at_us, started_at, finished_at, agg_steps, _version, _is_deleted) VALUES
 		(1, '2026-11-10', 1, 'failed', 'failed', 0, 1794304800000000, 0, '2026-11-10 10:00:00', '2026-11-10 12:00:00.5', '', 1, 0),
 		(1, '2026-11-10', 2, 'failed', 'failed', 0, 1794304800000000, 0, '2026-11-10 11:00:00', NULL, '', 1, 0),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/scriptstats/scriptstats/deploy/teststack"
 	"github.com/scriptstats/scriptstats/load"
@@ -28,14 +29,25 @@ func migrated(t *testing.T) (string, *load.Sink) {
 	return dsn, sink
 }
 
-func count(t *testing.T, dsn, query string, args ...any) uint64 {
+// openConn is a connection to the test's database, closed at the end of
+// the test.
+func openConn(t *testing.T, dsn string) driver.Conn {
 	t.Helper()
-	opts, _ := clickhouse.ParseDSN(dsn)
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+func count(t *testing.T, dsn, query string, args ...any) uint64 {
+	t.Helper()
+	conn := openConn(t, dsn)
 	var n uint64
 	if err := conn.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", query, err)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/scriptstats/scriptstats/load"
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 	"github.com/scriptstats/scriptstats/transform"
@@ -66,15 +64,7 @@ func TestPlacesListEveryPlaceUntilRemoved(t *testing.T) {
 func TestMigrationFillsPlacesFromRunsState(t *testing.T) {
 	dsn, sink := migrated(t)
 	ctx := context.Background()
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openConn(t, dsn)
 	// Back to the previous version's schema.
 	migrations, err := sqlfiles.Migrations()
 	if err != nil {

@@ -15,20 +15,12 @@ import (
 func TestViewsReadNamesOnlyWhenAsked(t *testing.T) {
 	dsn, sink := migrated(t)
 	ctx := context.Background()
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := clickhouse.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openConn(t, dsn)
 	if _, err := sink.SyncScripts(ctx, map[int64]string{1: "nightly export", 2: "login check"}, 1); err != nil {
 		t.Fatal(err)
 	}
 	// One day of script 1 with two steps, one of script 3 (no scripts row).
-	err = conn.Exec(ctx, `INSERT INTO groups_state (script_id, day, total, success, failed, success_rate,
+	err := conn.Exec(ctx, `INSERT INTO groups_state (script_id, day, total, success, failed, success_rate,
 		step_index, step_name, step_attempts, step_failures, step_failure_rate, step_last_failure_at, step_last_error, _version, _is_deleted)
 		VALUES (1, '2026-05-04', 4, 3, 1, 0.75, [0, 1], ['open', 'save'], [4, 4], [0, 1], [0, 0.25], [NULL, '2026-05-04 10:00:00'], [NULL, 'disk full'], 1, 0),
 		       (3, '2026-05-04', 2, 2, 0, 1, [0], ['ping'], [2], [0], [0], [NULL], [NULL], 1, 0)`)
