@@ -153,15 +153,25 @@ func (s *Sink) execNamedView(ctx context.Context, stmt string) error {
 	if !beforeCorrelatedSubqueries(version) {
 		return s.conn.Exec(ctx, stmt)
 	}
-	for _, one := range sqlfiles.SplitStatements(stmt) {
-		if m := reView.FindStringSubmatch(one); m != nil {
-			one = m[1] + scalarNames(m[2])
-		}
+	for _, one := range withScalarNames(stmt) {
 		if err := s.conn.Exec(ctx, one); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withScalarNames splits a migration statement and gives its views that
+// name the script by a correlated subquery 0009's scalar lookup instead.
+func withScalarNames(stmt string) []string {
+	var out []string
+	for _, one := range sqlfiles.SplitStatements(stmt) {
+		if m := reView.FindStringSubmatch(one); m != nil {
+			one = m[1] + scalarNames(m[2])
+		}
+		out = append(out, one)
+	}
+	return out
 }
 
 // beforeCorrelatedSubqueries says a server version ("25.3.2.1") predates
