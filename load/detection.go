@@ -140,24 +140,21 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 	var (
 		scriptID, runID, orderedAt int64
 		day                        time.Time
-		class, packed              string
+		class, packed, bits        string
 		duration                   *float64
-		stDuration                 []*float64
 		r                          transform.Run
 		steps                      []transform.Step
 		dec                        stepDecoder
 	)
 	for rows.Next() {
-		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &duration, &packed, &stDuration); err != nil {
+		if err := rows.Scan(&scriptID, &day, &runID, &class, &orderedAt, &duration, &packed, &bits); err != nil {
 			return sinkErrorf("clickhouse read series: %w", err)
 		}
 		if steps, err = dec.decode(packed, steps); err != nil {
 			return sinkErrorf("clickhouse read series: script %d: %w", scriptID, err)
 		}
-		for k := range steps {
-			if k < len(stDuration) {
-				steps[k].Duration = nullFloat(stDuration[k])
-			}
+		if err := stepDurationBits(bits, steps); err != nil {
+			return sinkErrorf("clickhouse read series: script %d run %d: %w", scriptID, runID, err)
 		}
 		r = transform.Run{ID: runID, ScriptID: scriptID, Day: dayOf(day), Class: classByName[class],
 			OrderedAt: time.UnixMicro(orderedAt).UTC(), Duration: nullFloat(duration), Steps: steps}
@@ -167,6 +164,35 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 	}
 	if err := rows.Err(); err != nil {
 		return sinkErrorf("clickhouse read series: %w", err)
+	}
+	return nil
+}
+
+// stepDurationBits sets the steps' durations from their IEEE 754 bits, 16
+// hex digits each in step order (detect_change_runs.sql). NaN — a NULL
+// duration or a NaN one — is left invalid: neither is a series value.
+func stepDurationBits(bits string, steps []transform.Step) error {
+	if len(bits) != 16*len(steps) {
+		return fmt.Errorf("step durations: %d hex digits for %d steps", len(bits), len(steps))
+	}
+	for k := range steps {
+		var u uint64
+		for _, c := range []byte(bits[16*k : 16*k+16]) {
+			var v byte
+			switch {
+			case c >= '0' && c <= '9':
+				v = c - '0'
+			case c >= 'A' && c <= 'F':
+				v = c - 'A' + 10
+			case c >= 'a' && c <= 'f':
+				v = c - 'a' + 10
+			default:
+				return fmt.Errorf("step durations: %q is not a hex digit", c)
+			}
+			u = u<<4 | uint64(v)
+		}
+		f := math.Float64frombits(u)
+		steps[k].Duration = transform.NullFloat{Float64: f, Valid: !math.IsNaN(f)}
 	}
 	return nil
 }

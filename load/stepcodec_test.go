@@ -1,6 +1,7 @@
 package load
 
 import (
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -32,6 +33,37 @@ func TestStepCodecRoundTrip(t *testing.T) {
 	for _, bad := range []string{"", "\x05", "\x01\x00", "\x01\x00\x01\x01\x09ab"} {
 		if _, err := d.decode(bad, nil); err == nil {
 			t.Errorf("decode(%q) accepted corrupt input", bad)
+		}
+	}
+}
+
+// TestStepDurationBits decodes the hex IEEE 754 bits of detect_change_runs.sql;
+// the expected values are written by hand from the bit patterns.
+func TestStepDurationBits(t *testing.T) {
+	bits := "3FF4000000000000" + // 1.25
+		"7FF8000000000000" + // NaN (what the query sends for NULL)
+		"0000000000000000" + // +0
+		"8000000000000000" + // −0
+		"7ff0000000000000" + // +Inf, lower-case digits
+		"0000000000000001" + // the smallest subnormal
+		"C0C3880000000000" // −10000
+	steps := make([]transform.Step, 7)
+	if err := stepDurationBits(bits, steps); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		v     float64
+		valid bool
+	}{{1.25, true}, {0, false}, {0, true}, {math.Copysign(0, -1), true}, {math.Inf(1), true}, {5e-324, true}, {-10000, true}}
+	for k, w := range want {
+		d := steps[k].Duration
+		if d.Valid != w.valid || (w.valid && math.Float64bits(d.Float64) != math.Float64bits(w.v)) {
+			t.Errorf("step %d: %v (valid %v), want %v (valid %v)", k, d.Float64, d.Valid, w.v, w.valid)
+		}
+	}
+	for _, bad := range []string{"3FF400000000000", "3FF400000000000G", "3FF4000000000000" + "3FF4000000000000"} {
+		if err := stepDurationBits(bad, make([]transform.Step, 1)); err == nil {
+			t.Errorf("%q: no error", bad)
 		}
 	}
 }

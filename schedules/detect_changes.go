@@ -84,11 +84,46 @@ type scriptRuns struct {
 	orderedUS []int64
 	day       []transform.Day
 	series    map[int32]*series
-	// names[k]: every step of index k (any status) in run order, with its
-	// name (an index into text; −1: null).
-	names    map[int32][]runStepName
+	// steps[k]: what is kept of the steps of index k (names), with a
+	// cache of the first indexes (most scripts' steps) that spares add a
+	// map lookup per step.
+	steps    map[int32]*stepSlot
+	first    [firstSlots]*stepSlot
 	text     []string
 	interned map[string]int32 // text's index of each name
+}
+
+// firstSlots is how many step indexes (0, 1, …) add finds without a map.
+const firstSlots = 64
+
+// stepSlot is what add keeps of the steps of one index.
+type stepSlot struct {
+	// names: every step of the index (any status) in run order, with its
+	// name (an index into text; −1: null).
+	names []runStepName
+	// last is the latest non-null name seen and its index into text: a
+	// step's name rarely changes, so add compares before it hashes.
+	last   string
+	lastID int32
+	series *series // nil until the index has a value
+}
+
+// slot is the step slot of index k, made on first use.
+func (sr *scriptRuns) slot(k int32) *stepSlot {
+	if k >= 0 && k < firstSlots {
+		if sl := sr.first[k]; sl != nil {
+			return sl
+		}
+	}
+	sl := sr.steps[k]
+	if sl == nil {
+		sl = &stepSlot{lastID: -1}
+		sr.steps[k] = sl
+	}
+	if k >= 0 && k < firstSlots {
+		sr.first[k] = sl
+	}
+	return sl
 }
 
 // runStepName is one step's name in one run.
@@ -101,7 +136,7 @@ type runStepName struct{ run, name int32 }
 // group's: a copy of a run left at a wrong day (an old bug, until a
 // backfill repairs it) must not break the series' order.
 func newScriptRuns(runs []transform.Run, loc *time.Location) *scriptRuns {
-	sr := &scriptRuns{series: map[int32]*series{-1: {step: -1}}, names: map[int32][]runStepName{}, interned: map[string]int32{}}
+	sr := &scriptRuns{series: map[int32]*series{-1: {step: -1}}, steps: map[int32]*stepSlot{}, interned: map[string]int32{}}
 	for i := range runs {
 		sr.add(&runs[i], loc)
 	}
@@ -122,26 +157,30 @@ func (sr *scriptRuns) add(r *transform.Run, loc *time.Location) {
 	}
 	for k := range r.Steps {
 		st := &r.Steps[k]
+		sl := sr.slot(st.Index)
 		name := int32(-1)
 		if st.Name.Valid {
-			n, ok := sr.interned[st.Name.String]
-			if !ok {
-				n = int32(len(sr.text))
-				sr.text = append(sr.text, strings.Clone(st.Name.String))
-				sr.interned[sr.text[n]] = n
+			if sl.lastID >= 0 && sl.last == st.Name.String {
+				name = sl.lastID
+			} else {
+				n, ok := sr.interned[st.Name.String]
+				if !ok {
+					n = int32(len(sr.text))
+					sr.text = append(sr.text, strings.Clone(st.Name.String))
+					sr.interned[sr.text[n]] = n
+				}
+				name, sl.last, sl.lastID = n, sr.text[n], n
 			}
-			name = n
 		}
-		sr.names[st.Index] = append(sr.names[st.Index], runStepName{run: int32(i), name: name})
+		sl.names = append(sl.names, runStepName{run: int32(i), name: name})
 		if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
 			continue
 		}
-		s := sr.series[st.Index]
-		if s == nil {
-			s = &series{step: st.Index}
-			sr.series[st.Index] = s
+		if sl.series == nil {
+			sl.series = &series{step: st.Index}
+			sr.series[st.Index] = sl.series
 		}
-		add(s, st.Duration.Float64)
+		add(sl.series, st.Duration.Float64)
 	}
 }
 
@@ -675,7 +714,10 @@ func (sr *scriptRuns) stepDurations(which []int) map[int32][]float64 {
 // latestName is the step's latest non-null name among the given runs
 // (ascending; in series order: the last one wins).
 func (sr *scriptRuns) latestName(which []int, step int32) transform.NullString {
-	occ := sr.names[step]
+	var occ []runStepName
+	if sl := sr.steps[step]; sl != nil {
+		occ = sl.names
+	}
 	if len(which) == 0 {
 		return transform.NullString{}
 	}
