@@ -63,15 +63,25 @@ type changeWindow struct {
 	marks bool
 }
 
-// series is one duration series being built: values in order, their days
-// (the run's day in the zone), the stored day of the run's group, and the
-// run (index into the script's runs) of each.
+// series is one duration series being built: values in order and the run
+// (index into the script's runs) of each. A value's day and its group's
+// stored day are its run's (scriptRuns.day, groupDay): 12 bytes a value,
+// not 24 — the first load holds whole scripts' series (50k runs each at
+// 10M), and this was most of its peak heap.
 type series struct {
-	step      int32 // −1: whole runs
-	values    []float64
-	days      []transform.Day
-	groupDays []transform.Day
-	runs      []int
+	step   int32 // −1: whole runs
+	values []float64
+	runs   []int32
+}
+
+// days is the day (in the zone) of each value of s from position a on: what
+// the change-point method reads beside the values.
+func (sr *scriptRuns) days(s *series, a int) []transform.Day {
+	out := make([]transform.Day, len(s.values)-a)
+	for i := range out {
+		out[i] = sr.day[s.runs[a+i]]
+	}
+	return out
 }
 
 // scriptRuns is what the change points keep of a script's counted runs (in
@@ -82,7 +92,8 @@ type series struct {
 type scriptRuns struct {
 	id        []int64
 	orderedUS []int64
-	day       []transform.Day
+	day       []transform.Day // the run's day in the zone
+	groupDay  []transform.Day // the stored day of the run's group
 	series    map[int32]*series
 	// steps[k]: what is kept of the steps of index k (names), with a
 	// cache of the first indexes (most scripts' steps) that spares add a
@@ -149,8 +160,9 @@ func (sr *scriptRuns) add(r *transform.Run, loc *time.Location) {
 	i := len(sr.id)
 	day := transform.DayOf(r.OrderedAt, loc)
 	sr.id, sr.orderedUS, sr.day = append(sr.id, r.ID), append(sr.orderedUS, r.OrderedAt.UnixMicro()), append(sr.day, day)
+	sr.groupDay = append(sr.groupDay, r.Day)
 	add := func(s *series, v float64) {
-		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, day), append(s.groupDays, r.Day), append(s.runs, i)
+		s.values, s.runs = append(s.values, v), append(s.runs, int32(i))
 	}
 	if r.Class == transform.StatusSuccess && r.Duration.Valid {
 		add(sr.series[-1], r.Duration.Float64)
@@ -185,7 +197,7 @@ func (sr *scriptRuns) add(r *transform.Run, loc *time.Location) {
 }
 
 // key is the run key of run i.
-func (sr *scriptRuns) key(i int) load.RunKey {
+func (sr *scriptRuns) key(i int32) load.RunKey {
 	return load.RunKey{OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]}
 }
 
@@ -568,7 +580,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			s = &series{step: k}
 		}
 		n := len(s.values)
-		p := sort.Search(n, func(i int) bool { return s.groupDays[i] >= w.first || s.days[i] >= w.first })
+		p := sort.Search(n, func(i int) bool { ri := s.runs[i]; return sr.groupDay[ri] >= w.first || sr.day[ri] >= w.first })
 		if w.quiet {
 			ok, err := marks.quiet(id, s, sr, p, opt)
 			if err != nil {
@@ -594,7 +606,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		if res.need != nil {
 			continue
 		}
-		cps, last, err := transform.DetectChangesAndLastPass(s.values[a:], s.days[a:], opt)
+		cps, last, err := transform.DetectChangesAndLastPass(s.values[a:], sr.days(s, a), opt)
 		if err != nil {
 			return scriptResult{}, err
 		}
@@ -686,7 +698,7 @@ func changeRow(id int64, sr *scriptRuns, s *series, at int, cp transform.ChangeP
 
 // stepDurations gathers the step series values of the given runs
 // (ascending), by step.
-func (sr *scriptRuns) stepDurations(which []int) map[int32][]float64 {
+func (sr *scriptRuns) stepDurations(which []int32) map[int32][]float64 {
 	out := map[int32][]float64{}
 	if len(which) == 0 {
 		return out
@@ -713,7 +725,7 @@ func (sr *scriptRuns) stepDurations(which []int) map[int32][]float64 {
 
 // latestName is the step's latest non-null name among the given runs
 // (ascending; in series order: the last one wins).
-func (sr *scriptRuns) latestName(which []int, step int32) transform.NullString {
+func (sr *scriptRuns) latestName(which []int32, step int32) transform.NullString {
 	var occ []runStepName
 	if sl := sr.steps[step]; sl != nil {
 		occ = sl.names
@@ -721,12 +733,12 @@ func (sr *scriptRuns) latestName(which []int, step int32) transform.NullString {
 	if len(which) == 0 {
 		return transform.NullString{}
 	}
-	hi, _ := slices.BinarySearchFunc(occ, int32(which[len(which)-1]+1), func(o runStepName, run int32) int { return cmp.Compare(o.run, run) })
-	for p := hi - 1; p >= 0 && int(occ[p].run) >= which[0]; p-- {
+	hi, _ := slices.BinarySearchFunc(occ, which[len(which)-1]+1, func(o runStepName, run int32) int { return cmp.Compare(o.run, run) })
+	for p := hi - 1; p >= 0 && occ[p].run >= which[0]; p-- {
 		if occ[p].name < 0 {
 			continue
 		}
-		if _, in := slices.BinarySearch(which, int(occ[p].run)); in {
+		if _, in := slices.BinarySearch(which, occ[p].run); in {
 			return transform.NullString{String: sr.text[occ[p].name], Valid: true}
 		}
 	}

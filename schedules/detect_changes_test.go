@@ -153,10 +153,10 @@ func wholeChanges(t *testing.T, src *fakeSource, opt transform.ChangeOptions) ma
 			}
 			return int(a.ID - b.ID)
 		})
-		all := map[int32]*series{}
-		get := func(k int32) *series {
+		all := map[int32]*refSeries{}
+		get := func(k int32) *refSeries {
 			if all[k] == nil {
-				all[k] = &series{step: k}
+				all[k] = &refSeries{step: k}
 			}
 			return all[k]
 		}

@@ -214,11 +214,21 @@ func TestParseConfirmOverride(t *testing.T) {
 // The reference of a change point's row, from the runs themselves (the job
 // builds rows from the compact scriptRuns; the tests compare the two).
 
+// refSeries is a duration series as the tests' reference builds it (all
+// of it per value; the job's series keeps less).
+type refSeries struct {
+	step      int32
+	values    []float64
+	days      []transform.Day
+	groupDays []transform.Day
+	runs      []int
+}
+
 // refScriptSeries builds the series of runs as the contract says (sets
 // each run's Day to its day in loc).
-func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series {
-	out := map[int32]*series{-1: {step: -1}}
-	add := func(s *series, v float64, r *transform.Run, group transform.Day, i int) {
+func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*refSeries {
+	out := map[int32]*refSeries{-1: {step: -1}}
+	add := func(s *refSeries, v float64, r *transform.Run, group transform.Day, i int) {
 		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, r.Day), append(s.groupDays, group), append(s.runs, i)
 	}
 	for i := range runs {
@@ -235,7 +245,7 @@ func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series
 			}
 			s := out[st.Index]
 			if s == nil {
-				s = &series{step: st.Index}
+				s = &refSeries{step: st.Index}
 				out[st.Index] = s
 			}
 			add(s, st.Duration.Float64, r, group, i)
@@ -246,7 +256,7 @@ func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series
 
 // refChangeRow makes the row of the change point at position at of s from
 // the runs.
-func refChangeRow(id int64, s *series, runs []transform.Run, at int, cp transform.ChangePoint) load.ChangeRow {
+func refChangeRow(id int64, s *refSeries, runs []transform.Run, at int, cp transform.ChangePoint) load.ChangeRow {
 	r := &runs[s.runs[at]]
 	row := load.ChangeRow{
 		Key: load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: s.step},
