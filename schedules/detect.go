@@ -100,8 +100,15 @@ func parseConfirmOverride(v string) (n int, set bool, err error) {
 	return n, true, nil
 }
 
-// changeMethod names the change-point options (load.State.ChangeMethod).
-func (j *Job) changeMethod() string { return fmt.Sprintf("%+v", j.changeOptions()) }
+// changeMethod names the change-point options (load.State.ChangeMethod)
+// and the key of the run series: versions that keyed it −1 (where a real
+// step −1 collided with it) stored a method without the key, so the first
+// pass of this version recomputes every script's whole series, writes the
+// run series under load.RunSeries and tombstones every stored −1 row that
+// is not a change point of a real step −1 (docs/detection.md).
+func (j *Job) changeMethod() string {
+	return fmt.Sprintf("%+v run series %d", j.changeOptions(), load.RunSeries)
+}
 
 // detect recomputes what the pass may have changed. storedMethod is the
 // change-point options the stored change points were computed with: other

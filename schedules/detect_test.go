@@ -217,7 +217,7 @@ func TestParseConfirmOverride(t *testing.T) {
 // refScriptSeries builds the series of runs as the contract says (sets
 // each run's Day to its day in loc).
 func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series {
-	out := map[int32]*series{-1: {step: -1}}
+	out := map[int32]*series{load.RunSeries: {step: load.RunSeries}}
 	add := func(s *series, v float64, r *transform.Run, group transform.Day, i int) {
 		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, r.Day), append(s.groupDays, group), append(s.runs, i)
 	}
@@ -226,12 +226,12 @@ func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*series
 		group := r.Day
 		r.Day = transform.DayOf(r.OrderedAt, loc)
 		if r.Class == transform.StatusSuccess && r.Duration.Valid {
-			add(out[-1], r.Duration.Float64, r, group, i)
+			add(out[load.RunSeries], r.Duration.Float64, r, group, i)
 		}
 		for k := range r.Steps {
 			st := &r.Steps[k]
-			if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
-				continue
+			if st.Status != transform.StepSuccess || !validDuration(st.Duration) || st.Index == load.RunSeries {
+				continue // (a step of index RunSeries has no series)
 			}
 			s := out[st.Index]
 			if s == nil {
@@ -269,7 +269,7 @@ func refChangeRow(id int64, s *series, runs []transform.Run, at int, cp transfor
 		}
 		return name
 	}
-	if s.step >= 0 {
+	if s.step != load.RunSeries {
 		row.StepName = latestName(s.runs[lo:hi], s.step)
 		return row
 	}
@@ -277,7 +277,7 @@ func refChangeRow(id int64, s *series, runs []transform.Run, at int, cp transfor
 		out := map[int32][]float64{}
 		for _, i := range which {
 			for _, st := range runs[i].Steps {
-				if st.Status == transform.StepSuccess && validDuration(st.Duration) {
+				if st.Status == transform.StepSuccess && validDuration(st.Duration) && st.Index != load.RunSeries {
 					out[st.Index] = append(out[st.Index], st.Duration.Float64)
 				}
 			}
