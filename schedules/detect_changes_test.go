@@ -525,3 +525,27 @@ func TestReadPartsBoundTheRunsOfARead(t *testing.T) {
 		t.Fatalf("no counts: parts %s, want one read", got)
 	}
 }
+
+// TestReadPlanLeavesStepOfRunSeriesKeyOut: a step whose index is the run
+// series' key (load.RunSeries) has no series, so its successes plan no read
+// of the run series: on a day of failed runs whose step −2147483648
+// succeeded, the run series has no value. Worked by hand: 2r = 4 values
+// wanted before day 3, 3 success runs on day 2, none on day 1.
+func TestReadPlanLeavesStepOfRunSeriesKeyOut(t *testing.T) {
+	d1 := transform.DayFromDate(2026, time.November, 1)
+	counts := []load.DayCounts{
+		{Day: d1, Runs: 0, StepIndex: []int32{load.RunSeries, 0}, StepSuccess: []uint64{5, 0}},
+		{Day: d1 + 1, Runs: 3, StepIndex: []int32{load.RunSeries, 0}, StepSuccess: []uint64{3, 3}},
+		{Day: d1 + 2, Runs: 2, StepIndex: []int32{0}, StepSuccess: []uint64{2}},
+	}
+	need := needBefore(counts, d1+2, 2)
+	if !reflect.DeepEqual(need, map[int32]int{load.RunSeries: 4, 0: 4}) {
+		t.Fatalf("needBefore: %v", need)
+	}
+	if from := readFrom(counts, d1+2, map[int32]int{load.RunSeries: 4}); from != d1+1 {
+		t.Errorf("readFrom: %v, want %v (day 1 has no value of the run series)", from, d1+1)
+	}
+	if before := seriesBefore(counts, d1+1); len(before) != 0 {
+		t.Errorf("seriesBefore day 2: %v, want none", before)
+	}
+}
