@@ -55,8 +55,8 @@ WHERE t.script_id = m.script_id AND jsonb_typeof(t.steps) = 'array' AND t.steps 
 // the run-level one names step −1 as what changed, and step −2147483648
 // has none (docs/detection.md, "Step indexes"). Then the database is made
 // what an older version left — the run series' rows at step −1, the old
-// change method in the state — and the next pass makes it exact again;
-// then an incremental pass with new runs. Twice: the default method, and
+// change method in the state — migration 0013 applied to it, and the next
+// pass makes it exact again; then an incremental pass with new runs. Twice: the default method, and
 // the scan alone (a local method: the bounded recompute plans its reads
 // from the counts, which hold step −2147483648 too).
 func TestDetectionNegativeStepIndexes(t *testing.T) {
@@ -115,13 +115,13 @@ func negativeStepIndexes(t *testing.T, env []string, opt transform.ChangeOptions
 	}
 
 	// What an older version left: the run series at step −1 (moved with
-	// the versions they had, the keys at −2147483648 tombstoned), and its
-	// change method.
+	// the versions they had; nothing at −2147483648), and its change
+	// method.
 	before := e.chCount(`SELECT count() FROM duration_changes WHERE step_index IS NULL`)
 	// (The subqueries: an alias of REPLACE would be what WHERE filters.)
 	runSeries := `(SELECT * FROM duration_changes_state FINAL WHERE _is_deleted = 0 AND step_index = -2147483648)`
 	e.chExec(`INSERT INTO duration_changes_state SELECT * REPLACE (toInt32(-1) AS step_index) FROM ` + runSeries)
-	e.chExec(`INSERT INTO duration_changes_state SELECT * REPLACE (_version + 1 AS _version, toUInt8(1) AS _is_deleted) FROM ` + runSeries)
+	e.chExec(`DELETE FROM duration_changes_state WHERE step_index = -2147483648`)
 	sink, err := load.Open(ctx, e.chDSN)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +137,20 @@ func negativeStepIndexes(t *testing.T, env []string, opt transform.ChangeOptions
 	}
 	if n := e.chCount(`SELECT count() FROM duration_changes WHERE step_index IS NULL`); before == 0 || n != 0 {
 		t.Fatalf("the older database: %d whole-run change points, then %d; want some, then none", before, n)
+	}
+	// Migration 0013 on it (as if not yet applied): every live row at −1
+	// goes to the run series' key — the view shows the whole-run rows
+	// again, and step −1's among them, as older versions did.
+	oldStep := e.chCount(`SELECT count() FROM duration_changes_state FINAL WHERE _is_deleted = 0 AND step_index = -1
+		AND ordered_at_us < 9223372036854775807`)
+	e.chExec(`DELETE FROM schema_migrations WHERE version = 13`)
+	e.migrate()
+	e.migrate() // once only: the guard
+	if n := e.chCount(`SELECT count() FROM duration_changes WHERE step_index = -1`); n != 0 {
+		t.Errorf("after migration 0013: %d rows of step -1, want none", n)
+	}
+	if n := e.chCount(`SELECT count() FROM duration_changes WHERE step_index IS NULL`); n != oldStep || n < before {
+		t.Errorf("after migration 0013: %d whole-run rows, want the %d stored at -1 (at least the %d whole-run ones)", n, oldStep, before)
 	}
 	// No source change since the first load: the pass recomputes by the
 	// change method alone.

@@ -8,12 +8,24 @@
 -- that key as the whole run (step_index NULL); every other step_index,
 -- negative or not, is a step.
 --
--- Rows stored by older versions at -1 are not rewritten here: the job's
+-- Rows stored by older versions: every live row at -1 (change points and
+-- the quiet mark of the run series; a real step -1 was merged into it) is
+-- copied to the new key with its version and tombstoned at -1, once (the
+-- guard: this migration not yet recorded; a migrate killed in between
+-- repeats both, which changes nothing), so that the view shows what it
+-- showed before until the next pass. That pass makes them exact: the job's
 -- change method names the run series' key, so the first pass of this
--- version recomputes every script's whole series, writes the run series at
--- the new key and tombstones the -1 rows that are no real step -1's
--- (schedules/detect.go, changeMethod). Until that pass completes the view
--- shows the old run-series rows as step -1.
+-- version recomputes every script's whole series and replaces all stored
+-- rows (schedules/detect.go, changeMethod).
+INSERT INTO duration_changes_state
+SELECT * REPLACE (toInt32(-2147483648) AS step_index)
+FROM (SELECT * FROM duration_changes_state FINAL WHERE _is_deleted = 0 AND step_index = -1)
+WHERE (SELECT count() FROM schema_migrations WHERE version = 13) = 0;
+
+INSERT INTO duration_changes_state
+SELECT * REPLACE (_version + 1 AS _version, toUInt8(1) AS _is_deleted)
+FROM (SELECT * FROM duration_changes_state FINAL WHERE _is_deleted = 0 AND step_index = -1)
+WHERE (SELECT count() FROM schema_migrations WHERE version = 13) = 0;
 
 CREATE OR REPLACE VIEW duration_changes SQL SECURITY DEFINER AS
 SELECT
