@@ -101,11 +101,12 @@ func parseConfirmOverride(v string) (n int, set bool, err error) {
 }
 
 // changeMethod names the change-point options (load.State.ChangeMethod)
-// and the key of the run series: versions that keyed it −1 (where a real
-// step −1 collided with it) stored a method without the key, so the first
-// pass of this version recomputes every script's whole series, writes the
-// run series under load.RunSeries and tombstones every stored −1 row that
-// is not a change point of a real step −1 (docs/detection.md).
+// and the key of the run series. Versions that keyed it −1 merged a real
+// step −1 into it and stored a method without the key; migration 0013
+// moved their −1 rows to load.RunSeries, and the first pass of this
+// version, seeing another method, recomputes every script's whole series
+// (steps −1 apart from the runs) and replaces every stored row
+// (docs/detection.md, "Step indexes").
 func (j *Job) changeMethod() string {
 	return fmt.Sprintf("%+v run series %d", j.changeOptions(), load.RunSeries)
 }
