@@ -223,12 +223,20 @@ func ceilMicro(t time.Time) int64 {
 	return us
 }
 
-// SeriesKey names a duration series: a script's runs (StepIndex −1) or one
-// of its steps.
+// SeriesKey names a duration series: a script's runs (StepIndex RunSeries)
+// or one of its steps.
 type SeriesKey struct {
 	ScriptID  int64
 	StepIndex int32
 }
+
+// RunSeries is the StepIndex of the series of a script's whole runs: the
+// least int32, so that it is no step's index but that one. A step index is
+// any integer (contract section 2; −1 and −3 are steps like 0), and versions
+// before it keyed the run series −1, where a real step −1 collided with it.
+// A step whose index is exactly RunSeries has no duration series of its own
+// (docs/detection.md, "Step indexes").
+const RunSeries int32 = math.MinInt32
 
 // ChangeKey is where a change point sits: its series and the key of its
 // first run in series order.

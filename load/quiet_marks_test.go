@@ -16,7 +16,7 @@ import (
 func TestQuietMarksStayOutOfTheView(t *testing.T) {
 	dsn, sink := migrated(t)
 	ctx := context.Background()
-	series := load.SeriesKey{ScriptID: 7, StepIndex: -1}
+	series := load.SeriesKey{ScriptID: 7, StepIndex: load.RunSeries}
 	at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	change := load.ChangeRow{Key: load.ChangeKey{Series: series, OrderedAtUS: at.UnixMicro(), RunID: 42},
 		Day: transform.DayFromDate(2026, 11, 2), PreviousRunID: 41, ChangedAt: at,
@@ -33,7 +33,7 @@ func TestQuietMarksStayOutOfTheView(t *testing.T) {
 		}
 		return fmt.Sprint(got)
 	}
-	want := fmt.Sprintf("[{{{7 -1} %d 42} {0 0}} {{{7 -1} 9223372036854775807 0} {%d 90}}]", at.UnixMicro(), at.UnixMicro()+5_000_000)
+	want := fmt.Sprintf("[{{{7 -2147483648} %d 42} {0 0}} {{{7 -2147483648} 9223372036854775807 0} {%d 90}}]", at.UnixMicro(), at.UnixMicro()+5_000_000)
 	if got := read(); got != want {
 		t.Fatalf("stored %s, want %s", got, want)
 	}
@@ -48,14 +48,14 @@ func TestQuietMarksStayOutOfTheView(t *testing.T) {
 	if err := sink.WriteChanges(ctx, []load.ChangeRow{mark}, nil, 2); err != nil {
 		t.Fatal(err)
 	}
-	want = fmt.Sprintf("[{{{7 -1} %d 42} {0 0}} {{{7 -1} 9223372036854775807 0} {%d 95}}]", at.UnixMicro(), at.UnixMicro()+9_000_000)
+	want = fmt.Sprintf("[{{{7 -2147483648} %d 42} {0 0}} {{{7 -2147483648} 9223372036854775807 0} {%d 95}}]", at.UnixMicro(), at.UnixMicro()+9_000_000)
 	if got := read(); got != want {
 		t.Fatalf("after the new mark: stored %s, want %s", got, want)
 	}
 	if err := sink.WriteChanges(ctx, nil, []load.ChangeKey{load.QuietMarkKey(series)}, 3); err != nil {
 		t.Fatal(err)
 	}
-	want = fmt.Sprintf("[{{{7 -1} %d 42} {0 0}}]", at.UnixMicro())
+	want = fmt.Sprintf("[{{{7 -2147483648} %d 42} {0 0}}]", at.UnixMicro())
 	if got := read(); got != want {
 		t.Fatalf("after the tombstone: stored %s, want %s", got, want)
 	}

@@ -100,8 +100,16 @@ func parseConfirmOverride(v string) (n int, set bool, err error) {
 	return n, true, nil
 }
 
-// changeMethod names the change-point options (load.State.ChangeMethod).
-func (j *Job) changeMethod() string { return fmt.Sprintf("%+v", j.changeOptions()) }
+// changeMethod names the change-point options (load.State.ChangeMethod)
+// and the key of the run series. Versions that keyed it −1 merged a real
+// step −1 into it and stored a method without the key; migration 0013
+// moved their −1 rows to load.RunSeries, and the first pass of this
+// version, seeing another method, recomputes every script's whole series
+// (steps −1 apart from the runs) and replaces every stored row
+// (docs/detection.md, "Step indexes").
+func (j *Job) changeMethod() string {
+	return fmt.Sprintf("%+v run series %d", j.changeOptions(), load.RunSeries)
+}
 
 // detect recomputes what the pass may have changed. storedMethod is the
 // change-point options the stored change points were computed with: other

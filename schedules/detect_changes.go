@@ -69,7 +69,7 @@ type changeWindow struct {
 // not 24 — the first load holds whole scripts' series (50k runs each at
 // 10M), and this was most of its peak heap.
 type series struct {
-	step   int32 // −1: whole runs
+	step   int32 // load.RunSeries: whole runs
 	values []float64
 	runs   []int32
 }
@@ -147,7 +147,7 @@ type runStepName struct{ run, name int32 }
 // group's: a copy of a run left at a wrong day (an old bug, until a
 // backfill repairs it) must not break the series' order.
 func newScriptRuns(runs []transform.Run, loc *time.Location) *scriptRuns {
-	sr := &scriptRuns{series: map[int32]*series{-1: {step: -1}}, steps: map[int32]*stepSlot{}, interned: map[string]int32{}}
+	sr := &scriptRuns{series: map[int32]*series{load.RunSeries: {step: load.RunSeries}}, steps: map[int32]*stepSlot{}, interned: map[string]int32{}}
 	for i := range runs {
 		sr.add(&runs[i], loc)
 	}
@@ -165,7 +165,7 @@ func (sr *scriptRuns) add(r *transform.Run, loc *time.Location) {
 		s.values, s.runs = append(s.values, v), append(s.runs, int32(i))
 	}
 	if r.Class == transform.StatusSuccess && r.Duration.Valid {
-		add(sr.series[-1], r.Duration.Float64)
+		add(sr.series[load.RunSeries], r.Duration.Float64)
 	}
 	for k := range r.Steps {
 		st := &r.Steps[k]
@@ -185,7 +185,9 @@ func (sr *scriptRuns) add(r *transform.Run, loc *time.Location) {
 			}
 		}
 		sl.names = append(sl.names, runStepName{run: int32(i), name: name})
-		if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
+		// A step of index load.RunSeries has no series: its key is the run
+		// series' (docs/detection.md, "Step indexes").
+		if st.Status != transform.StepSuccess || !validDuration(st.Duration) || st.Index == load.RunSeries {
 			continue
 		}
 		if sl.series == nil {
@@ -214,10 +216,10 @@ func needBefore(counts []load.DayCounts, at transform.Day, r int) map[int32]int 
 			break
 		}
 		if c.Runs > 0 {
-			need[-1] = 2 * r
+			need[load.RunSeries] = 2 * r
 		}
 		for j, k := range c.StepIndex {
-			if c.StepSuccess[j] > 0 {
+			if c.StepSuccess[j] > 0 && k != load.RunSeries { // that step has no series
 				need[k] = 2 * r
 			}
 		}
@@ -252,9 +254,11 @@ func readFrom(counts []load.DayCounts, at transform.Day, need map[int32]int) tra
 	i := sort.Search(len(counts), func(i int) bool { return counts[i].Day >= at }) - 1
 	for ; i >= 0 && len(left) > 0; i-- {
 		c := &counts[i]
-		take(c.Day, -1, c.Runs)
+		take(c.Day, load.RunSeries, c.Runs)
 		for j, k := range c.StepIndex {
-			take(c.Day, k, c.StepSuccess[j])
+			if k != load.RunSeries { // that step has no series
+				take(c.Day, k, c.StepSuccess[j])
+			}
 		}
 	}
 	return from
@@ -668,7 +672,7 @@ func changeRow(id int64, sr *scriptRuns, s *series, at int, cp transform.ChangeP
 	}
 	lo, hi := at-cp.RunsBefore, at+cp.RunsAfter
 	before, after := s.runs[lo:at], s.runs[at:hi]
-	if s.step >= 0 {
+	if s.step != load.RunSeries {
 		row.StepName = sr.latestName(s.runs[lo:hi], s.step)
 		return row
 	}
@@ -704,7 +708,7 @@ func (sr *scriptRuns) stepDurations(which []int32) map[int32][]float64 {
 		return out
 	}
 	for k, s := range sr.series {
-		if k < 0 {
+		if k == load.RunSeries {
 			continue
 		}
 		// The series' positions of runs in [which[0], which[last]], then

@@ -89,13 +89,18 @@ func (g *detectStory) run(script int64, d, m int) {
 		case x == 2:
 			v = "-2"
 		}
-		steps = append(steps, fmt.Sprintf(`{"index":%d,"name":"step %d v%d","status":%q,"duration":%s}`, idx, idx, g.r.IntN(2), st, v))
+		steps = append(steps, fmt.Sprintf(`{"index":%d,"name":"step %d v%d","status":%q,"duration":%s}`, storyIndex[idx], idx, g.r.IntN(2), st, v))
 	}
 	calm := g.calm[script] // a calm script has no rare step either
 	step(0, true)
 	step(1, g.r.IntN(10) < 7)
 	step(2, !calm && g.r.IntN(20) == 0) // rare
 	step(3, !calm && d < 5)             // stops after the first days
+	if g.r.IntN(3) == 0 {
+		// A step whose index is the run series' key: no series of its
+		// own, never the top step (docs/detection.md, "Step indexes").
+		steps = append(steps, fmt.Sprintf(`{"index":%d,"name":"least","status":"success","duration":%.4f}`, math.MinInt32, noise(lv[2])))
+	}
 	id := g.next
 	g.next++
 	g.src.scripts[script] = fmt.Sprintf("script %d", script)
@@ -104,6 +109,10 @@ func (g *detectStory) run(script int64, d, m int) {
 		Duration: transform.NullFloat{Float64: dur, Valid: true}, Steps: []byte("[" + strings.Join(steps, ",") + "]")}
 	g.lastDay[script] = max(g.lastDay[script], d)
 }
+
+// storyIndex is the step index of each of a story's steps: negative ones
+// too (any integer is a step index; −1 was once the run series' key).
+var storyIndex = [...]int{0, -1, -3, 3}
 
 // days writes n runs a day of script on days [from, to).
 func (g *detectStory) days(script int64, from, to, n int) {
@@ -162,12 +171,13 @@ func wholeChanges(t *testing.T, src *fakeSource, opt transform.ChangeOptions) ma
 		}
 		for i, r := range runs {
 			if r.Class == transform.StatusSuccess && r.Duration.Valid {
-				s := get(-1)
+				s := get(load.RunSeries)
 				s.values, s.days, s.runs = append(s.values, r.Duration.Float64), append(s.days, r.Day), append(s.runs, i)
 			}
 			for _, st := range r.Steps {
 				d := st.Duration
-				if st.Status == transform.StepSuccess && d.Valid && !math.IsNaN(d.Float64) && !math.IsInf(d.Float64, 0) && d.Float64 >= 0 {
+				if st.Status == transform.StepSuccess && d.Valid && !math.IsNaN(d.Float64) && !math.IsInf(d.Float64, 0) && d.Float64 >= 0 &&
+					st.Index != load.RunSeries {
 					s := get(st.Index)
 					s.values, s.days, s.runs = append(s.values, d.Float64), append(s.days, r.Day), append(s.runs, i)
 				}
@@ -513,5 +523,29 @@ func TestReadPartsBoundTheRunsOfARead(t *testing.T) {
 	}
 	if got := fmt.Sprint(readParts([]int64{4}, nil, 0)); got != "[[4]]" {
 		t.Fatalf("no counts: parts %s, want one read", got)
+	}
+}
+
+// TestReadPlanLeavesStepOfRunSeriesKeyOut: a step whose index is the run
+// series' key (load.RunSeries) has no series, so its successes plan no read
+// of the run series: on a day of failed runs whose step −2147483648
+// succeeded, the run series has no value. Worked by hand: 2r = 4 values
+// wanted before day 3, 3 success runs on day 2, none on day 1.
+func TestReadPlanLeavesStepOfRunSeriesKeyOut(t *testing.T) {
+	d1 := transform.DayFromDate(2026, time.November, 1)
+	counts := []load.DayCounts{
+		{Day: d1, Runs: 0, StepIndex: []int32{load.RunSeries, 0}, StepSuccess: []uint64{5, 0}},
+		{Day: d1 + 1, Runs: 3, StepIndex: []int32{load.RunSeries, 0}, StepSuccess: []uint64{3, 3}},
+		{Day: d1 + 2, Runs: 2, StepIndex: []int32{0}, StepSuccess: []uint64{2}},
+	}
+	need := needBefore(counts, d1+2, 2)
+	if !reflect.DeepEqual(need, map[int32]int{load.RunSeries: 4, 0: 4}) {
+		t.Fatalf("needBefore: %v", need)
+	}
+	if from := readFrom(counts, d1+2, map[int32]int{load.RunSeries: 4}); from != d1+1 {
+		t.Errorf("readFrom: %v, want %v (day 1 has no value of the run series)", from, d1+1)
+	}
+	if before := seriesBefore(counts, d1+1); len(before) != 0 {
+		t.Errorf("seriesBefore day 2: %v, want none", before)
 	}
 }

@@ -227,7 +227,7 @@ type refSeries struct {
 // refScriptSeries builds the series of runs as the contract says (sets
 // each run's Day to its day in loc).
 func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*refSeries {
-	out := map[int32]*refSeries{-1: {step: -1}}
+	out := map[int32]*refSeries{load.RunSeries: {step: load.RunSeries}}
 	add := func(s *refSeries, v float64, r *transform.Run, group transform.Day, i int) {
 		s.values, s.days, s.groupDays, s.runs = append(s.values, v), append(s.days, r.Day), append(s.groupDays, group), append(s.runs, i)
 	}
@@ -236,12 +236,12 @@ func refScriptSeries(runs []transform.Run, loc *time.Location) map[int32]*refSer
 		group := r.Day
 		r.Day = transform.DayOf(r.OrderedAt, loc)
 		if r.Class == transform.StatusSuccess && r.Duration.Valid {
-			add(out[-1], r.Duration.Float64, r, group, i)
+			add(out[load.RunSeries], r.Duration.Float64, r, group, i)
 		}
 		for k := range r.Steps {
 			st := &r.Steps[k]
-			if st.Status != transform.StepSuccess || !validDuration(st.Duration) {
-				continue
+			if st.Status != transform.StepSuccess || !validDuration(st.Duration) || st.Index == load.RunSeries {
+				continue // (a step of index RunSeries has no series)
 			}
 			s := out[st.Index]
 			if s == nil {
@@ -279,7 +279,7 @@ func refChangeRow(id int64, s *refSeries, runs []transform.Run, at int, cp trans
 		}
 		return name
 	}
-	if s.step >= 0 {
+	if s.step != load.RunSeries {
 		row.StepName = latestName(s.runs[lo:hi], s.step)
 		return row
 	}
@@ -287,7 +287,7 @@ func refChangeRow(id int64, s *refSeries, runs []transform.Run, at int, cp trans
 		out := map[int32][]float64{}
 		for _, i := range which {
 			for _, st := range runs[i].Steps {
-				if st.Status == transform.StepSuccess && validDuration(st.Duration) {
+				if st.Status == transform.StepSuccess && validDuration(st.Duration) && st.Index != load.RunSeries {
 					out[st.Index] = append(out[st.Index], st.Duration.Float64)
 				}
 			}

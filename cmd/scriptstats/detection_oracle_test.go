@@ -108,7 +108,10 @@ func finiteNonNeg(p *float64) bool {
 }
 
 // expectedChanges is duration_changes by the definitions; the key of a row
-// is "script/step/run" (step −1: whole runs).
+// is "script/step/run" (step "runs": whole runs; any integer is a step,
+// negative ones too). A step of index −2147483648 has no series and is
+// never the top step: that index is the job's key of the run series
+// (docs/detection.md, "Step indexes").
 func expectedChanges(t *testing.T, runs map[int64][]refRun, opt transform.ChangeOptions) map[string][]any {
 	t.Helper()
 	out := map[string][]any{}
@@ -118,14 +121,15 @@ func expectedChanges(t *testing.T, runs map[int64][]refRun, opt transform.Change
 			days   []transform.Day
 			pos    []int // run position of each value
 		}
-		all := map[int32]*ser{-1: {}}
+		runSeries := &ser{}
+		all := map[int32]*ser{}
 		for i, r := range rs {
 			if r.status == "success" && r.duration != nil {
-				s := all[-1]
+				s := runSeries
 				s.values, s.days, s.pos = append(s.values, *r.duration), append(s.days, r.day), append(s.pos, i)
 			}
 			for _, st := range r.steps {
-				if st.status == "success" && finiteNonNeg(st.duration) {
+				if st.status == "success" && finiteNonNeg(st.duration) && st.index != math.MinInt32 {
 					s := all[st.index]
 					if s == nil {
 						s = &ser{}
@@ -135,7 +139,17 @@ func expectedChanges(t *testing.T, runs map[int64][]refRun, opt transform.Change
 				}
 			}
 		}
+		type oneSeries struct {
+			label string
+			step  int32
+			s     *ser
+		}
+		list := []oneSeries{{"runs", 0, runSeries}}
 		for step, s := range all {
+			list = append(list, oneSeries{fmt.Sprint(step), step, s})
+		}
+		for _, one := range list {
+			step, s := one.step, one.s
 			cps, err := transform.DetectChanges(s.values, s.days, opt)
 			if err != nil {
 				t.Fatal(err)
@@ -146,7 +160,7 @@ func expectedChanges(t *testing.T, runs map[int64][]refRun, opt transform.Change
 				window := s.pos[i-cp.RunsBefore : i+cp.RunsAfter]
 				var stepName, topName any
 				var topIdx, topDelta any
-				if step >= 0 {
+				if one.s != runSeries {
 					stepName = refLatestName(rs, window, step)
 				} else {
 					before := refStepValues(rs, s.pos[i-cp.RunsBefore:i])
@@ -171,7 +185,7 @@ func expectedChanges(t *testing.T, runs map[int64][]refRun, opt transform.Change
 						topIdx, topDelta, topName = int64(best), bestD, refLatestName(rs, window, best)
 					}
 				}
-				key := fmt.Sprintf("%d/%d/%d", script, step, run.id)
+				key := fmt.Sprintf("%d/%s/%d", script, one.label, run.id)
 				out[key] = []any{prev.id, run.day.String(), run.orderedAt.UnixMicro(), int64(cp.RunsBefore), int64(cp.RunsAfter),
 					cp.MedianBefore, cp.MedianAfter, cp.Ratio, cp.P, cp.Effect, string(cp.Direction),
 					stepName, topIdx, topName, topDelta}
@@ -185,7 +199,7 @@ func refStepValues(rs []refRun, which []int) map[int32][]float64 {
 	out := map[int32][]float64{}
 	for _, i := range which {
 		for _, st := range rs[i].steps {
-			if st.status == "success" && finiteNonNeg(st.duration) {
+			if st.status == "success" && finiteNonNeg(st.duration) && st.index != math.MinInt32 {
 				out[st.index] = append(out[st.index], *st.duration)
 			}
 		}
@@ -208,7 +222,7 @@ func refLatestName(rs []refRun, which []int, step int32) any {
 // actualChanges reads duration_changes in the same shape.
 func actualChanges(t *testing.T, ch driver.Conn) map[string][]any {
 	t.Helper()
-	rows, err := ch.Query(context.Background(), `SELECT script_id, coalesce(step_index, -1), run_id, previous_run_id,
+	rows, err := ch.Query(context.Background(), `SELECT script_id, if(step_index IS NULL, 'runs', toString(step_index)), run_id, previous_run_id,
 		toString(day), toUnixTimestamp64Micro(changed_at), runs_before, runs_after, median_before, median_after, ratio,
 		p_value, effect_size, direction, step_name, top_step_index, top_step_name, top_step_delta FROM duration_changes`)
 	if err != nil {
@@ -219,7 +233,7 @@ func actualChanges(t *testing.T, ch driver.Conn) map[string][]any {
 	for rows.Next() {
 		var (
 			script, run           int64
-			step                  int32
+			step                  string
 			prev                  *int64
 			day                   string
 			changed               *int64
@@ -234,7 +248,7 @@ func actualChanges(t *testing.T, ch driver.Conn) map[string][]any {
 			&stepName, &topIdx, &topName, &topDelta); err != nil {
 			t.Fatal(err)
 		}
-		key := fmt.Sprintf("%d/%d/%d", script, step, run)
+		key := fmt.Sprintf("%d/%s/%d", script, step, run)
 		if _, dup := out[key]; dup {
 			t.Errorf("duration_changes: row %s twice", key)
 		}
