@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -176,20 +177,9 @@ func stepDurationBits(bits string, steps []transform.Step) error {
 		return fmt.Errorf("step durations: %d hex digits for %d steps", len(bits), len(steps))
 	}
 	for k := range steps {
-		var u uint64
-		for _, c := range []byte(bits[16*k : 16*k+16]) {
-			var v byte
-			switch {
-			case c >= '0' && c <= '9':
-				v = c - '0'
-			case c >= 'A' && c <= 'F':
-				v = c - 'A' + 10
-			case c >= 'a' && c <= 'f':
-				v = c - 'a' + 10
-			default:
-				return fmt.Errorf("step durations: %q is not a hex digit", c)
-			}
-			u = u<<4 | uint64(v)
+		u, err := strconv.ParseUint(bits[16*k:16*k+16], 16, 64)
+		if err != nil {
+			return fmt.Errorf("step durations: %q is not 16 hex digits", bits[16*k:16*k+16])
 		}
 		f := math.Float64frombits(u)
 		steps[k].Duration = transform.NullFloat{Float64: f, Valid: !math.IsNaN(f)}
