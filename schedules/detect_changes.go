@@ -116,7 +116,7 @@ type stepSlot struct {
 	// step's name rarely changes, so add compares before it hashes.
 	last   string
 	lastID int32
-	series *series // nil until the index has a value
+	series *series // series[k] of the script, held here to spare add the map; nil until the index has a value
 }
 
 // slot is the step slot of index k, made on first use.
