@@ -66,6 +66,10 @@ type Config struct {
 	// QuietWait: before each measurement, wait up to this long for the
 	// machine to be idle (0: do not wait).
 	QuietWait time.Duration
+	// MergeWait: after the full load, wait up to this long for ClickHouse's
+	// background merges of the new database to end before the incremental
+	// passes (0: do not wait).
+	MergeWait time.Duration
 
 	Regenerate     bool // generate the source data even when a matching one exists
 	KeepData       bool // keep the PostgreSQL source databases for the next invocation
@@ -144,6 +148,7 @@ func parseFlags(args []string) (Config, error) {
 	fs.IntVar(&c.Days, "days", c.Days, "days of the generated history")
 	fs.IntVar(&c.BigDays, "big-days", 0, "days of the -big-runs history (default -days: the same window, denser days; 4 × -days keeps the runs per day)")
 	fs.DurationVar(&c.QuietWait, "quiet-wait", c.QuietWait, "before each measurement wait up to this long for the machine to be idle (0: never)")
+	fs.DurationVar(&c.MergeWait, "merge-wait", c.MergeWait, "after the full load wait up to this long for ClickHouse to finish merging the new database's parts before the incremental passes, as in a CronJob's steady state (0: never)")
 	fs.Float64Var(&c.StepsShare, "steps-share", c.StepsShare, "share of runs with a steps JSON array")
 	fs.IntVar(&c.MinSteps, "min-steps", c.MinSteps, "fewest steps per script")
 	fs.IntVar(&c.MaxSteps, "max-steps", c.MaxSteps, "most steps per script")
@@ -185,6 +190,7 @@ func DefaultConfig() Config {
 		Runs: 1_000_000, BigRuns: 4_000_000, Reps: 3, QueryReps: 5, NewRuns: 1000,
 		Scripts: 200, Days: 90, StepsShare: 0.6, MinSteps: 6, MaxSteps: 14, Seed: 1,
 		QuietWait:     30 * time.Second,
+		MergeWait:     5 * time.Minute,
 		PGDSN:         envOr("SCRIPTSTATS_TEST_PG_DSN", "SCRIPTSTATS_PG_DSN"),
 		CHDSN:         envOr("SCRIPTSTATS_TEST_CLICKHOUSE_DSN", "SCRIPTSTATS_CLICKHOUSE_DSN"),
 		Prefix:        "scriptstats_bench",
