@@ -255,6 +255,11 @@ type RunKey struct {
 	RunID       int64
 }
 
+// Less reports whether k comes before o in series order.
+func (k RunKey) Less(o RunKey) bool {
+	return k.OrderedAtUS < o.OrderedAtUS || (k.OrderedAtUS == o.OrderedAtUS && k.RunID < o.RunID)
+}
+
 // StoredChange is a stored change point's key, or a series' quiet mark
 // with the run it names.
 type StoredChange struct {
@@ -492,6 +497,16 @@ func (s *Sink) WriteDetectionAsOf(ctx context.Context, asOf time.Time, version u
 }
 
 // storableTime is t, or nil outside what DateTime64(6) holds.
+// StorableTime is t as a time column holds it: NULL outside the range of
+// DateTime64(6) (a failure time of +infinity orders failures but is not
+// stored).
+func StorableTime(t time.Time) transform.NullTime {
+	if p := storableTime(t); p != nil {
+		return transform.NullTime{Time: *p, Valid: true}
+	}
+	return transform.NullTime{}
+}
+
 func storableTime(t time.Time) *time.Time {
 	if t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) || t.After(time.Date(2299, 12, 31, 23, 59, 59, 999999000, time.UTC)) {
 		return nil
