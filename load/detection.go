@@ -187,7 +187,8 @@ func stepDurationBits(bits string, steps []transform.Step) error {
 	return nil
 }
 
-// StepSummary is one step's row of the step health read (HealthSteps):
+// StepSummary is one step's summary over the step health window
+// (composed by schedules/detect_health.go):
 // the summary of its attempts in the window that its state depends on,
 // and what its step_health row shows besides.
 type StepSummary struct {

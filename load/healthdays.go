@@ -336,3 +336,25 @@ func b2u(b bool) uint8 {
 	}
 	return 0
 }
+
+// textSpan is where a text of a packed value is: b[from:to], or NULL.
+type textSpan struct {
+	from, to int
+	valid    bool
+}
+
+func textAt(b string, pos int) (textSpan, int, error) {
+	if pos >= len(b) {
+		return textSpan{}, pos, errBadSteps
+	}
+	if b[pos] == 0 {
+		return textSpan{}, pos + 1, nil
+	}
+	pos++
+	l, k := binary.Uvarint([]byte(b[pos:min(len(b), pos+binary.MaxVarintLen64)]))
+	if k <= 0 || uint64(len(b)-pos-k) < l {
+		return textSpan{}, pos, errBadSteps
+	}
+	pos += k
+	return textSpan{from: pos, to: pos + int(l), valid: true}, pos + int(l), nil
+}

@@ -169,11 +169,6 @@ var ClickHouseDetectHealthDays string
 //go:embed clickhouse/queries/detect_health_due.sql
 var ClickHouseDetectHealthDue string
 
-// ClickHouseDetectHealthRuns is the ClickHouse statement clickhouse/queries/detect_health_runs.sql.
-//
-//go:embed clickhouse/queries/detect_health_runs.sql
-var ClickHouseDetectHealthRuns string
-
 // ClickHouseDetectPendingScripts is the ClickHouse statement clickhouse/queries/detect_pending_scripts.sql.
 //
 //go:embed clickhouse/queries/detect_pending_scripts.sql

@@ -1,7 +1,9 @@
 -- The counted runs with steps of some (script, day) groups, whole days (the
 -- job summarizes them and cuts them to the step health window itself), in
--- key order: the run's time, its failure time, and its packed steps (as in
--- detect_health_runs.sql). ids, from and to bound the key range read.
+-- key order (no sort here: the job puts each day's runs in series order):
+-- the run's time, its failure time, and its steps packed (agg_steps:
+-- index, status, name, and the error of failed steps only). ids, from and
+-- to bound the key range read.
 SELECT script_id, day, run_id, ordered_at_us, failure_at_us, agg_steps
 FROM runs_state FINAL
 WHERE _is_deleted = 0
