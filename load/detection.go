@@ -205,15 +205,6 @@ type StepSummary struct {
 	NextAt transform.NullTime
 }
 
-// ceilMicro is the first whole microsecond at or after t.
-func ceilMicro(t time.Time) int64 {
-	us := t.UnixMicro()
-	if t.Nanosecond()%1000 != 0 {
-		us++
-	}
-	return us
-}
-
 // SeriesKey names a duration series: a script's runs (StepIndex RunSeries)
 // or one of its steps.
 type SeriesKey struct {
