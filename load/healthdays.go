@@ -60,27 +60,51 @@ func (s *Sink) HealthDays(ctx context.Context, ids []int64, from transform.Day) 
 			return sinkErrorf("clickhouse read step health days: %w", err)
 		}
 		defer rows.Close()
+		at := map[transform.GroupKey]int{}
 		for rows.Next() {
-			d, err := scanHealthDay(rows)
-			if err != nil {
+			var (
+				scriptID int64
+				day      time.Time
+				version  uint64
+			)
+			if err := rows.Scan(&scriptID, &day, &version); err != nil {
 				return sinkErrorf("clickhouse read step health days: %w", err)
 			}
-			out = append(out, d)
+			k := transform.GroupKey{ScriptID: scriptID, Day: dayOf(day)}
+			at[k] = len(out)
+			out = append(out, HealthDay{Key: k, GroupVersion: version})
 		}
 		if err := rows.Err(); err != nil {
 			return sinkErrorf("clickhouse read step health days: %w", err)
+		}
+		sums, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthDaySummaries)
+		if err != nil {
+			return sinkErrorf("clickhouse read step health day summaries: %w", err)
+		}
+		defer sums.Close()
+		for sums.Next() {
+			k, gv, sum, err := scanDaySummary(sums)
+			if err != nil {
+				return sinkErrorf("clickhouse read step health day summaries: %w", err)
+			}
+			// Current only while it names its group's version.
+			if i, ok := at[k]; ok && out[i].GroupVersion == gv {
+				out[i].Summary = sum
+			}
+		}
+		if err := sums.Err(); err != nil {
+			return sinkErrorf("clickhouse read step health day summaries: %w", err)
 		}
 		return nil
 	})
 	return out, err
 }
 
-func scanHealthDay(rows driver.Rows) (HealthDay, error) {
+func scanDaySummary(rows driver.Rows) (transform.GroupKey, uint64, *DaySummary, error) {
 	var (
 		scriptID                                  int64
 		day                                       time.Time
 		version                                   uint64
-		present                                   uint8
 		runs                                      uint64
 		firstAt, firstRun, lastAt, lastRun        int64
 		idx                                       []int32
@@ -91,20 +115,17 @@ func scanHealthDay(rows driver.Rows) (HealthDay, error) {
 		firstFailed, lastFailed                   []uint8
 		names, errs                               []*string
 	)
-	if err := rows.Scan(&scriptID, &day, &version, &present, &runs, &firstAt, &firstRun, &lastAt, &lastRun,
+	if err := rows.Scan(&scriptID, &day, &version, &runs, &firstAt, &firstRun, &lastAt, &lastRun,
 		&idx, &execs, &fails, &flips, &firstAtS, &firstFailed, &lead, &lastFailed, &trail, &trailAt,
 		&before, &firstFailure, &firstFailureAt, &names, &lastFA, &lastRunS, &errs); err != nil {
-		return HealthDay{}, err
+		return transform.GroupKey{}, 0, nil, err
 	}
-	d := HealthDay{Key: transform.GroupKey{ScriptID: scriptID, Day: dayOf(day)}, GroupVersion: version}
-	if present == 0 {
-		return d, nil
-	}
+	k := transform.GroupKey{ScriptID: scriptID, Day: dayOf(day)}
 	n := len(idx)
 	for _, l := range []int{len(execs), len(fails), len(flips), len(firstAtS), len(firstFailed), len(lead), len(lastFailed),
 		len(trail), len(trailAt), len(before), len(firstFailure), len(firstFailureAt), len(names), len(lastFA), len(lastRunS), len(errs)} {
 		if l != n {
-			return d, fmt.Errorf("script %d day %s: step arrays of different lengths", scriptID, d.Key.Day)
+			return k, 0, nil, fmt.Errorf("script %d day %s: step arrays of different lengths", scriptID, k.Day)
 		}
 	}
 	sum := &DaySummary{Runs: int(runs), First: RunKey{firstAt, firstRun}, Last: RunKey{lastAt, lastRun}, Steps: make([]DayStep, n)}
@@ -121,12 +142,11 @@ func scanHealthDay(rows driver.Rows) (HealthDay, error) {
 			seg.LastFailure = transform.FailureRef{Valid: true, At: us(lastFA[i]), RunID: lastRunS[i], Error: nullStr(errs[i])}
 		}
 		if seg.Executions > 0 {
-			seg.Days = []transform.DayStatuses{{Day: d.Key.Day, Success: seg.Failures < seg.Executions, Failure: seg.Failures > 0}}
+			seg.Days = []transform.DayStatuses{{Day: k.Day, Success: seg.Failures < seg.Executions, Failure: seg.Failures > 0}}
 		}
 		sum.Steps[i] = DayStep{Index: idx[i], Segment: seg}
 	}
-	d.Summary = sum
-	return d, nil
+	return k, version, sum, nil
 }
 
 func nullStr(p *string) transform.NullString {
@@ -159,30 +179,39 @@ type HealthDayFunc func(key transform.GroupKey, runs []HealthRun) error
 
 // HealthDayRuns streams, group by group in (script, day) order, the
 // counted runs with steps of the groups days. A group without such runs is
-// not handed over.
+// not handed over. The read is of every date of days for every script of
+// days (few dates: normally today and the window's first day); the runs
+// of groups not asked for are skipped here.
 func (s *Sink) HealthDayRuns(ctx context.Context, days []transform.GroupKey, fn HealthDayFunc) error {
 	if len(days) == 0 {
 		return nil
 	}
-	idSet := map[int64]bool{}
+	want := make(map[transform.GroupKey]bool, len(days))
 	var ids []int64
-	from, to := days[0].Day, days[0].Day
-	var pairs strings.Builder
-	pairs.WriteByte('[')
-	for i, k := range days {
-		if !idSet[k.ScriptID] {
-			idSet[k.ScriptID] = true
+	var dates []transform.Day
+	seenID, seenDay := map[int64]bool{}, map[transform.Day]bool{}
+	for _, k := range days {
+		want[k] = true
+		if !seenID[k.ScriptID] {
+			seenID[k.ScriptID] = true
 			ids = append(ids, k.ScriptID)
 		}
-		from, to = min(from, k.Day), max(to, k.Day)
-		if i > 0 {
-			pairs.WriteByte(',')
+		if !seenDay[k.Day] {
+			seenDay[k.Day] = true
+			dates = append(dates, k.Day)
 		}
-		fmt.Fprintf(&pairs, "(%d,'%s')", k.ScriptID, k.Day)
 	}
-	pairs.WriteByte(']')
+	var dl strings.Builder
+	dl.WriteByte('[')
+	for i, d := range dates {
+		if i > 0 {
+			dl.WriteByte(',')
+		}
+		fmt.Fprintf(&dl, "'%s'", d)
+	}
+	dl.WriteByte(']')
 	qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-		"ids": int64List(ids), "from": from.String(), "to": to.String(), "days": pairs.String(),
+		"ids": int64List(ids), "days": dl.String(),
 	}))
 	// Only the start of the query is retried: once groups have been handed
 	// to fn, a retry would hand them again.
@@ -211,6 +240,9 @@ func (s *Sink) HealthDayRuns(ctx context.Context, days []transform.GroupKey, fn 
 			return sinkErrorf("clickhouse read step health runs: %w", err)
 		}
 		key := transform.GroupKey{ScriptID: script, Day: dayOf(day)}
+		if !want[key] {
+			continue // a date asked for another script
+		}
 		if have && key != cur {
 			if err := fn(cur, runs); err != nil {
 				return err

@@ -79,6 +79,22 @@ func TestHealthDaysRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(gotRuns[0], wantRuns) {
 		t.Fatalf("runs %+v\nwant %+v", gotRuns[0], wantRuns)
 	}
+	// Asked for (5, day+1) and (6, day): the read covers both dates of
+	// both scripts; (5, day) is not handed over.
+	got = nil
+	if err := sink.HealthDayRuns(ctx, []transform.GroupKey{{ScriptID: 5, Day: day + 1}, {ScriptID: 6, Day: day}},
+		func(k transform.GroupKey, r []load.HealthRun) error {
+			got = append(got, k)
+			if len(r) != 1 || r[0].Key.RunID != 4 {
+				t.Errorf("group %v: runs %+v, want run 4", k, r)
+			}
+			return nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []transform.GroupKey{{ScriptID: 5, Day: day + 1}}) {
+		t.Fatalf("groups %v, want only (5, day+1)", got)
+	}
 	// A summary of day, against version 10: S then F.
 	var seg transform.StepSegment
 	seg.Add(transform.StepAttempt{At: at, RunID: 1, Day: day, Name: str("a"), FailureAt: at.Add(time.Minute)})

@@ -159,6 +159,11 @@ var ClickHouseDetectChangeRuns string
 //go:embed clickhouse/queries/detect_health_day_runs.sql
 var ClickHouseDetectHealthDayRuns string
 
+// ClickHouseDetectHealthDaySummaries is the ClickHouse statement clickhouse/queries/detect_health_day_summaries.sql.
+//
+//go:embed clickhouse/queries/detect_health_day_summaries.sql
+var ClickHouseDetectHealthDaySummaries string
+
 // ClickHouseDetectHealthDays is the ClickHouse statement clickhouse/queries/detect_health_days.sql.
 //
 //go:embed clickhouse/queries/detect_health_days.sql
