@@ -160,7 +160,7 @@ func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time,
 // detectHealth recomputes the step health of the scripts with a journaled
 // group in the window and of those due for a check.
 func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange, asOf time.Time, version uint64, sum *Summary) error {
-	from := transform.DayOf(asOf.Add(-transform.HealthWindow), j.Zone) - 1
+	from := healthFromDay(asOf, j.Zone)
 	due, err := j.Sink.HealthDue(ctx, asOf)
 	if err != nil {
 		return err

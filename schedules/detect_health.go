@@ -330,6 +330,42 @@ func addRun(r *load.HealthRun, seg func(int32) *transform.StepSegment, loc *time
 	}
 }
 
+// healthFromDay is the first day step health reads as of asOf: the day
+// before the window's first (a zone whose clocks go back over midnight
+// puts a later time on an earlier date).
+func healthFromDay(asOf time.Time, loc *time.Location) transform.Day {
+	return transform.DayOf(asOf.Add(-transform.HealthWindow), loc) - 1
+}
+
+// healthRunsOf is what step health reads of a group's runs (in any order):
+// the counted runs with steps, in series order, their skipped steps left
+// out.
+func healthRunsOf(runs []transform.Run) []load.HealthRun {
+	out := make([]load.HealthRun, 0, len(runs))
+	for i := range runs {
+		r := &runs[i]
+		if !r.Counted() || len(r.Steps) == 0 {
+			continue
+		}
+		hr := load.HealthRun{Key: load.RunKey{OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID}, FailureAtUS: r.FailureAt.UnixMicro()}
+		for _, st := range r.Steps {
+			if st.Status != transform.StepSuccess && st.Status != transform.StepFailed {
+				continue
+			}
+			a := load.HealthAttempt{Index: st.Index, Failed: st.Status == transform.StepFailed, Name: st.Name}
+			if a.Failed {
+				a.Error = st.Error
+			}
+			hr.Attempts = append(hr.Attempts, a)
+		}
+		out = append(out, hr)
+	}
+	slices.SortFunc(out, func(a, b load.HealthRun) int {
+		return cmp.Or(cmp.Compare(a.Key.OrderedAtUS, b.Key.OrderedAtUS), cmp.Compare(a.Key.RunID, b.Key.RunID))
+	})
+	return out
+}
+
 // summarizeDay is the summary of a group's runs (in series order) to
 // store against the group's version gv; ok is false when a run is not on
 // the group's day in loc (then the day is never taken from a summary).

@@ -156,6 +156,10 @@ type fakeSink struct {
 	checks         map[int64]fakeCheck
 	// How many groups step health read run by run, and summaries it wrote.
 	healthRunsRead, healthDaysWritten int
+	// loseHealthDays, when set and true, drops a WriteHealthDays: the
+	// summaries of older versions stay, to check that they are never taken
+	// as current.
+	loseHealthDays func() bool
 }
 
 type fakeChangeRead struct {
@@ -574,6 +578,9 @@ func (s *fakeSink) HealthDayRuns(_ context.Context, days []transform.GroupKey, f
 }
 
 func (s *fakeSink) WriteHealthDays(_ context.Context, rows []load.HealthDayRow, v uint64) error {
+	if s.loseHealthDays != nil && s.loseHealthDays() {
+		return nil // as if the rows never landed: the older summaries stay
+	}
 	for _, r := range rows {
 		if old, ok := s.healthDays[r.Key]; ok && old.version > v {
 			continue

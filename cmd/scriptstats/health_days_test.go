@@ -13,10 +13,12 @@ import (
 // TestStepHealthDaySummariesGoStale: step health is composed from per-day
 // summaries (schedules/detect_health.go); a change to a run in an old day
 // of the window — a late update of its steps, a run moved into another old
-// day, a delete found by a backfill — makes that day's summary stale, and
-// after the pass step_health still equals the definition applied to the
-// series read from the source by independent PostgreSQL SQL. Each pass
-// takes most days from their summaries and reads only a few run by run.
+// day, a delete found by a backfill — makes that day's summary stale (its
+// group is rewritten with the pass's version, and the summary with it),
+// and after the pass step_health still equals the definition applied to
+// the series read from the source by independent PostgreSQL SQL. Each pass
+// takes most days from their summaries and reads only a few run by run
+// (the window's first, partial day).
 func TestStepHealthDaySummariesGoStale(t *testing.T) {
 	t.Parallel()
 	pgDSN, chDSN, _ := freshDatabases(t)
