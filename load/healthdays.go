@@ -156,6 +156,15 @@ func nullStr(p *string) transform.NullString {
 	return transform.NullString{String: *p, Valid: true}
 }
 
+// healthRunRow is one stored version of a run (detect_health_day_runs.sql).
+type healthRunRow struct {
+	scriptID, runID, atUS, failUS int64
+	day                           time.Time
+	version                       uint64
+	deleted, unfinished, hasSteps uint8
+	packed                        string
+}
+
 // HealthRun is one counted run with steps, as step health reads it: its
 // series key, failure time, and its attempts (skipped steps left out), in
 // the run's step order.
@@ -225,23 +234,22 @@ func (s *Sink) HealthDayRuns(ctx context.Context, days []transform.GroupKey, fn 
 	}
 	defer rows.Close()
 	var (
-		cur    transform.GroupKey
-		have   bool
-		runs   []HealthRun
-		script int64
-		day    time.Time
-		runID  int64
-		atUS   int64
-		failUS int64
-		packed string
+		cur  transform.GroupKey
+		have bool
+		runs []HealthRun
+		row  healthRunRow
+		last healthRunRow // the greatest version so far of the current run
+		open bool
 	)
-	for rows.Next() {
-		if err := rows.Scan(&script, &day, &runID, &atUS, &failUS, &packed); err != nil {
-			return sinkErrorf("clickhouse read step health runs: %w", err)
+	// keep adds the run of last to its group when FINAL would show it and
+	// it counts: not a tombstone, finished, with steps.
+	keep := func() error {
+		if !open || last.deleted != 0 || last.unfinished != 0 || last.hasSteps == 0 {
+			return nil
 		}
-		key := transform.GroupKey{ScriptID: script, Day: dayOf(day)}
+		key := transform.GroupKey{ScriptID: last.scriptID, Day: dayOf(last.day)}
 		if !want[key] {
-			continue // a date asked for another script
+			return nil // a date asked for another script
 		}
 		if have && key != cur {
 			if err := fn(cur, runs); err != nil {
@@ -250,11 +258,29 @@ func (s *Sink) HealthDayRuns(ctx context.Context, days []transform.GroupKey, fn 
 			runs = nil
 		}
 		cur, have = key, true
-		attempts, err := decodeHealthAttempts(packed)
+		attempts, err := decodeHealthAttempts(last.packed)
 		if err != nil {
-			return sinkErrorf("clickhouse read step health runs: script %d run %d: %w", script, runID, err)
+			return sinkErrorf("clickhouse read step health runs: script %d run %d: %w", last.scriptID, last.runID, err)
 		}
-		runs = append(runs, HealthRun{Key: RunKey{atUS, runID}, FailureAtUS: failUS, Attempts: attempts})
+		runs = append(runs, HealthRun{Key: RunKey{last.atUS, last.runID}, FailureAtUS: last.failUS, Attempts: attempts})
+		return nil
+	}
+	for rows.Next() {
+		if err := rows.Scan(&row.scriptID, &row.day, &row.runID, &row.version, &row.deleted, &row.unfinished,
+			&row.hasSteps, &row.atUS, &row.failUS, &row.packed); err != nil {
+			return sinkErrorf("clickhouse read step health runs: %w", err)
+		}
+		// Rows come in (script, day, run, version) order: the last of a
+		// key is the one FINAL keeps.
+		if open && (row.scriptID != last.scriptID || !row.day.Equal(last.day) || row.runID != last.runID) {
+			if err := keep(); err != nil {
+				return err
+			}
+		}
+		last, open = row, true
+	}
+	if err := keep(); err != nil {
+		return err
 	}
 	if err := rows.Err(); err != nil {
 		return sinkErrorf("clickhouse read step health runs: %w", err)
