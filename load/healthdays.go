@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -102,58 +103,175 @@ func (s *Sink) HealthDays(ctx context.Context, ids []int64, from transform.Day) 
 
 func scanDaySummary(rows driver.Rows) (transform.GroupKey, uint64, *DaySummary, error) {
 	var (
-		scriptID                                  int64
-		day                                       time.Time
-		version                                   uint64
-		runs                                      uint64
-		firstAt, firstRun, lastAt, lastRun        int64
-		idx                                       []int32
-		execs, fails, flips, lead, trail, before  []uint32
-		firstFailure                              []uint32
-		firstAtS, trailAt, firstFailureAt, lastFA []int64
-		lastRunS                                  []int64
-		firstFailed, lastFailed                   []uint8
-		names, errs                               []*string
+		scriptID                           int64
+		day                                time.Time
+		version, runs                      uint64
+		firstAt, firstRun, lastAt, lastRun int64
+		packed                             string
 	)
-	if err := rows.Scan(&scriptID, &day, &version, &runs, &firstAt, &firstRun, &lastAt, &lastRun,
-		&idx, &execs, &fails, &flips, &firstAtS, &firstFailed, &lead, &lastFailed, &trail, &trailAt,
-		&before, &firstFailure, &firstFailureAt, &names, &lastFA, &lastRunS, &errs); err != nil {
+	if err := rows.Scan(&scriptID, &day, &version, &runs, &firstAt, &firstRun, &lastAt, &lastRun, &packed); err != nil {
 		return transform.GroupKey{}, 0, nil, err
 	}
 	k := transform.GroupKey{ScriptID: scriptID, Day: dayOf(day)}
-	n := len(idx)
-	for _, l := range []int{len(execs), len(fails), len(flips), len(firstAtS), len(firstFailed), len(lead), len(lastFailed),
-		len(trail), len(trailAt), len(before), len(firstFailure), len(firstFailureAt), len(names), len(lastFA), len(lastRunS), len(errs)} {
-		if l != n {
-			return k, 0, nil, fmt.Errorf("script %d day %s: step arrays of different lengths", scriptID, k.Day)
-		}
+	steps, err := decodeDaySteps(packed, k.Day)
+	if err != nil {
+		return k, 0, nil, fmt.Errorf("script %d day %s: %w", scriptID, k.Day, err)
 	}
-	sum := &DaySummary{Runs: int(runs), First: RunKey{firstAt, firstRun}, Last: RunKey{lastAt, lastRun}, Steps: make([]DayStep, n)}
-	us := func(v int64) time.Time { return time.UnixMicro(v).UTC() }
-	for i := range n {
-		seg := transform.StepSegment{
-			Executions: int(execs[i]), Failures: int(fails[i]), Flips: int(flips[i]),
-			FirstAt: us(firstAtS[i]), FirstFailed: firstFailed[i] != 0, Lead: int(lead[i]),
-			LastFailed: lastFailed[i] != 0, Trail: int(trail[i]), TrailAt: us(trailAt[i]),
-			FailuresBeforeTrail: int(before[i]), Name: nullStr(names[i]),
-		}
-		if seg.Failures > 0 {
-			seg.FirstFailure, seg.FirstFailureAt = int(firstFailure[i]), us(firstFailureAt[i])
-			seg.LastFailure = transform.FailureRef{Valid: true, At: us(lastFA[i]), RunID: lastRunS[i], Error: nullStr(errs[i])}
-		}
-		if seg.Executions > 0 {
-			seg.Days = []transform.DayStatuses{{Day: k.Day, Success: seg.Failures < seg.Executions, Failure: seg.Failures > 0}}
-		}
-		sum.Steps[i] = DayStep{Index: idx[i], Segment: seg}
-	}
-	return k, version, sum, nil
+	return k, version, &DaySummary{Runs: int(runs), First: RunKey{firstAt, firstRun}, Last: RunKey{lastAt, lastRun}, Steps: steps}, nil
 }
 
-func nullStr(p *string) transform.NullString {
-	if p == nil {
+// errBadDaySteps: a stored day summary that does not decode.
+var errBadDaySteps = errors.New("corrupt health_days_state.steps value")
+
+// Flags of a packed step segment.
+const (
+	segFirstFailed = 1 << iota
+	segLastFailed
+	segHasFailure
+)
+
+// encodeDaySteps packs a day's step segments: the count, then per step
+// its index (zigzag varint); executions, failures, flips, lead, trail,
+// failures before the trail, first failure (uvarints); a flags byte; the
+// times of the first execution, the trail's start, the first failure
+// (varints, µs); the name; and with a failure its time, run id and error.
+// Texts as in agg_steps (appendText: 0 for NULL, else 1, a uvarint length
+// and the bytes). The day's statuses are not stored: they follow from the
+// counts and the day.
+func encodeDaySteps(steps []DayStep) string {
+	b := binary.AppendUvarint(nil, uint64(len(steps)))
+	for _, st := range steps {
+		g := &st.Segment
+		b = binary.AppendVarint(b, int64(st.Index))
+		for _, v := range []int{g.Executions, g.Failures, g.Flips, g.Lead, g.Trail, g.FailuresBeforeTrail, g.FirstFailure} {
+			b = binary.AppendUvarint(b, uint64(v))
+		}
+		var f byte
+		if g.FirstFailed {
+			f |= segFirstFailed
+		}
+		if g.LastFailed {
+			f |= segLastFailed
+		}
+		if g.LastFailure.Valid {
+			f |= segHasFailure
+		}
+		b = append(b, f)
+		b = binary.AppendVarint(b, g.FirstAt.UnixMicro())
+		b = binary.AppendVarint(b, g.TrailAt.UnixMicro())
+		var firstFailureUS int64
+		if g.Failures > 0 {
+			firstFailureUS = g.FirstFailureAt.UnixMicro()
+		}
+		b = binary.AppendVarint(b, firstFailureUS)
+		b = appendText(b, g.Name)
+		if g.LastFailure.Valid {
+			b = binary.AppendVarint(b, g.LastFailure.At.UnixMicro())
+			b = binary.AppendVarint(b, g.LastFailure.RunID)
+			b = appendText(b, g.LastFailure.Error)
+		}
+	}
+	return string(b)
+}
+
+// dayStepReader reads a packed value; the first error sticks.
+type dayStepReader struct {
+	b   string
+	pos int
+	err error
+}
+
+func (r *dayStepReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, k := binary.Uvarint([]byte(r.b[r.pos:min(len(r.b), r.pos+binary.MaxVarintLen64)]))
+	if k <= 0 {
+		r.err = errBadDaySteps
+		return 0
+	}
+	r.pos += k
+	return v
+}
+
+func (r *dayStepReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, k := binary.Varint([]byte(r.b[r.pos:min(len(r.b), r.pos+binary.MaxVarintLen64)]))
+	if k <= 0 {
+		r.err = errBadDaySteps
+		return 0
+	}
+	r.pos += k
+	return v
+}
+
+func (r *dayStepReader) byte() byte {
+	if r.err != nil || r.pos >= len(r.b) {
+		r.err = errBadDaySteps
+		return 0
+	}
+	r.pos++
+	return r.b[r.pos-1]
+}
+
+func (r *dayStepReader) text() transform.NullString {
+	if r.err != nil {
 		return transform.NullString{}
 	}
-	return transform.NullString{String: *p, Valid: true}
+	t, next, err := textAt(r.b, r.pos)
+	if err != nil {
+		r.err = errBadDaySteps
+		return transform.NullString{}
+	}
+	r.pos = next
+	if !t.valid {
+		return transform.NullString{}
+	}
+	return transform.NullString{String: r.b[t.from:t.to], Valid: true}
+}
+
+// decodeDaySteps unpacks encodeDaySteps' value of a day.
+func decodeDaySteps(b string, day transform.Day) ([]DayStep, error) {
+	r := dayStepReader{b: b}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(b)) {
+		return nil, errBadDaySteps
+	}
+	us := func(v int64) time.Time { return time.UnixMicro(v).UTC() }
+	out := make([]DayStep, n)
+	for i := range out {
+		idx := r.varint()
+		var c [7]int
+		for k := range c {
+			c[k] = int(r.uvarint())
+		}
+		f := r.byte()
+		g := transform.StepSegment{Executions: c[0], Failures: c[1], Flips: c[2], Lead: c[3], Trail: c[4],
+			FailuresBeforeTrail: c[5], FirstFailure: c[6],
+			FirstFailed: f&segFirstFailed != 0, LastFailed: f&segLastFailed != 0}
+		g.FirstAt, g.TrailAt = us(r.varint()), us(r.varint())
+		if firstFailureUS := r.varint(); g.Failures > 0 {
+			g.FirstFailureAt = us(firstFailureUS)
+		}
+		g.Name = r.text()
+		if f&segHasFailure != 0 {
+			g.LastFailure = transform.FailureRef{Valid: true, At: us(r.varint()), RunID: r.varint()}
+			g.LastFailure.Error = r.text()
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		if g.Executions > 0 {
+			g.Days = []transform.DayStatuses{{Day: day, Success: g.Failures < g.Executions, Failure: g.Failures > 0}}
+		}
+		out[i] = DayStep{Index: int32(idx), Segment: g}
+	}
+	if r.pos != len(b) {
+		return nil, errBadDaySteps
+	}
+	return out, nil
 }
 
 // healthRunRow is one stored version of a run (detect_health_day_runs.sql).
@@ -354,30 +472,10 @@ func (s *Sink) WriteHealthDays(ctx context.Context, rows []HealthDayRow, version
 		defer batch.Abort()
 		for i := range rows {
 			r := &rows[i]
-			n := len(r.Summary.Steps)
-			idx := make([]int32, n)
-			execs, fails, flips, lead, trail, before, firstFailure := make([]uint32, n), make([]uint32, n), make([]uint32, n),
-				make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
-			firstAt, trailAt, firstFailureAt, lastFA, lastRun := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-			firstFailed, lastFailed := make([]uint8, n), make([]uint8, n)
-			names, errs := make([]*string, n), make([]*string, n)
-			for j, st := range r.Summary.Steps {
-				g := &st.Segment
-				idx[j] = st.Index
-				execs[j], fails[j], flips[j] = uint32(g.Executions), uint32(g.Failures), uint32(g.Flips)
-				firstAt[j], firstFailed[j], lead[j] = g.FirstAt.UnixMicro(), b2u(g.FirstFailed), uint32(g.Lead)
-				lastFailed[j], trail[j], trailAt[j], before[j] = b2u(g.LastFailed), uint32(g.Trail), g.TrailAt.UnixMicro(), uint32(g.FailuresBeforeTrail)
-				if g.Failures > 0 {
-					firstFailure[j], firstFailureAt[j] = uint32(g.FirstFailure), g.FirstFailureAt.UnixMicro()
-					lastFA[j], lastRun[j], errs[j] = g.LastFailure.At.UnixMicro(), g.LastFailure.RunID, strPtr(g.LastFailure.Error)
-				}
-				names[j] = strPtr(g.Name)
-			}
 			sum := &r.Summary
 			if err := batch.Append(r.Key.ScriptID, r.Key.Day.Time(), r.GroupVersion, uint64(sum.Runs),
 				sum.First.OrderedAtUS, sum.First.RunID, sum.Last.OrderedAtUS, sum.Last.RunID,
-				idx, execs, fails, flips, firstAt, firstFailed, lead, lastFailed, trail, trailAt,
-				before, firstFailure, firstFailureAt, names, lastFA, lastRun, errs, version, uint8(0)); err != nil {
+				encodeDaySteps(sum.Steps), version, uint8(0)); err != nil {
 				return sinkErrorf("clickhouse insert step health days: %w", err)
 			}
 		}
@@ -386,13 +484,6 @@ func (s *Sink) WriteHealthDays(ctx context.Context, rows []HealthDayRow, version
 		}
 		return nil
 	})
-}
-
-func b2u(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // textSpan is where a text of a packed value is: b[from:to], or NULL.
