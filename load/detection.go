@@ -211,7 +211,8 @@ var hexValue = func() (t [256]byte) {
 	return t
 }()
 
-// StepSummary is one step's row of the step health read (HealthSteps):
+// StepSummary is one step's summary over the step health window
+// (composed by schedules/detect_health.go):
 // the summary of its attempts in the window that its state depends on,
 // and what its step_health row shows besides.
 type StepSummary struct {
@@ -226,15 +227,6 @@ type StepSummary struct {
 	LastError     transform.NullString
 	// NextAt is its first attempt after as-of (it enters the window then).
 	NextAt transform.NullTime
-}
-
-// ceilMicro is the first whole microsecond at or after t.
-func ceilMicro(t time.Time) int64 {
-	us := t.UnixMicro()
-	if t.Nanosecond()%1000 != 0 {
-		us++
-	}
-	return us
 }
 
 // SeriesKey names a duration series: a script's runs (StepIndex RunSeries)
@@ -277,6 +269,11 @@ func (k ChangeKey) IsQuietMark() bool { return k.OrderedAtUS == QuietMarkUS }
 type RunKey struct {
 	OrderedAtUS int64
 	RunID       int64
+}
+
+// Less reports whether k comes before o in series order.
+func (k RunKey) Less(o RunKey) bool {
+	return k.OrderedAtUS < o.OrderedAtUS || (k.OrderedAtUS == o.OrderedAtUS && k.RunID < o.RunID)
 }
 
 // StoredChange is a stored change point's key, or a series' quiet mark
@@ -516,6 +513,16 @@ func (s *Sink) WriteDetectionAsOf(ctx context.Context, asOf time.Time, version u
 }
 
 // storableTime is t, or nil outside what DateTime64(6) holds.
+// StorableTime is t as a time column holds it: NULL outside the range of
+// DateTime64(6) (a failure time of +infinity orders failures but is not
+// stored).
+func StorableTime(t time.Time) transform.NullTime {
+	if p := storableTime(t); p != nil {
+		return transform.NullTime{Time: *p, Valid: true}
+	}
+	return transform.NullTime{}
+}
+
 func storableTime(t time.Time) *time.Time {
 	if t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) || t.After(time.Date(2299, 12, 31, 23, 59, 59, 999999000, time.UTC)) {
 		return nil

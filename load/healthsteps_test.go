@@ -21,8 +21,83 @@ func healthRun(id, script int64, at time.Time, class transform.StatusClass, step
 
 func str(s string) transform.NullString { return transform.NullString{String: s, Valid: true} }
 
-// TestHealthStepsByHand: the summary ClickHouse computes for one step, with
-// the expected values worked out by hand from the attempts below.
+// healthStepsRead reads every day of the scripts from the window's day
+// before to two days after asOf run by run (HealthDayRuns) and summarizes
+// each step's attempts in series order: what the job composes when no
+// day summary is stored (schedules/detect_health.go), here to test the
+// read against the definitions.
+func healthStepsRead(t *testing.T, sink *load.Sink, ids []int64, asOf time.Time) []load.StepSummary {
+	t.Helper()
+	var keys []transform.GroupKey
+	for _, id := range ids {
+		for d := transform.DayOf(asOf.Add(-transform.HealthWindow), time.UTC) - 1; d <= transform.DayOf(asOf, time.UTC)+3; d++ {
+			keys = append(keys, transform.GroupKey{ScriptID: id, Day: d})
+		}
+	}
+	var runs []struct {
+		script int64
+		run    load.HealthRun
+	}
+	err := sink.HealthDayRuns(context.Background(), keys, func(k transform.GroupKey, rs []load.HealthRun) error {
+		for _, r := range rs {
+			runs = append(runs, struct {
+				script int64
+				run    load.HealthRun
+			}{k.ScriptID, r})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(runs, func(a, b struct {
+		script int64
+		run    load.HealthRun
+	}) int {
+		return cmp.Or(cmp.Compare(a.script, b.script), cmp.Compare(a.run.Key.OrderedAtUS, b.run.Key.OrderedAtUS), cmp.Compare(a.run.Key.RunID, b.run.Key.RunID))
+	})
+	from := asOf.Add(-transform.HealthWindow)
+	segs := map[load.SeriesKey]*load.StepSummary{}
+	acc := map[load.SeriesKey]*transform.StepSegment{}
+	for _, x := range runs {
+		at := time.UnixMicro(x.run.Key.OrderedAtUS).UTC()
+		if at.Before(from) {
+			continue
+		}
+		for _, a := range x.run.Attempts {
+			k := load.SeriesKey{ScriptID: x.script, StepIndex: a.Index}
+			if segs[k] == nil {
+				segs[k], acc[k] = &load.StepSummary{Step: k}, &transform.StepSegment{}
+			}
+			if at.After(asOf) {
+				if !segs[k].NextAt.Valid || at.Before(segs[k].NextAt.Time) {
+					segs[k].NextAt = transform.NullTime{Time: at, Valid: true}
+				}
+				continue
+			}
+			acc[k].Add(transform.StepAttempt{At: at, RunID: x.run.Key.RunID, Day: transform.DayOf(at, time.UTC), Failed: a.Failed,
+				Name: a.Name, FailureAt: time.UnixMicro(x.run.FailureAtUS).UTC(), Error: a.Error})
+		}
+	}
+	var out []load.StepSummary
+	for k, st := range segs {
+		g := acc[k]
+		st.Summary, st.OldestAt = g.Summary()
+		st.StepName, st.LastError = g.Name, g.LastFailure.Error
+		if g.LastFailure.Valid {
+			st.LastFailureAt = load.StorableTime(g.LastFailure.At)
+		}
+		out = append(out, *st)
+	}
+	slices.SortFunc(out, func(x, y load.StepSummary) int {
+		return cmp.Or(cmp.Compare(x.Step.ScriptID, y.Step.ScriptID), cmp.Compare(x.Step.StepIndex, y.Step.StepIndex))
+	})
+	return out
+}
+
+// TestHealthStepsByHand: the summary of one step from the runs ClickHouse
+// returns, with the expected values worked out by hand from the attempts
+// below.
 func TestHealthStepsByHand(t *testing.T) {
 	_, sink := migrated(t)
 	ctx := context.Background()
@@ -56,10 +131,7 @@ func TestHealthStepsByHand(t *testing.T) {
 	if err := sink.WriteRuns(ctx, runs, nil, 1); err != nil {
 		t.Fatal(err)
 	}
-	got, err := sink.HealthSteps(ctx, []int64{5}, transform.DayOf(asOf.Add(-transform.HealthWindow), time.UTC)-1, asOf, time.UTC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := healthStepsRead(t, sink, []int64{5}, asOf)
 	if len(got) != 1 {
 		t.Fatalf("%d steps, want 1: %+v", len(got), got)
 	}
@@ -84,10 +156,7 @@ func TestHealthStepsByHand(t *testing.T) {
 	// half an hour after run 5, the window holds F(1) S(2) F(3) F(4) F(5),
 	// a trailing streak of failures from index 2, and run 7 comes next.
 	asOf2 := day0.Add(2*h + 30*time.Minute)
-	got, err = sink.HealthSteps(ctx, []int64{5}, transform.DayOf(asOf2.Add(-transform.HealthWindow), time.UTC)-1, asOf2, time.UTC)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got = healthStepsRead(t, sink, []int64{5}, asOf2)
 	if len(got) != 1 || got[0].LastError.Valid || got[0].Summary.Executions != 5 || !got[0].Summary.LastFailed ||
 		got[0].Summary.StreakStart != 2 || !got[0].NextAt.Time.Equal(day0.Add(24*h)) {
 		t.Errorf("as of %v: %+v", asOf2, got)
@@ -96,8 +165,8 @@ func TestHealthStepsByHand(t *testing.T) {
 
 // TestHealthStepsMatchDefinition: over random histories written in two
 // versions (rewrites, moves and deletes unmerged under FINAL), the
-// summaries ClickHouse computes equal transform.SummarizeExecutions and
-// the Go scan of the same attempts, step by step.
+// summaries of the runs ClickHouse returns equal
+// transform.SummarizeExecutions over the runs written, step by step.
 func TestHealthStepsMatchDefinition(t *testing.T) {
 	_, sink := migrated(t)
 	ctx := context.Background()
@@ -161,10 +230,7 @@ func TestHealthStepsMatchDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, asOfCase := range []time.Time{asOf, asOf.Add(-36*time.Hour + 7*time.Minute), asOf.Add(-3 * 24 * time.Hour)} {
-		got, err := sink.HealthSteps(ctx, []int64{1, 2, 3, 4}, transform.DayOf(asOfCase.Add(-transform.HealthWindow), time.UTC)-1, asOfCase, time.UTC)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := healthStepsRead(t, sink, []int64{1, 2, 3, 4}, asOfCase)
 		want := expectedSummaries(latest, asOfCase)
 		if len(got) != len(want) {
 			t.Fatalf("as of %v: %d steps, want %d", asOfCase, len(got), len(want))
@@ -184,7 +250,7 @@ func TestHealthStepsMatchDefinition(t *testing.T) {
 	}
 }
 
-// expectedSummaries is what HealthSteps must return, from the runs by the
+// expectedSummaries is what the step health read must give, from the runs by the
 // definitions (counted runs only; attempts are success and failed steps).
 func expectedSummaries(runs map[int64]transform.Run, asOf time.Time) []load.StepSummary {
 	type acc struct {

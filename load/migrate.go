@@ -92,7 +92,7 @@ func (s *Sink) checkSchema(ctx context.Context) error {
 }
 
 // privateTables are emptied by Reset, in this order.
-var privateTables = []string{"pending_groups", "runs_state", "runs_by_id", "run_links", "run_places", "groups_state", "groups_for_views", "scripts_state", "job_state",
+var privateTables = []string{"pending_groups", "runs_state", "runs_by_id", "run_links", "run_places", "health_days_state", "groups_state", "groups_for_views", "scripts_state", "job_state",
 	"duration_changes_state", "step_health_state", "health_checks", "detection_as_of"}
 
 // Reset empties every private table: a first pass starts from nothing.

@@ -47,16 +47,21 @@ type DetectSummary struct {
 	QuietSeries     int64 // series proved unchanged by their quiet mark (nothing recomputed)
 	NotQuiet        int64 // series of a quiet read not proved unchanged (recomputed)
 	StepsClassified int64 // step health rows written
-	Duration        time.Duration
-	ChangesDuration time.Duration // of Duration: the change points
-	HealthDuration  time.Duration // of Duration: the step health
+	// Step health's days: taken whole from their stored summary, read run
+	// by run (and the runs read), summaries written.
+	HealthDaysSummarized, HealthDaysRead, HealthRunsRead, HealthDaysWritten int64
+	Duration                                                                time.Duration
+	ChangesDuration                                                         time.Duration // of Duration: the change points
+	HealthDuration                                                          time.Duration // of Duration: the step health
 }
 
 func (d DetectSummary) dict() *zerolog.Event {
 	return zerolog.Dict().Int64("scripts", d.Scripts).Int64("change_points_written", d.Changes).
 		Int64("runs_read", d.RunsRead).Int64("values", d.Values).Int64("rereads", d.Rereads).
 		Int64("quiet_series", d.QuietSeries).Int64("not_quiet", d.NotQuiet).
-		Int64("steps_classified", d.StepsClassified).Dur("duration", d.Duration).
+		Int64("steps_classified", d.StepsClassified).Int64("health_days_summarized", d.HealthDaysSummarized).
+		Int64("health_days_read", d.HealthDaysRead).Int64("health_runs_read", d.HealthRunsRead).
+		Int64("health_days_written", d.HealthDaysWritten).Dur("duration", d.Duration).
 		Dur("changes_duration", d.ChangesDuration).Dur("health_duration", d.HealthDuration)
 }
 
@@ -155,7 +160,7 @@ func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time,
 // detectHealth recomputes the step health of the scripts with a journaled
 // group in the window and of those due for a check.
 func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange, asOf time.Time, version uint64, sum *Summary) error {
-	from := transform.DayOf(asOf.Add(-transform.HealthWindow), j.Zone) - 1
+	from := healthFromDay(asOf, j.Zone)
 	due, err := j.Sink.HealthDue(ctx, asOf)
 	if err != nil {
 		return err
@@ -185,7 +190,7 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 	for _, k := range storedList {
 		stored[k.ScriptID] = append(stored[k.ScriptID], k)
 	}
-	steps, err := j.Sink.HealthSteps(ctx, ids, from, asOf, j.Zone)
+	steps, err := j.healthSteps(ctx, ids, from, asOf, version, sum)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,15 @@ func (g *detectStory) shift(l *float64, calm bool) {
 
 // run writes a new run of script on day d (minute m) with random content.
 func (g *detectStory) run(script int64, d, m int) {
+	g.runAt(script, func() time.Time {
+		return g.start.Add(time.Duration(d)*24*time.Hour + time.Duration(m)*time.Minute + time.Duration(g.r.IntN(60))*time.Second)
+	})
+	g.lastDay[script] = max(g.lastDay[script], d)
+}
+
+// runAt writes a new run of script started at the time at gives (called
+// once, where run draws it).
+func (g *detectStory) runAt(script int64, at func() time.Time) {
 	lv := g.levels[script]
 	if lv == nil {
 		lv = []float64{20, 2, 5, 1, 3}
@@ -70,7 +79,7 @@ func (g *detectStory) run(script int64, d, m int) {
 	case x == 2:
 		status = "running"
 	}
-	started := g.start.Add(time.Duration(d)*24*time.Hour + time.Duration(m)*time.Minute + time.Duration(g.r.IntN(60))*time.Second)
+	started := at()
 	dur := math.Max(0.001, noise(lv[0]))
 	if g.r.IntN(25) == 0 {
 		dur = -1 // invalid
@@ -94,8 +103,8 @@ func (g *detectStory) run(script int64, d, m int) {
 	calm := g.calm[script] // a calm script has no rare step either
 	step(0, true)
 	step(1, g.r.IntN(10) < 7)
-	step(2, !calm && g.r.IntN(20) == 0) // rare
-	step(3, !calm && d < 5)             // stops after the first days
+	step(2, !calm && g.r.IntN(20) == 0)                           // rare
+	step(3, !calm && started.Before(g.start.Add(5*24*time.Hour))) // stops after the first days
 	if g.r.IntN(3) == 0 {
 		// A step whose index is the run series' key: no series of its
 		// own, never the top step (docs/detection.md, "Step indexes").
@@ -107,7 +116,6 @@ func (g *detectStory) run(script int64, d, m int) {
 	g.src.runs[id] = transform.SourceRun{ID: id, ScriptID: script, Status: status,
 		StartedAt: transform.NullTime{Time: started, Valid: true}, CreatedAt: started, UpdatedAt: g.src.tick(),
 		Duration: transform.NullFloat{Float64: dur, Valid: true}, Steps: []byte("[" + strings.Join(steps, ",") + "]")}
-	g.lastDay[script] = max(g.lastDay[script], d)
 }
 
 // storyIndex is the step index of each of a story's steps: negative ones

@@ -319,7 +319,7 @@ func refChangeRow(id int64, s *refSeries, runs []transform.Run, at int, cp trans
 // scriptHealth is the job's step health of one script from its runs (in
 // series order), with the summaries made by the definition
 // (transform.SummarizeExecutions) instead of read: healthRows over what
-// load.HealthSteps returns.
+// the job composes (detect_health.go).
 func scriptHealth(id int64, runs []transform.Run, asOf time.Time, loc *time.Location) ([]load.HealthRow, load.HealthCheck) {
 	type stepData struct {
 		sum     load.StepSummary

@@ -3,6 +3,7 @@ package schedules
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
@@ -349,22 +350,43 @@ func addPlace(list []transform.GroupKey, k transform.GroupKey) []transform.Group
 }
 
 // recompute rebuilds every group journaled after the last completed pass
-// from the runs stored for it, and writes the groups in batches.
-func recompute(ctx context.Context, job *Job, after, version uint64, sum *Summary) error {
+// from the runs stored for it, and writes the groups in batches. The
+// groups of the step health window as of asOf (and after it) get their
+// step health day summary too, from the same runs, against the version
+// the group is written with (detect_health.go): the summary of a touched
+// day costs no read.
+func recompute(ctx context.Context, job *Job, after, version uint64, asOf time.Time, sum *Summary) error {
 	const groupBatch = 2000
 	var agg transform.Aggregator
 	var out []load.Group
+	var days []load.HealthDayRow
+	healthFrom := healthFromDay(asOf, job.Zone)
+	write := func() error {
+		if err := job.Sink.WriteGroups(ctx, out, version); err != nil {
+			return err
+		}
+		if err := job.Sink.WriteHealthDays(ctx, days, version); err != nil {
+			return err
+		}
+		sum.Detect.HealthDaysWritten += int64(len(days))
+		out, days = out[:0], days[:0]
+		return nil
+	}
 	n, err := job.Sink.PendingGroups(ctx, after, func(key transform.GroupKey, runs []transform.Run) error {
 		day, has, steps := agg.Aggregate(runs)
 		if has {
 			day.ScriptID, day.Day = key.ScriptID, key.Day
 		}
 		out = append(out, load.Group{Key: key, HasDay: has, Day: day, Steps: steps})
+		if has && key.Day >= healthFrom {
+			if row, ok := summarizeDay(key, version, healthRunsOf(runs), job.Zone); ok {
+				days = append(days, row)
+			}
+		}
 		if len(out) >= groupBatch {
-			if err := job.Sink.WriteGroups(ctx, out, version); err != nil {
+			if err := write(); err != nil {
 				return err
 			}
-			out = out[:0]
 			if err := job.failpoint(ctx, fpMidRecompute); err != nil {
 				return err
 			}
@@ -375,5 +397,5 @@ func recompute(ctx context.Context, job *Job, after, version uint64, sum *Summar
 		return err
 	}
 	sum.GroupsRecomputed = int64(n)
-	return job.Sink.WriteGroups(ctx, out, version)
+	return write()
 }

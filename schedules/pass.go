@@ -223,7 +223,7 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 	}
 	recomputeStart := j.Now()
 	sum.LoadDuration = recomputeStart.Sub(loadStart)
-	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, sum); err != nil {
+	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, st.LastPassAt, sum); err != nil {
 		return err
 	}
 	if err := relink(ctx, j, p.state.CompletedVersion, p.version); err != nil {

@@ -151,6 +151,15 @@ type fakeSink struct {
 	// What detection read: each ChangeRuns call, and the runs it returned.
 	changeReads    []fakeChangeRead
 	changeRunsRead int
+	healthDays     map[transform.GroupKey]fakeHealthDay
+	health         map[load.SeriesKey]fakeHealthRow
+	checks         map[int64]fakeCheck
+	// How many groups step health read run by run, and summaries it wrote.
+	healthRunsRead, healthDaysWritten int
+	// loseHealthDays, when set and true, drops a WriteHealthDays: the
+	// summaries of older versions stay, to check that they are never taken
+	// as current.
+	loseHealthDays func() bool
 }
 
 type fakeChangeRead struct {
@@ -200,8 +209,10 @@ func (s *fakeSink) Reset(context.Context) error {
 	s.calls = append(s.calls, "reset")
 	s.state, s.stateV = nil, 0
 	s.runs, s.places = map[placeKey]fakeRunRow{}, rmt{}
+	s.healthDays = map[transform.GroupKey]fakeHealthDay{}
 	s.journal, s.groups = map[transform.GroupKey][]uint64{}, map[transform.GroupKey]fakeGroupRow{}
 	s.scripts = map[int64]string{}
+	s.health, s.checks = map[load.SeriesKey]fakeHealthRow{}, map[int64]fakeCheck{}
 	s.changes = map[load.ChangeKey]fakeChangeRow{}
 	return nil
 }
@@ -340,8 +351,7 @@ func (s *fakeSink) Runs(context.Context, transform.Day, transform.Day) (*load.Cu
 
 // Detection: the change points are kept like the other tables (highest
 // version wins, FINAL semantics) and read back as the real sink reads
-// them; step health holds nothing (the passes find no step to classify;
-// it is tested on the real databases).
+// them.
 type fakeChangeRow struct {
 	version uint64
 	deleted bool
@@ -476,13 +486,149 @@ func (s *fakeSink) WriteChanges(_ context.Context, rows []load.ChangeRow, gone [
 	}
 	return nil
 }
-func (s *fakeSink) HealthSteps(context.Context, []int64, transform.Day, time.Time, *time.Location) ([]load.StepSummary, error) {
-	return nil, nil
+
+// Step health: the day summaries, the rows and the checks are kept like
+// the other tables (highest version wins, FINAL semantics) and read back
+// as the real sink reads them.
+type fakeHealthDay struct {
+	version uint64
+	row     load.HealthDayRow
 }
-func (s *fakeSink) HealthDue(context.Context, time.Time) ([]int64, error) { return nil, nil }
-func (s *fakeSink) StoredHealth(context.Context, []int64) ([]load.SeriesKey, error) {
-	return nil, nil
+
+type fakeHealthRow struct {
+	version uint64
+	deleted bool
+	row     load.HealthRow
 }
-func (s *fakeSink) WriteHealth(context.Context, []load.HealthRow, []load.SeriesKey, []load.HealthCheck, uint64) error {
+
+type fakeCheck struct {
+	version uint64
+	check   load.HealthCheck
+}
+
+// HealthDays is what detect_health_days.sql reads: the live groups from a
+// day on, each with its summary when that was computed against the
+// group's version.
+func (s *fakeSink) HealthDays(_ context.Context, ids []int64, from transform.Day) ([]load.HealthDay, error) {
+	var out []load.HealthDay
+	for k, g := range s.groups {
+		if !g.group.HasDay || k.Day < from || !slices.Contains(ids, k.ScriptID) {
+			continue
+		}
+		d := load.HealthDay{Key: k, GroupVersion: g.version}
+		if h, ok := s.healthDays[k]; ok && h.row.GroupVersion == g.version {
+			sum := h.row.Summary
+			sum.Steps = slices.Clone(sum.Steps)
+			for i := range sum.Steps {
+				// As stored: a day's statuses come back from the counts.
+				seg := &sum.Steps[i].Segment
+				seg.Days = []transform.DayStatuses{{Day: k.Day, Success: seg.Failures < seg.Executions, Failure: seg.Failures > 0}}
+			}
+			d.Summary = &sum
+		}
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b load.HealthDay) int {
+		if a.Key.ScriptID != b.Key.ScriptID {
+			return int(a.Key.ScriptID - b.Key.ScriptID)
+		}
+		return int(a.Key.Day - b.Key.Day)
+	})
+	return out, nil
+}
+
+// HealthDayRuns is what detect_health_day_runs.sql reads: the counted live
+// runs with steps of the groups, group by group, in run id order.
+func (s *fakeSink) HealthDayRuns(_ context.Context, days []transform.GroupKey, fn load.HealthDayFunc) error {
+	by := map[transform.GroupKey][]load.HealthRun{}
+	for k, row := range s.runs {
+		r := row.run
+		if row.deleted || !slices.Contains(days, k.key) || r.Class == transform.StatusUnfinished || len(r.Steps) == 0 {
+			continue
+		}
+		hr := load.HealthRun{Key: load.RunKey{OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID}, FailureAtUS: r.FinishedOrLatest().UnixMicro()}
+		for _, st := range r.Steps {
+			if st.Status != transform.StepSuccess && st.Status != transform.StepFailed {
+				continue
+			}
+			a := load.HealthAttempt{Index: st.Index, Failed: st.Status == transform.StepFailed, Name: st.Name}
+			if a.Failed {
+				a.Error = st.Error
+			}
+			hr.Attempts = append(hr.Attempts, a)
+		}
+		by[k.key] = append(by[k.key], hr)
+	}
+	s.healthRunsRead += len(by)
+	keys := slices.Collect(maps.Keys(by))
+	slices.SortFunc(keys, func(a, b transform.GroupKey) int {
+		if a.ScriptID != b.ScriptID {
+			return int(a.ScriptID - b.ScriptID)
+		}
+		return int(a.Day - b.Day)
+	})
+	for _, k := range keys {
+		runs := by[k]
+		slices.SortFunc(runs, func(a, b load.HealthRun) int { return int(a.Key.RunID - b.Key.RunID) })
+		if err := fn(k, runs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *fakeSink) WriteHealthDays(_ context.Context, rows []load.HealthDayRow, v uint64) error {
+	if s.loseHealthDays != nil && s.loseHealthDays() {
+		return nil // as if the rows never landed: the older summaries stay
+	}
+	for _, r := range rows {
+		if old, ok := s.healthDays[r.Key]; ok && old.version > v {
+			continue
+		}
+		r.Summary.Steps = slices.Clone(r.Summary.Steps)
+		s.healthDays[r.Key] = fakeHealthDay{version: v, row: r}
+	}
+	s.healthDaysWritten += len(rows)
+	return nil
+}
+
+func (s *fakeSink) HealthDue(_ context.Context, asOf time.Time) ([]int64, error) {
+	var out []int64
+	for id, c := range s.checks {
+		if !c.check.None && !c.check.Next.After(asOf) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+func (s *fakeSink) StoredHealth(_ context.Context, ids []int64) ([]load.SeriesKey, error) {
+	var out []load.SeriesKey
+	for k, h := range s.health {
+		if !h.deleted && slices.Contains(ids, k.ScriptID) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+func (s *fakeSink) WriteHealth(_ context.Context, rows []load.HealthRow, gone []load.SeriesKey, checks []load.HealthCheck, v uint64) error {
+	put := func(k load.SeriesKey, h fakeHealthRow) {
+		if old, ok := s.health[k]; ok && old.version > h.version {
+			return
+		}
+		s.health[k] = h
+	}
+	for _, r := range rows {
+		put(r.Step, fakeHealthRow{version: v, row: r})
+	}
+	for _, k := range gone {
+		put(k, fakeHealthRow{version: v, deleted: true})
+	}
+	for _, c := range checks {
+		if old, ok := s.checks[c.ScriptID]; ok && old.version > v {
+			continue
+		}
+		s.checks[c.ScriptID] = fakeCheck{version: v, check: c}
+	}
 	return nil
 }

@@ -81,8 +81,11 @@ type Sink interface {
 	ChangeRuns(ctx context.Context, ids []int64, from transform.Day, fn load.RunFunc) error
 	StoredChanges(ctx context.Context, ids []int64) ([]load.StoredChange, error)
 	WriteChanges(ctx context.Context, rows []load.ChangeRow, gone []load.ChangeKey, version uint64) error
-	// HealthSteps: the summaries step health is classified from (detect.go).
-	HealthSteps(ctx context.Context, ids []int64, from transform.Day, asOf time.Time, loc *time.Location) ([]load.StepSummary, error)
+	// HealthDays, HealthDayRuns, WriteHealthDays: what step health is
+	// composed from (detect_health.go).
+	HealthDays(ctx context.Context, ids []int64, from transform.Day) ([]load.HealthDay, error)
+	HealthDayRuns(ctx context.Context, days []transform.GroupKey, fn load.HealthDayFunc) error
+	WriteHealthDays(ctx context.Context, rows []load.HealthDayRow, version uint64) error
 	HealthDue(ctx context.Context, asOf time.Time) ([]int64, error)
 	StoredHealth(ctx context.Context, ids []int64) ([]load.SeriesKey, error)
 	WriteHealth(ctx context.Context, rows []load.HealthRow, gone []load.SeriesKey, checks []load.HealthCheck, version uint64) error

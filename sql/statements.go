@@ -154,15 +154,25 @@ var ClickHouseDetectAllScripts string
 //go:embed clickhouse/queries/detect_change_runs.sql
 var ClickHouseDetectChangeRuns string
 
+// ClickHouseDetectHealthDayRuns is the ClickHouse statement clickhouse/queries/detect_health_day_runs.sql.
+//
+//go:embed clickhouse/queries/detect_health_day_runs.sql
+var ClickHouseDetectHealthDayRuns string
+
+// ClickHouseDetectHealthDaySummaries is the ClickHouse statement clickhouse/queries/detect_health_day_summaries.sql.
+//
+//go:embed clickhouse/queries/detect_health_day_summaries.sql
+var ClickHouseDetectHealthDaySummaries string
+
+// ClickHouseDetectHealthDays is the ClickHouse statement clickhouse/queries/detect_health_days.sql.
+//
+//go:embed clickhouse/queries/detect_health_days.sql
+var ClickHouseDetectHealthDays string
+
 // ClickHouseDetectHealthDue is the ClickHouse statement clickhouse/queries/detect_health_due.sql.
 //
 //go:embed clickhouse/queries/detect_health_due.sql
 var ClickHouseDetectHealthDue string
-
-// ClickHouseDetectHealthRuns is the ClickHouse statement clickhouse/queries/detect_health_runs.sql.
-//
-//go:embed clickhouse/queries/detect_health_runs.sql
-var ClickHouseDetectHealthRuns string
 
 // ClickHouseDetectPendingScripts is the ClickHouse statement clickhouse/queries/detect_pending_scripts.sql.
 //
@@ -203,6 +213,11 @@ var ClickHouseInsertGroups string
 //
 //go:embed clickhouse/queries/insert_health_checks.sql
 var ClickHouseInsertHealthChecks string
+
+// ClickHouseInsertHealthDays is the ClickHouse statement clickhouse/queries/insert_health_days.sql.
+//
+//go:embed clickhouse/queries/insert_health_days.sql
+var ClickHouseInsertHealthDays string
 
 // ClickHouseInsertPendingFromGroups is the ClickHouse statement clickhouse/queries/insert_pending_from_groups.sql.
 //

@@ -101,9 +101,9 @@ func ClassifyStepHealth(execs []StepExecution, asOf time.Time, loc *time.Locatio
 }
 
 // ExecutionSummary is all the state of a step depends on, of its
-// executions in the window in order: the job has it computed by ClickHouse
-// (sql/clickhouse/queries/detect_health_steps.sql) instead of reading
-// every execution; SummarizeExecutions is its definition.
+// executions in the window in order: the job composes it from per-day
+// segments (StepSegment, healthsegment.go) instead of reading every
+// execution; SummarizeExecutions is its definition.
 type ExecutionSummary struct {
 	Executions, Failures int
 	Flips                int // status changes between consecutive executions
@@ -157,81 +157,6 @@ func SummarizeExecutions(win []StepExecution, loc *time.Location) ExecutionSumma
 		s.MixedDays = mixedDays(win, loc)
 	}
 	return s
-}
-
-// SummaryBuilder computes the ExecutionSummary of executions handed to it
-// one at a time in window order (At, then RunID), each with its day: what
-// SummarizeExecutions computes, without keeping the executions (the job
-// summarizes the ~1M attempts of 14 days as it reads them).
-type SummaryBuilder struct {
-	s          ExecutionSummary
-	oldest     time.Time
-	prevStreak int // length of the streak before the trailing one
-	days       []daySeen
-}
-
-// daySeen is what a day's executions were: days usually come in order (a
-// day's executions are consecutive), but a zone whose clocks go back over
-// midnight can bring a date back, so days are looked up, not assumed.
-type daySeen struct {
-	day              Day
-	success, failure bool
-}
-
-// Add appends one execution; day is DayOf(at) in the zone of the days.
-func (b *SummaryBuilder) Add(at time.Time, day Day, failed bool) {
-	s := &b.s
-	i := s.Executions
-	if i == 0 {
-		s.FirstFailure = -1
-		b.oldest, s.StreakStartAt = at, at
-	} else if failed != s.LastFailed {
-		s.Flips++
-		b.prevStreak = i - s.StreakStart
-		s.StreakStart, s.StreakStartAt = i, at
-	}
-	s.LastFailed = failed
-	s.Executions++
-	if failed {
-		s.Failures++
-		if s.FirstFailure < 0 {
-			s.FirstFailure, s.FirstFailureAt = i, at
-		}
-	}
-	if i == 0 {
-		b.days = b.days[:0]
-	}
-	k := len(b.days) - 1
-	for k >= 0 && b.days[k].day != day {
-		k--
-	}
-	if k < 0 {
-		b.days = append(b.days, daySeen{day: day})
-		k = len(b.days) - 1
-	}
-	d := &b.days[k]
-	mixed := d.success && d.failure
-	if failed {
-		d.failure = true
-	} else {
-		d.success = true
-	}
-	if !mixed && d.success && d.failure {
-		s.MixedDays++
-	}
-}
-
-// Summary returns the summary of the executions added so far, and the time
-// of the first one (zero without executions).
-func (b *SummaryBuilder) Summary() (ExecutionSummary, time.Time) {
-	s := b.s
-	if s.Executions == 0 {
-		return ExecutionSummary{FirstFailure: -1}, time.Time{}
-	}
-	if !s.LastFailed && s.StreakStart > 0 {
-		s.FailuresBeforeStreak = b.prevStreak // the streak before is failures
-	}
-	return s, b.oldest
 }
 
 // ClassifySummary is the state as of asOf of a step whose executions in

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -207,54 +206,17 @@ func TestStepHealthMixedDaysInZone(t *testing.T) {
 	}
 }
 
-// TestSummaryBuilderMatchesSummarize: the streaming summary equals
-// SummarizeExecutions on random sequences (statuses in runs of random
-// length, several executions a day, ties in time), in a zone with DST.
-func TestSummaryBuilderMatchesSummarize(t *testing.T) {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		t.Skip("no zone data")
-	}
-	rng := rand.New(rand.NewPCG(3, 5))
-	for c := range 2000 {
-		n := rng.IntN(60)
-		at := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-		var win []StepExecution
-		failed := rng.IntN(2) == 0
-		for i := range n {
-			if rng.IntN(4) == 0 {
-				failed = !failed
-			}
-			if rng.IntN(3) > 0 {
-				at = at.Add(time.Duration(rng.IntN(16)) * time.Hour)
-			}
-			win = append(win, StepExecution{At: at, RunID: int64(i), Failed: failed})
-		}
-		var b SummaryBuilder
-		for _, e := range win {
-			b.Add(e.At, DayOf(e.At, loc), e.Failed)
-		}
-		got, oldest := b.Summary()
-		if want := SummarizeExecutions(win, loc); got != want {
-			t.Fatalf("case %d (%d executions): builder %+v\nsummarize %+v", c, n, got, want)
-		}
-		if n > 0 && !oldest.Equal(win[0].At) {
-			t.Fatalf("case %d: oldest %v, want %v", c, oldest, win[0].At)
-		}
-	}
-}
-
-// TestSummaryBuilderDaysOutOfOrder: a date that comes back (clocks set back
+// TestSegmentDaysOutOfOrder: a date that comes back (clocks set back
 // over midnight) still counts each day once: S(day 1) F(2) F(1) S(1), by
 // hand: day 1 has a success and a failure, day 2 a failure only.
-func TestSummaryBuilderDaysOutOfOrder(t *testing.T) {
+func TestSegmentDaysOutOfOrder(t *testing.T) {
 	at := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	var b SummaryBuilder
+	var b StepSegment
 	for i, e := range []struct {
 		day    Day
 		failed bool
 	}{{1, false}, {2, true}, {1, true}, {1, false}} {
-		b.Add(at.Add(time.Duration(i)*time.Minute), e.day, e.failed)
+		b.Add(StepAttempt{At: at.Add(time.Duration(i) * time.Minute), RunID: int64(i), Day: e.day, Failed: e.failed})
 	}
 	if s, _ := b.Summary(); s.MixedDays != 1 || s.Flips != 2 || s.Failures != 2 || s.StreakStart != 3 || s.FailuresBeforeStreak != 2 {
 		t.Fatalf("%+v", s)
