@@ -74,12 +74,21 @@ type series struct {
 	runs   []int32
 }
 
-// days is the day (in the zone) of each value of s from position a on: what
-// the change-point method reads beside the values.
+// days is the day label of each value of s from position a on: what the
+// change-point method reads beside the values (its one-day rule), which
+// must not go back. A value's label is its day in the zone, or the
+// previous value's label when that is later: where the clocks go back over
+// midnight (America/Goose_Bay until 2010: 00:01 back to 23:01 of the day
+// before), a date comes back for an hour in the middle of a series, and the
+// method refused the series. The runs of that hour count with the day
+// before them; nothing else moves (docs/detection.md, "Pitfalls").
 func (sr *scriptRuns) days(s *series, a int) []transform.Day {
 	out := make([]transform.Day, len(s.values)-a)
 	for i := range out {
 		out[i] = sr.day[s.runs[a+i]]
+		if i > 0 {
+			out[i] = max(out[i], out[i-1])
+		}
 	}
 	return out
 }
@@ -352,8 +361,16 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		wins[id] = w
 	}
 	batch := &changeBatch{j: j, version: version}
+	// Where a date can come back (days, above), the runs of the hour it
+	// comes back for are stored on the day before a day they follow: a read
+	// from a stored day starts a day earlier, so that it holds every run
+	// after its first one.
+	var readEarlier transform.Day
+	if transform.DatesComeBack(j.Zone) {
+		readEarlier = 1
+	}
 	for todo := ids; len(todo) > 0; {
-		short, err := j.changeRound(ctx, todo, wins, counts, stored, marks, opt, batch, sum)
+		short, err := j.changeRound(ctx, todo, wins, counts, stored, marks, opt, readEarlier, batch, sum)
 		if err != nil {
 			return err
 		}
@@ -376,7 +393,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 // points on the 2 cores, and returns the scripts whose read was too short
 // with the values each short series still needs.
 func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*changeWindow, counts map[int64][]load.DayCounts,
-	stored map[int64][]load.ChangeKey, marks quietMarks, opt transform.ChangeOptions, batch *changeBatch, sum *Summary) (map[int64]scriptResult, error) {
+	stored map[int64][]load.ChangeKey, marks quietMarks, opt transform.ChangeOptions, readEarlier transform.Day, batch *changeBatch, sum *Summary) (map[int64]scriptResult, error) {
 	// Group by start day: one read per power of two of days back from the
 	// latest start, from the group's earliest (reading a script from an
 	// earlier day than planned only costs rows).
@@ -449,7 +466,11 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 				w.before = seriesBefore(counts[id], from)
 			}
 		}
-		for _, part := range readParts(group, counts, from) {
+		readDay := from
+		if readDay > transform.MinDay {
+			readDay -= readEarlier
+		}
+		for _, part := range readParts(group, counts, readDay) {
 			var cur *scriptRuns
 			var curID int64
 			// hand the script read so far to a worker.
@@ -465,7 +486,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 				defer batch.mu.Unlock()
 				return workErr
 			}
-			readErr = j.Sink.ChangeRuns(ctx, part, from, func(id int64, r *transform.Run) error {
+			readErr = j.Sink.ChangeRuns(ctx, part, readDay, func(id int64, r *transform.Run) error {
 				if cur != nil && id != curID {
 					if err := hand(); err != nil {
 						return err
@@ -584,7 +605,13 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			s = &series{step: k}
 		}
 		n := len(s.values)
-		p := sort.Search(n, func(i int) bool { ri := s.runs[i]; return sr.groupDay[ri] >= w.first || sr.day[ri] >= w.first })
+		// p: the first value on or after the first changed day. A scan, not
+		// a binary search: where a date comes back (days above) the days
+		// are not sorted, and every value before p must be unchanged.
+		p := 0
+		for p < n && sr.groupDay[s.runs[p]] < w.first && sr.day[s.runs[p]] < w.first {
+			p++
+		}
 		if w.quiet {
 			ok, err := marks.quiet(id, s, sr, p, opt)
 			if err != nil {

@@ -66,3 +66,27 @@ func ZoneProbes(loc *time.Location, from, to time.Time) []time.Time {
 	}
 	return out
 }
+
+// DatesComeBack reports whether loc's clocks ever go back over midnight
+// between 1900 and 2299 — a date then comes back for a while after the next
+// one began (America/Goose_Bay on 2010-11-07: 00:01 back to 23:01 of the
+// 6th), so that the days of runs taken in time order are not sorted.
+// Zones whose clocks go back from 24:00 to 23:00 (America/Santiago,
+// Asia/Beirut) never show the next date first: they do not count.
+func DatesComeBack(loc *time.Location) bool {
+	for t := dayScanLo; !t.After(dayScanHi); {
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() {
+			return false // the zone never changes again
+		}
+		if !end.After(t) { // a year's end in a rule-based period (see SameZone)
+			t = t.Add(time.Hour)
+			continue
+		}
+		if DayOf(end.Add(-time.Microsecond), loc) > DayOf(end, loc) {
+			return true
+		}
+		t = end
+	}
+	return false
+}

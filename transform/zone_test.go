@@ -56,3 +56,22 @@ func TestZoneProbes(t *testing.T) {
 		t.Errorf("Asia/Kolkata 2024: %d probes, want 2", n)
 	}
 }
+
+// TestDatesComeBack: the zones whose clocks went back over midnight, by
+// their tz rules (America/Goose_Bay and America/St_Johns at 00:01 until
+// 2010–2011), against zones that go back elsewhere in the day or at 24:00.
+func TestDatesComeBack(t *testing.T) {
+	for name, want := range map[string]bool{
+		"UTC": false, "Europe/Berlin": false, "America/New_York": false, "Asia/Kolkata": false,
+		"America/Santiago": false, "Asia/Beirut": false, "Australia/Lord_Howe": false,
+		"America/Goose_Bay": true, "America/St_Johns": true,
+	} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Skipf("no tz data: %v", err)
+		}
+		if got := DatesComeBack(loc); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+}
