@@ -508,8 +508,8 @@ func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) 
 	var left leftDays
 	if t.pass && days != nil {
 		reach := dayReach(W)
-		s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, b0-1, j-b0, nil)
-		s.sampleA = gatherUpTo(s.sampleA[:0], days, j, a1, a1-j, nil)
+		s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, b0-1, -1, j-b0, nil)
+		s.sampleA = gatherUpTo(s.sampleA[:0], days, j, a1, 1, a1-j, nil)
 		t.pass, left = s.withoutExtremeDays(t.mw.Delta > 0, values, days, max(0, j-reach), j, min(len(values), j+reach), nil)
 		left.failed = !t.pass
 	}
@@ -525,8 +525,9 @@ func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) 
 // no change, so the level does not end there; the days left out are the
 // spike days the one-day rule found in the candidates that did not hold
 // (a spike day's two ends are such candidates), so the sample runs past a
-// spike without taking it in. The test reads no further than the one-day
-// rule does.
+// spike without taking it in. A change placed past a candidate that held
+// (between it and its own candidate) has no sample on that side and does
+// not hold. The test reads no further than the one-day rule does.
 func (s *changeScanner) holdsBetweenChanges(values []float64, days []Day, j, lo int, up bool, hi int, skip []Day) bool {
 	W, n := s.opt.ConfirmWindow, len(values)
 	reach := dayReach(W)
@@ -534,8 +535,8 @@ func (s *changeScanner) holdsBetweenChanges(values []float64, days []Day, j, lo 
 	if days == nil {
 		skip = nil
 	}
-	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, lo-1, W, skip)
-	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, hi, W, skip)
+	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, lo-1, -1, W, skip)
+	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, hi, 1, W, skip)
 	if len(s.sampleB) == 0 || len(s.sampleA) == 0 {
 		return false
 	}
@@ -585,15 +586,12 @@ func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
 	}
 }
 
-// gatherUpTo appends to pos the positions from `from` towards end
-// (excluded; down when end < from), up to size of them, leaving out those
-// whose day is in skip (days may be nil when skip is empty).
-func gatherUpTo(pos []int, days []Day, from, end, size int, skip []Day) []int {
-	step := 1
-	if end < from {
-		step = -1
-	}
-	for k := from; k != end && len(pos) < size; k += step {
+// gatherUpTo appends to pos the positions from `from` by step (±1) while
+// before end (excluded; none when from is past it), up to size of them,
+// leaving out those whose day is in skip (days may be nil when skip is
+// empty).
+func gatherUpTo(pos []int, days []Day, from, end, step, size int, skip []Day) []int {
+	for k := from; step*(end-k) > 0 && len(pos) < size; k += step {
 		if len(skip) == 0 || !slices.Contains(skip, days[k]) {
 			pos = append(pos, k)
 		}
@@ -632,9 +630,9 @@ func (s *changeScanner) withoutExtremeDays(up bool, values []float64, days []Day
 	left := leftDays{before: s.extremeDay(values, days, s.sampleB, !up), after: s.extremeDay(values, days, s.sampleA, up)}
 	nB, nA := len(s.sampleB), len(s.sampleA)
 	s.skipBuf = append(append(s.skipBuf[:0], skip...), left.before)
-	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, rlo-1, nB, s.skipBuf)
+	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, rlo-1, -1, nB, s.skipBuf)
 	s.skipBuf = append(append(s.skipBuf[:0], skip...), left.after)
-	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, rhi, nA, s.skipBuf)
+	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, rhi, 1, nA, s.skipBuf)
 	if len(s.sampleB) == 0 || len(s.sampleA) == 0 {
 		return false, left
 	}
