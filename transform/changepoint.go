@@ -202,8 +202,9 @@ type slidingSorted []float64
 // larger |δ|, then the earlier) is kept. A spike — a run, a day of runs — that the scan picks
 // up is diluted in the wider samples or sits on one day, and fails; a real
 // shift holds over its segment and passes, usually with a much smaller p.
-// The reported figures are those of the final test (the neighbourhood,
-// without a day left out; at most W values each side).
+// The reported figures are those of the final test (the neighbourhood of
+// the try that passed, without a day left out; at most W values each
+// side): round 3 is a check and changes no figure.
 func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, error) {
 	cps, _, err := detectChanges(values, days, opt)
 	return cps, err
