@@ -111,10 +111,18 @@ func parseConfirmOverride(v string) (n int, set bool, err error) {
 // moved their −1 rows to load.RunSeries, and the first pass of this
 // version, seeing another method, recomputes every script's whole series
 // (steps −1 apart from the runs) and replaces every stored row
-// (docs/detection.md, "Step indexes").
+// (docs/detection.md, "Step indexes"). changeMethodVersion names the
+// method's definition: a version whose output differs for the same
+// options bumps it, so that the first pass of an upgrade recomputes every
+// stored change point.
 func (j *Job) changeMethod() string {
-	return fmt.Sprintf("%+v run series %d", j.changeOptions(), load.RunSeries)
+	return fmt.Sprintf("%+v run series %d method %d", j.changeOptions(), load.RunSeries, changeMethodVersion)
 }
+
+// changeMethodVersion: 2 is round 3 of the persistence check and the
+// one-day rule's direction (docs/detection.md, "Spikes next to chance
+// moves"); 1 (unnamed in the stored method) the method before them.
+const changeMethodVersion = 2
 
 // detect recomputes what the pass may have changed. storedMethod is the
 // change-point options the stored change points were computed with: other

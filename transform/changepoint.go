@@ -41,7 +41,7 @@ type ChangeOptions struct {
 // DefaultChangeOptions are the defaults of contract section 2b, with the
 // persistence check on up to 8·w values (chosen on the tuning seeds of
 // deploy/detecteval: 4·w let two chance fluctuations of noisy series
-// through, 8·w none, at the same recall). Their radius is 421.
+// through, 8·w none, at the same recall). Their radius is 517.
 func DefaultChangeOptions() ChangeOptions {
 	return ChangeOptions{Window: 12, MaxP: 0.001, MinRatio: 0.10, MinEffect: 0.5, ConfirmWindow: 96}
 }
@@ -93,6 +93,11 @@ type changeScanner struct {
 	dayBuf []float64   // one day's values, sorted for its median
 	restA  []float64   // the after sample less its most extreme day
 	restB  []float64   // the before sample less its most extreme day
+	// sampleB and sampleA are the positions of the samples of the one-day
+	// rule and of round 3 (holdsBetweenChanges); skipBuf the days they
+	// leave out.
+	sampleB, sampleA []int
+	skipBuf          []Day
 	// lastPass is the last position whose scan test passed at some scale
 	// (−1: none), set by scan.
 	lastPass int
@@ -180,13 +185,26 @@ type slidingSorted []float64
 // candidate next to a real shift does not cut the shift's sample (it is
 // not better and did not hold), while two real shifts closer than W bound
 // each other (the weaker holds in round 1 between the better one and its
-// other neighbour, then bounds the better one in round 2). Of the changes
-// that hold closer than w, the best (smallest p, then larger |δ|, then the
-// earlier) is kept. A spike — a run, a day of runs — that the scan picks
+// other neighbour, then bounds the better one in round 2). The one-day
+// rule's test must pass the same way as the change (a window inside a
+// spike day passes the other way once the spike day is left out). Round
+// 3: a change whose neighbourhood was cut by a candidate that did not
+// hold (no change, so no end of a level) must also pass, at the same
+// place, on up to W values each side between the nearest candidates that
+// held, leaving out the days the one-day rule left out of the candidates
+// that did not hold (a spike day's two ends are such candidates, and that
+// day is what they left out), from at most 3·W positions away, with the
+// same thresholds, p < MaxP/10, the same direction and the one-day rule.
+// A chance move next to a spike passes on the few values between it and
+// the spike's end and fails on the level beyond; a short plateau whose
+// other end does not hold is not reported as a lasting change either.
+// Of the changes that hold closer than w, the best (smallest p, then
+// larger |δ|, then the earlier) is kept. A spike — a run, a day of runs — that the scan picks
 // up is diluted in the wider samples or sits on one day, and fails; a real
 // shift holds over its segment and passes, usually with a much smaller p.
-// The reported figures are those of the final test (the neighbourhood,
-// without a day left out; at most W values each side).
+// The reported figures are those of the final test (the neighbourhood of
+// the try that passed, without a day left out; at most W values each
+// side): round 3 is a check and changes no figure.
 func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, error) {
 	cps, _, err := detectChanges(values, days, opt)
 	return cps, err
@@ -352,56 +370,91 @@ func dayReach(confirmWindow int) int { return 3 * confirmWindow }
 func (s *changeScanner) confirm(values []float64, days []Day, cands []candidate) []change {
 	W, n := s.opt.ConfirmWindow, len(values)
 	// bounds returns the nearest candidates closer than W on each side
-	// that keep accepts (0 and n when none).
-	bounds := func(k int, keep func(l int) bool) (lo, hi int) {
-		lo, hi = 0, n
+	// that keep accepts: their positions (0 and n when none) and indices
+	// (−1 when none).
+	bounds := func(k int, keep func(l int) bool) (lo, hi, kLo, kHi int) {
+		lo, hi, kLo, kHi = 0, n, -1, -1
 		for l := k - 1; l >= 0 && cands[k].i-cands[l].i < W; l-- {
 			if keep(l) {
-				lo = cands[l].i
+				lo, kLo = cands[l].i, l
 				break
 			}
 		}
 		for l := k + 1; l < len(cands) && cands[l].i-cands[k].i < W; l++ {
 			if keep(l) {
-				hi = cands[l].i
+				hi, kHi = cands[l].i, l
 				break
 			}
 		}
-		return lo, hi
+		return lo, hi, kLo, kHi
+	}
+	// A try is one test of a candidate between bounds.
+	type try struct {
+		j, lo, hi, kLo, kHi int
+		t                   windowTest
+		left                leftDays
+	}
+	tryAt := func(k, lo, hi, kLo, kHi int) try {
+		j, t, left := s.confirmOne(values, days, cands[k].i, lo, hi)
+		return try{j, lo, hi, kLo, kHi, t, left}
 	}
 	// Round 1: each candidate between its nearest better candidates.
-	type tried struct {
-		j, lo, hi int
-		t         windowTest
-	}
-	first := make([]tried, len(cands))
+	first := make([]try, len(cands))
 	for k := range cands {
-		lo, hi := bounds(k, func(l int) bool { return betterCandidate(&cands[l], &cands[k]) })
-		j, t := s.confirmOne(values, days, cands[k].i, lo, hi)
-		first[k] = tried{j, lo, hi, t}
+		lo, hi, kLo, kHi := bounds(k, func(l int) bool { return betterCandidate(&cands[l], &cands[k]) })
+		first[k] = tryAt(k, lo, hi, kLo, kHi)
 	}
 	// Round 2: between its nearest better candidates or candidates that
 	// held in round 1 (two real changes closer than W bound each other;
 	// a chance candidate that did not hold bounds nothing). A candidate
-	// holds when it passes in round 2, else in round 1.
-	var found []change
+	// holds when it passes in round 2, else in round 1, else between its
+	// nearest candidates.
+	held := make([]try, len(cands))
 	for k := range cands {
-		lo, hi := bounds(k, func(l int) bool { return first[l].t.pass || betterCandidate(&cands[l], &cands[k]) })
-		j, t := first[k].j, first[k].t
-		if lo != first[k].lo || hi != first[k].hi {
-			if j2, t2 := s.confirmOne(values, days, cands[k].i, lo, hi); t2.pass {
-				j, t = j2, t2
+		h := first[k]
+		if lo, hi, kLo, kHi := bounds(k, func(l int) bool { return first[l].t.pass || betterCandidate(&cands[l], &cands[k]) }); lo != h.lo || hi != h.hi {
+			if t2 := tryAt(k, lo, hi, kLo, kHi); t2.t.pass {
+				h = t2
 			}
 		}
-		if !t.pass {
-			lo, hi := bounds(k, func(int) bool { return true })
-			if lo != first[k].lo || hi != first[k].hi {
-				j, t = s.confirmOne(values, days, cands[k].i, lo, hi)
+		if !h.t.pass {
+			if lo, hi, kLo, kHi := bounds(k, func(int) bool { return true }); lo != first[k].lo || hi != first[k].hi {
+				h = tryAt(k, lo, hi, kLo, kHi)
 			}
 		}
-		if t.pass {
-			found = append(found, change{index: j, from: cands[k].i, t: t})
+		held[k] = h
+	}
+	// Round 3: a change whose sample was cut by a candidate that did not
+	// hold must also hold between the candidates that did, without the
+	// days the one-day rule left out of the ones that did not
+	// (holdsBetweenChanges).
+	var found []change
+	var skip []Day
+	for k := range cands {
+		h := held[k]
+		if !h.t.pass {
+			continue
 		}
+		cutLo := h.kLo >= 0 && !held[h.kLo].t.pass
+		cutHi := h.kHi >= 0 && !held[h.kHi].t.pass
+		if cutLo || cutHi {
+			lo, hi, _, _ := bounds(k, func(l int) bool { return held[l].t.pass })
+			skip = skip[:0]
+			for l := k - 1; l >= 0 && cands[l].i > lo; l-- {
+				if !held[l].t.pass && first[l].left.failed {
+					skip = append(skip, first[l].left.before, first[l].left.after)
+				}
+			}
+			for l := k + 1; l < len(cands) && cands[l].i < hi; l++ {
+				if !held[l].t.pass && first[l].left.failed {
+					skip = append(skip, first[l].left.before, first[l].left.after)
+				}
+			}
+			if !s.holdsBetweenChanges(values, days, h.j, lo, h.t.mw.Delta > 0, hi, skip) {
+				continue
+			}
+		}
+		found = append(found, change{index: h.j, from: cands[k].i, t: h.t})
 	}
 	// Of confirmed changes closer than w, the best.
 	better := func(a, b *change) bool {
@@ -433,10 +486,19 @@ func (s *changeScanner) confirm(values []float64, days []Day, cands []candidate)
 	return kept
 }
 
+// leftDays are the days the one-day rule left out of a test (the most
+// extreme day of each sample), with failed set when the test passed on
+// its samples and failed without those days: the candidate is a day of
+// runs (a spike day, or a level seen on one day), not a change.
+type leftDays struct {
+	before, after Day
+	failed        bool
+}
+
 // confirmOne places candidate i between the bounds lo < i < hi and tests
 // it there (and, with days, without its most extreme days); it returns
-// the placed index and the test.
-func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (int, windowTest) {
+// the placed index, the test and the days the one-day rule left out.
+func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (int, windowTest, leftDays) {
 	W, w := s.opt.ConfirmWindow, s.opt.Window
 	j := s.place(values, max(lo, i-W), min(hi, i+W), i, w)
 	b0, a1 := max(lo, j-W), min(hi, j+W)
@@ -444,11 +506,50 @@ func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) 
 	if t.pass && t.mw.P >= s.opt.MaxP/confirmStricter {
 		t.pass = false
 	}
+	var left leftDays
 	if t.pass && days != nil {
 		reach := dayReach(W)
-		t.pass = s.withoutExtremeDays(t, values, days, max(0, j-reach), b0, j, a1, min(len(values), j+reach))
+		s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, b0-1, -1, j-b0, nil)
+		s.sampleA = gatherUpTo(s.sampleA[:0], days, j, a1, 1, a1-j, nil)
+		t.pass, left = s.withoutExtremeDays(t.mw.Delta > 0, values, days, max(0, j-reach), j, min(len(values), j+reach), nil)
+		left.failed = !t.pass
 	}
-	return j, t
+	return j, t, left
+}
+
+// holdsBetweenChanges is round 3 of the persistence check, for a change
+// placed at j whose sample was cut by a candidate that did not hold: it
+// must pass the same tests (p < MaxP/10, the same direction, then the
+// one-day rule) on up to W values each side of j between lo and hi, the
+// nearest candidates that held, from at most 3·W positions away, the
+// values of the days in skip left out. A candidate that did not hold is
+// no change, so the level does not end there; the days left out are the
+// spike days the one-day rule found in the candidates that did not hold
+// (a spike day's two ends are such candidates), so the sample runs past a
+// spike without taking it in. A change placed past a candidate that held
+// (between it and its own candidate) has no sample on that side and does
+// not hold. The test reads no further than the one-day rule does.
+func (s *changeScanner) holdsBetweenChanges(values []float64, days []Day, j, lo int, up bool, hi int, skip []Day) bool {
+	W, n := s.opt.ConfirmWindow, len(values)
+	reach := dayReach(W)
+	lo, hi = max(lo, j-reach), min(hi, j+reach)
+	if days == nil {
+		skip = nil
+	}
+	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, lo-1, -1, W, skip)
+	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, hi, 1, W, skip)
+	if len(s.sampleB) == 0 || len(s.sampleA) == 0 {
+		return false
+	}
+	t := s.testAt(values, s.sampleB, s.sampleA)
+	if !t.pass || t.mw.P >= s.opt.MaxP/confirmStricter || (t.mw.Delta > 0) != up {
+		return false
+	}
+	if days == nil {
+		return true
+	}
+	pass, _ := s.withoutExtremeDays(up, values, days, max(0, j-reach), j, min(n, j+reach), skip)
+	return pass
 }
 
 // place returns the split j of values[lo:hi] within ±w of i (each side
@@ -486,54 +587,79 @@ func (s *changeScanner) place(values []float64, lo, hi, i, w int) int {
 	}
 }
 
-// withoutExtremeDays is the one-day rule for the change at j tested on
-// values[b0:j] against values[j:a1]: it must still pass its tests when the
-// runs of the after sample's most extreme day (the highest median for a
-// slower change, the lowest for a faster one) and of the before sample's
-// most extreme day the other way are left out, each sample refilled to
-// its size with the nearest values of other days from values[rlo:j] and
-// values[j:rhi]. A spike day, or a shift seen on one day only, fails: the
-// refill is the level from before the spike (or from after it), or there
-// is nothing to refill with yet. The refill crosses neighbouring
-// candidates on purpose: the other end of a spike day is one.
-func (s *changeScanner) withoutExtremeDays(t windowTest, values []float64, days []Day, rlo, b0, j, a1, rhi int) bool {
-	up := t.mw.Delta > 0
-	dB := s.extremeDay(values[b0:j], days[b0:j], !up)
-	dA := s.extremeDay(values[j:a1], days[j:a1], up)
-	s.restB = s.restB[:0]
-	for k := j - 1; k >= rlo && len(s.restB) < j-b0; k-- {
-		if days[k] != dB {
-			s.restB = append(s.restB, values[k])
+// gatherUpTo appends to pos the positions from `from` by step (±1) while
+// before end (excluded; none when from is past it), up to size of them,
+// leaving out those whose day is in skip (days may be nil when skip is
+// empty).
+func gatherUpTo(pos []int, days []Day, from, end, step, size int, skip []Day) []int {
+	for k := from; step*(end-k) > 0 && len(pos) < size; k += step {
+		if len(skip) == 0 || !slices.Contains(skip, days[k]) {
+			pos = append(pos, k)
 		}
+	}
+	return pos
+}
+
+// testAt is test on the values at the positions before and after.
+func (s *changeScanner) testAt(values []float64, before, after []int) windowTest {
+	s.restB = s.restB[:0]
+	for _, k := range before {
+		s.restB = append(s.restB, values[k])
 	}
 	s.restA = s.restA[:0]
-	for k := j; k < rhi && len(s.restA) < a1-j; k++ {
-		if days[k] != dA {
-			s.restA = append(s.restA, values[k])
-		}
+	for _, k := range after {
+		s.restA = append(s.restA, values[k])
 	}
-	if len(s.restB) == 0 || len(s.restA) == 0 {
-		return false
+	return s.test(s.restB, s.restA)
+}
+
+// withoutExtremeDays is the one-day rule for a change at j (up: slower)
+// tested on the values at the positions s.sampleB (before j, descending)
+// and s.sampleA (from j, ascending): it must still pass its tests, the
+// same way (p < MaxP/10, the same direction), when the runs of the after
+// sample's most extreme day (the highest median for a slower change, the
+// lowest for a faster one) and of the before sample's most extreme day
+// the other way are left out, each sample refilled to its size with the
+// nearest values of other days (and of none of the days in skip) from
+// values[rlo:j] and values[j:rhi]. A spike day, or a shift seen on one
+// day only, fails: the refill is the level from before the spike (or from
+// after it), or there is nothing to refill with yet. The refill crosses
+// neighbouring candidates on purpose: the other end of a spike day is
+// one. It returns whether the change passes and the days left out.
+func (s *changeScanner) withoutExtremeDays(up bool, values []float64, days []Day, rlo, j, rhi int, skip []Day) (bool, leftDays) {
+	slices.Reverse(s.sampleB) // ascending: a tie goes to the earliest day
+	left := leftDays{before: s.extremeDay(values, days, s.sampleB, !up), after: s.extremeDay(values, days, s.sampleA, up)}
+	nB, nA := len(s.sampleB), len(s.sampleA)
+	s.skipBuf = append(append(s.skipBuf[:0], skip...), left.before)
+	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, rlo-1, -1, nB, s.skipBuf)
+	s.skipBuf = append(append(s.skipBuf[:0], skip...), left.after)
+	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, rhi, 1, nA, s.skipBuf)
+	if len(s.sampleB) == 0 || len(s.sampleA) == 0 {
+		return false, left
 	}
-	rt := s.test(s.restB, s.restA)
-	return rt.pass && rt.mw.P < s.opt.MaxP/confirmStricter
+	rt := s.testAt(values, s.sampleB, s.sampleA)
+	return rt.pass && rt.mw.P < s.opt.MaxP/confirmStricter && (rt.mw.Delta > 0) == up, left
 }
 
 // extremeDay returns the day with the highest (high) or lowest median of
-// vals (the first such day on a tie).
-func (s *changeScanner) extremeDay(vals []float64, days []Day, high bool) Day {
+// the values at the positions pos (ascending) (the first such day on a
+// tie).
+func (s *changeScanner) extremeDay(values []float64, days []Day, pos []int, high bool) Day {
 	var worstDay Day
 	var worst float64
-	for a := 0; a < len(vals); {
+	for a := 0; a < len(pos); {
 		b := a + 1
-		for b < len(vals) && days[b] == days[a] {
+		for b < len(pos) && days[pos[b]] == days[pos[a]] {
 			b++
 		}
-		s.dayBuf = append(s.dayBuf[:0], vals[a:b]...)
+		s.dayBuf = s.dayBuf[:0]
+		for _, k := range pos[a:b] {
+			s.dayBuf = append(s.dayBuf, values[k])
+		}
 		slices.Sort(s.dayBuf)
 		med := medianSorted(s.dayBuf)
 		if a == 0 || (high && med > worst) || (!high && med < worst) {
-			worst, worstDay = med, days[a]
+			worst, worstDay = med, days[pos[a]]
 		}
 		a = b
 	}
@@ -559,7 +685,7 @@ func abs(i int) int {
 // whole.
 //
 // Every option set DetectChanges accepts is local; the defaults give
-// r = 421. How it adds up (w the window, W the confirm window, s the
+// r = 517. How it adds up (w the window, W the confirm window, s the
 // largest scan scale ≤ W, D = 3·W the one-day rule's reach): a scan test
 // at scale s reads ±s and a candidate compares the tests within ±s at its
 // scale and the candidates closer than w, so whether p is a candidate
@@ -567,9 +693,12 @@ func abs(i int) int {
 // candidates closer than W and the values within ±(w + D) (placement
 // within ±w, samples of ±W, the refill of ±D): E = max(W + 2s + w, w + D);
 // round 2 reads the round-1 results of the candidates closer than W:
-// W + E; a change placed at j comes from a candidate within ±w and is
-// compared with the changes closer than w:
-// r = 2w + W + max(W + 2s + w, w + D) + 1 (the 1 for the half-open ends).
+// W + E; round 3 reads whether the candidates closer than W held (round
+// 2: W + E each), the round-1 results of those between the nearest that
+// held, and values within ±(w + D): 2W + E; a change placed at j comes
+// from a candidate within ±w and is compared with the changes closer than
+// w: r = 2w + 2W + max(W + 2s + w, w + D) + 1 (the 1 for the half-open
+// ends).
 // TestDetectChangesLocal checks the property on random series.
 func (o ChangeOptions) Radius() (r int, local bool) {
 	w, W := o.Window, o.ConfirmWindow
@@ -580,5 +709,5 @@ func (o ChangeOptions) Radius() (r int, local bool) {
 	}
 	sc := o.scales()
 	s := sc[len(sc)-1]
-	return 2*w + W + max(W+2*s+w, w+dayReach(W)) + 1, true
+	return 2*w + 2*W + max(W+2*s+w, w+dayReach(W)) + 1, true
 }

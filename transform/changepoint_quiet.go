@@ -20,9 +20,10 @@ package transform
 // between scales within ±w; 2w for the scan alone), all before p: the same
 // in both series, so both have the same candidates, all before p − M. The
 // persistence check of a candidate reads at most w + 3·W values past it
-// (placement, sample, the one-day rule's refill) and the candidates closer
-// than W (all before p − M, the same) with their own checks; the reported
-// figures read at most W values past the change: all before p. So the new
+// (placement, sample, the one-day rule's refill, round 3's samples and
+// refill, all within 3·W of the placed change) and the candidates closer
+// than 2·W (all before p − M, the same) with their own checks; the
+// reported figures read at most W values past the change: all before p. So the new
 // series has exactly the old change points, with the same figures.
 
 // QuietMargin is M above: 1 + max(2S + w, w + 3·W) with the persistence

@@ -1,9 +1,13 @@
 package transform
 
 // The implementation of DetectChanges as of 499b3b9 (before the scan was
-// made incremental), kept unchanged but for the ref prefix of its names:
-// TestDetectChangesMatchesReference checks the current implementation
-// gives exactly its output. Test-only; never called by the product.
+// made incremental), kept unchanged but for the ref prefix of its names
+// and the definition's two changes of method version 2 (round 3 of the
+// persistence check, the one-day rule's direction: refConfirm,
+// refHoldsBetweenChanges, refWithoutExtremeDays), written here the plain
+// way: TestDetectChangesMatchesReference checks the current
+// implementation gives exactly its output. Test-only; never called by the
+// product.
 
 import (
 	"cmp"
@@ -208,50 +212,73 @@ func refDayReach(confirmWindow int) int { return 3 * confirmWindow }
 
 func (s *refScanner) confirm(values []float64, days []Day, cands []refCandidate) []refChange {
 	W, n := s.opt.ConfirmWindow, len(values)
-	bounds := func(k int, keep func(l int) bool) (lo, hi int) {
-		lo, hi = 0, n
+	// bounds returns the bounding positions and the candidates there (−1:
+	// none).
+	bounds := func(k int, keep func(l int) bool) (lo, hi, kLo, kHi int) {
+		lo, hi, kLo, kHi = 0, n, -1, -1
 		for l := k - 1; l >= 0 && cands[k].i-cands[l].i < W; l-- {
 			if keep(l) {
-				lo = cands[l].i
+				lo, kLo = cands[l].i, l
 				break
 			}
 		}
 		for l := k + 1; l < len(cands) && cands[l].i-cands[k].i < W; l++ {
 			if keep(l) {
-				hi = cands[l].i
+				hi, kHi = cands[l].i, l
 				break
 			}
 		}
-		return lo, hi
+		return lo, hi, kLo, kHi
 	}
 	type tried struct {
-		j, lo, hi int
-		t         refWindowTest
+		j, lo, hi, kLo, kHi int
+		t                   refWindowTest
+		dayRule             refDayRule
 	}
 	first := make([]tried, len(cands))
 	for k := range cands {
-		lo, hi := bounds(k, func(l int) bool { return refBetterCandidate(&cands[l], &cands[k]) })
-		j, t := s.confirmOne(values, days, cands[k].i, lo, hi)
-		first[k] = tried{j, lo, hi, t}
+		lo, hi, kLo, kHi := bounds(k, func(l int) bool { return refBetterCandidate(&cands[l], &cands[k]) })
+		j, t, dr := s.confirmOne(values, days, cands[k].i, lo, hi)
+		first[k] = tried{j, lo, hi, kLo, kHi, t, dr}
+	}
+	final := make([]tried, len(cands))
+	for k := range cands {
+		cur := first[k]
+		lo, hi, kLo, kHi := bounds(k, func(l int) bool { return first[l].t.pass || refBetterCandidate(&cands[l], &cands[k]) })
+		if lo != first[k].lo || hi != first[k].hi {
+			if j2, t2, dr := s.confirmOne(values, days, cands[k].i, lo, hi); t2.pass {
+				cur = tried{j2, lo, hi, kLo, kHi, t2, dr}
+			}
+		}
+		if !cur.t.pass {
+			lo, hi, kLo, kHi := bounds(k, func(int) bool { return true })
+			if lo != first[k].lo || hi != first[k].hi {
+				j, t, dr := s.confirmOne(values, days, cands[k].i, lo, hi)
+				cur = tried{j, lo, hi, kLo, kHi, t, dr}
+			}
+		}
+		final[k] = cur
 	}
 	var found []refChange
 	for k := range cands {
-		lo, hi := bounds(k, func(l int) bool { return first[l].t.pass || refBetterCandidate(&cands[l], &cands[k]) })
-		j, t := first[k].j, first[k].t
-		if lo != first[k].lo || hi != first[k].hi {
-			if j2, t2 := s.confirmOne(values, days, cands[k].i, lo, hi); t2.pass {
-				j, t = j2, t2
+		c := final[k]
+		if !c.t.pass {
+			continue
+		}
+		notHeld := func(l int) bool { return l >= 0 && !final[l].t.pass }
+		if notHeld(c.kLo) || notHeld(c.kHi) {
+			lo, hi, _, _ := bounds(k, func(l int) bool { return final[l].t.pass })
+			var skip []Day
+			for l := range cands {
+				if l != k && lo < cands[l].i && cands[l].i < hi && !final[l].t.pass && first[l].dayRule.failed {
+					skip = append(skip, first[l].dayRule.left...)
+				}
+			}
+			if !s.holdsBetweenChanges(values, days, c.j, lo, hi, c.t.mw.Delta > 0, skip) {
+				continue
 			}
 		}
-		if !t.pass {
-			lo, hi := bounds(k, func(int) bool { return true })
-			if lo != first[k].lo || hi != first[k].hi {
-				j, t = s.confirmOne(values, days, cands[k].i, lo, hi)
-			}
-		}
-		if t.pass {
-			found = append(found, refChange{index: j, from: cands[k].i, t: t})
-		}
+		found = append(found, refChange{index: c.j, from: cands[k].i, t: c.t})
 	}
 	better := func(a, b *refChange) bool {
 		if a.t.mw.P != b.t.mw.P {
@@ -282,7 +309,14 @@ func (s *refScanner) confirm(values []float64, days []Day, cands []refCandidate)
 	return kept
 }
 
-func (s *refScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (int, refWindowTest) {
+// refDayRule is what the one-day rule did: the days it left out, and
+// whether the test failed only because of it.
+type refDayRule struct {
+	left   []Day
+	failed bool
+}
+
+func (s *refScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (int, refWindowTest, refDayRule) {
 	W, w := s.opt.ConfirmWindow, s.opt.Window
 	j := s.place(values, max(lo, i-W), min(hi, i+W), i, w)
 	b0, a1 := max(lo, j-W), min(hi, j+W)
@@ -290,11 +324,58 @@ func (s *refScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (in
 	if t.pass && t.mw.P >= s.opt.MaxP/refConfirmStricter {
 		t.pass = false
 	}
+	var dr refDayRule
 	if t.pass && days != nil {
 		reach := refDayReach(W)
-		t.pass = s.withoutExtremeDays(t, values, days, max(0, j-reach), b0, j, a1, min(len(values), j+reach))
+		bv, bd := slices.Clone(values[b0:j]), slices.Clone(days[b0:j])
+		av, ad := slices.Clone(values[j:a1]), slices.Clone(days[j:a1])
+		var dB, dA Day
+		t.pass, dB, dA = s.withoutExtremeDays(t.mw.Delta > 0, values, days, max(0, j-reach), j, min(len(values), j+reach), bv, bd, av, ad, nil)
+		dr = refDayRule{left: []Day{dB, dA}, failed: !t.pass}
 	}
-	return j, t
+	return j, t, dr
+}
+
+// holdsBetweenChanges: W values each side of j within lo..hi and ±3W,
+// leaving out the days in skip; the test, the same direction, the
+// one-day rule.
+func (s *refScanner) holdsBetweenChanges(values []float64, days []Day, j, lo, hi int, up bool, skip []Day) bool {
+	W := s.opt.ConfirmWindow
+	reach := refDayReach(W)
+	lo, hi = max(lo, j-reach), min(hi, j+reach)
+	out := func(k int) bool { return days != nil && slices.Contains(skip, days[k]) }
+	var bv, av []float64
+	var bd, ad []Day
+	for k := j - 1; k >= lo && len(bv) < W; k-- {
+		if !out(k) {
+			bv = append(bv, values[k])
+			if days != nil {
+				bd = append(bd, days[k])
+			}
+		}
+	}
+	for k := j; k < hi && len(av) < W; k++ {
+		if !out(k) {
+			av = append(av, values[k])
+			if days != nil {
+				ad = append(ad, days[k])
+			}
+		}
+	}
+	if len(bv) == 0 || len(av) == 0 {
+		return false
+	}
+	t := s.test(bv, av)
+	if !t.pass || t.mw.P >= s.opt.MaxP/refConfirmStricter || (t.mw.Delta > 0) != up {
+		return false
+	}
+	if days == nil {
+		return true
+	}
+	slices.Reverse(bv)
+	slices.Reverse(bd)
+	pass, _, _ := s.withoutExtremeDays(up, values, days, max(0, j-reach), j, min(len(values), j+reach), bv, bd, av, ad, skip)
+	return pass
 }
 
 func (s *refScanner) place(values []float64, lo, hi, i, w int) int {
@@ -334,27 +415,29 @@ func (s *refScanner) place(values []float64, lo, hi, i, w int) int {
 	}
 }
 
-func (s *refScanner) withoutExtremeDays(t refWindowTest, values []float64, days []Day, rlo, b0, j, a1, rhi int) bool {
-	up := t.mw.Delta > 0
-	dB := s.extremeDay(values[b0:j], days[b0:j], !up)
-	dA := s.extremeDay(values[j:a1], days[j:a1], up)
+// withoutExtremeDays: the samples bv (ascending) and av with their days;
+// refilled from values[rlo:j] and values[j:rhi] without their extreme
+// days and the days in skip.
+func (s *refScanner) withoutExtremeDays(up bool, values []float64, days []Day, rlo, j, rhi int, bv []float64, bd []Day, av []float64, ad []Day, skip []Day) (bool, Day, Day) {
+	dB := s.extremeDay(bv, bd, !up)
+	dA := s.extremeDay(av, ad, up)
 	s.restB = s.restB[:0]
-	for k := j - 1; k >= rlo && len(s.restB) < j-b0; k-- {
-		if days[k] != dB {
+	for k := j - 1; k >= rlo && len(s.restB) < len(bv); k-- {
+		if days[k] != dB && !slices.Contains(skip, days[k]) {
 			s.restB = append(s.restB, values[k])
 		}
 	}
 	s.restA = s.restA[:0]
-	for k := j; k < rhi && len(s.restA) < a1-j; k++ {
-		if days[k] != dA {
+	for k := j; k < rhi && len(s.restA) < len(av); k++ {
+		if days[k] != dA && !slices.Contains(skip, days[k]) {
 			s.restA = append(s.restA, values[k])
 		}
 	}
 	if len(s.restB) == 0 || len(s.restA) == 0 {
-		return false
+		return false, dB, dA
 	}
 	rt := s.test(s.restB, s.restA)
-	return rt.pass && rt.mw.P < s.opt.MaxP/refConfirmStricter
+	return rt.pass && rt.mw.P < s.opt.MaxP/refConfirmStricter && (rt.mw.Delta > 0) == up, dB, dA
 }
 
 func (s *refScanner) extremeDay(vals []float64, days []Day, high bool) Day {

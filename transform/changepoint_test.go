@@ -310,11 +310,11 @@ func TestDetectChangesHighFrequencyOneDayRule(t *testing.T) {
 
 // The declared radius, by hand from Radius's sum: with w = 12 and W = 96
 // (scales 12, 24, 48, 96; one-day reach 3·96 = 288),
-// 2·12 + 96 + max(96 + 2·96 + 12, 12 + 288) + 1 = 421; the scan alone:
+// 2·12 + 2·96 + max(96 + 2·96 + 12, 12 + 288) + 1 = 517; the scan alone:
 // 2w = 24.
 func TestChangeOptionsRadius(t *testing.T) {
-	if r, local := DefaultChangeOptions().Radius(); r != 421 || !local {
-		t.Errorf("defaults: radius %d, local %v; want 421, true", r, local)
+	if r, local := DefaultChangeOptions().Radius(); r != 517 || !local {
+		t.Errorf("defaults: radius %d, local %v; want 517, true", r, local)
 	}
 	ref := DefaultChangeOptions()
 	ref.ConfirmWindow = 0

@@ -17,6 +17,11 @@ type plantedSeries struct {
 	factors []float64
 	sigma   float64 // log sd of the durations' noise
 	perDay  int     // runs a day of a high-frequency series (0: 1–10)
+	// spikeAt is the spiked run (spike-run) or the first run of the spiked
+	// day (spike-day), −1 for the other kinds; spikeFactor its factor.
+	spikeAt     int
+	spikeDay    bool
+	spikeFactor float64
 }
 
 // Kinds of series the evaluation plants. Each is one script-month.
@@ -165,7 +170,7 @@ func highFrequencyDays(r *rand.Rand, perDay int) []int {
 func plant(r *rand.Rand, kind string) plantedSeries {
 	base, perDay := baseKind(kind)
 	n := 30 + r.IntN(271) // 30–300 runs in the month
-	s := plantedSeries{kind: kind, perDay: perDay}
+	s := plantedSeries{kind: kind, perDay: perDay, spikeAt: -1}
 	if perDay > 0 {
 		s.days = highFrequencyDays(r, perDay)
 		n = len(s.days)
@@ -227,12 +232,18 @@ func plant(r *rand.Rand, kind string) plantedSeries {
 	}
 	switch base {
 	case "spike-run":
-		s.values[r.IntN(n)] *= 3 + 17*r.Float64()
+		s.spikeAt = r.IntN(n)
+		s.spikeFactor = 3 + 17*r.Float64()
+		s.values[s.spikeAt] *= s.spikeFactor
 	case "spike-day":
 		day := r.IntN(30)
 		f := 2 + 8*r.Float64()
+		s.spikeDay, s.spikeFactor = true, f
 		for i, d := range s.days {
 			if d == day {
+				if s.spikeAt < 0 {
+					s.spikeAt = i
+				}
 				s.values[i] *= f
 			}
 		}
