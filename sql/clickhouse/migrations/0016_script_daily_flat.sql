@@ -1,8 +1,8 @@
 -- script_daily as one flat SELECT of stored columns (issue 12: the trend
 -- question at 1M runs).
 --
--- Most of the trend's answer was the view's own analysis, not the read: the
--- same SELECT written out over groups_for_views FINAL answered in ~60 % of
+-- Much of the trend's answer was the view's own analysis, not the read: the
+-- same SELECT written out over groups_for_views FINAL answered in about half
 -- the time, with the same pipeline (EXPLAIN PIPELINE is identical). 0010's
 -- view nests a subquery (for the aliases n and p of the Wilson bounds) in
 -- the view, and every level costs ClickHouse an analysis, a plan and a plan
