@@ -135,21 +135,31 @@ func (c *Cluster) Rewrite(stmt, database string) (ddl, once []string, err error)
 // scalar read of script_names per query — the same name, read by every
 // query. Both texts are exact lines of the migration (a test checks that
 // each view that names script_name this way is rewritten).
+// 0016's script_daily reads scripts_state itself (correlatedStateName: the
+// same rows as the view script_names, one view less to analyse per query).
 const (
-	correlatedName = "ifNull((SELECT s.name FROM script_names AS s WHERE s.script_id = g.script_id), concat('(unknown script ', toString(g.script_id), ')')) AS script_name"
-	scalarName     = "transform(g.script_id, names.1, names.2, concat('(unknown script ', toString(g.script_id), ')')) AS script_name"
-	namesScalar    = "WITH (SELECT (groupArray(script_id), groupArray(name)) FROM script_names) AS names\n"
-	viewHeader     = " SQL SECURITY DEFINER AS\n"
+	correlatedName      = "ifNull((SELECT s.name FROM script_names AS s WHERE s.script_id = g.script_id), concat('(unknown script ', toString(g.script_id), ')')) AS script_name"
+	correlatedStateName = "ifNull((SELECT s.name FROM scripts_state AS s FINAL WHERE s.script_id = g.script_id AND s._is_deleted = 0), concat('(unknown script ', toString(g.script_id), ')')) AS script_name"
+	scalarName          = "transform(g.script_id, names.1, names.2, concat('(unknown script ', toString(g.script_id), ')')) AS script_name"
+	namesScalar         = "WITH (SELECT (groupArray(script_id), groupArray(name)) FROM script_names) AS names\n"
+	viewHeader          = " SQL SECURITY DEFINER AS\n"
 )
+
+// namesCorrelated says a statement names the script with a correlated
+// subquery (either form).
+func namesCorrelated(stmt string) bool {
+	return strings.Contains(stmt, correlatedName) || strings.Contains(stmt, correlatedStateName)
+}
 
 // scalarNames rewrites a view's body (what follows its name) that looks
 // the script name up with a correlated subquery; other bodies are returned
 // as they are.
 func scalarNames(body string) string {
-	if !strings.Contains(body, correlatedName) || !strings.HasPrefix(body, viewHeader) {
+	if !namesCorrelated(body) || !strings.HasPrefix(body, viewHeader) {
 		return body
 	}
 	body = strings.Replace(body, correlatedName, scalarName, 1)
+	body = strings.Replace(body, correlatedStateName, scalarName, 1)
 	return viewHeader + namesScalar + strings.TrimPrefix(body, viewHeader)
 }
 

@@ -144,7 +144,7 @@ func TestClusterViewsLookNamesUpWithoutCorrelatedSubqueries(t *testing.T) {
 	}
 	for _, name := range []string{"script_daily", "step_daily"} {
 		stmt := views[name]
-		if !strings.Contains(stmt, correlatedName) {
+		if !namesCorrelated(stmt) {
 			t.Fatalf("%s: the migration no longer names the script with %q: update the cluster rewrite", name, correlatedName)
 		}
 		c := &Cluster{Name: "c", PerNode: true}

@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
@@ -120,7 +119,7 @@ func (s *Sink) reset(ctx context.Context) error {
 func (s *Sink) execSchema(ctx context.Context, stmt string) error {
 	c := s.cluster
 	if c == nil {
-		if strings.Contains(stmt, correlatedName) {
+		if namesCorrelated(stmt) {
 			return s.execNamedView(ctx, stmt)
 		}
 		return s.conn.Exec(ctx, stmt)
