@@ -66,9 +66,10 @@ type Config struct {
 	// QuietWait: before each measurement, wait up to this long for the
 	// machine to be idle (0: do not wait).
 	QuietWait time.Duration
-	// MergeWait: after the full load, wait up to this long for ClickHouse's
-	// background merges of the new database to end before the incremental
-	// passes (0: do not wait).
+	// MergeWait: after the full load (before the incremental passes) and
+	// after the backfill (before the dashboard questions), wait up to this
+	// long for ClickHouse's background merges of the database to end (0: do
+	// not wait).
 	MergeWait time.Duration
 
 	Regenerate     bool // generate the source data even when a matching one exists
@@ -148,7 +149,7 @@ func parseFlags(args []string) (Config, error) {
 	fs.IntVar(&c.Days, "days", c.Days, "days of the generated history")
 	fs.IntVar(&c.BigDays, "big-days", 0, "days of the -big-runs history (default -days: the same window, denser days; 4 × -days keeps the runs per day)")
 	fs.DurationVar(&c.QuietWait, "quiet-wait", c.QuietWait, "before each measurement wait up to this long for the machine to be idle (0: never)")
-	fs.DurationVar(&c.MergeWait, "merge-wait", c.MergeWait, "after the full load wait up to this long for ClickHouse to finish merging the new database's parts before the incremental passes, as in a CronJob's steady state (0: never)")
+	fs.DurationVar(&c.MergeWait, "merge-wait", c.MergeWait, "wait up to this long for ClickHouse to finish merging the database's parts after the full load (before the incremental passes) and after the backfill (before the dashboard questions), as in a CronJob's steady state (0: never)")
 	fs.Float64Var(&c.StepsShare, "steps-share", c.StepsShare, "share of runs with a steps JSON array")
 	fs.IntVar(&c.MinSteps, "min-steps", c.MinSteps, "fewest steps per script")
 	fs.IntVar(&c.MaxSteps, "max-steps", c.MaxSteps, "most steps per script")
