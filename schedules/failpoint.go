@@ -54,6 +54,10 @@ func (j *Job) failpoint(ctx context.Context, name string) error {
 	return failpoint(ctx, name)
 }
 
+// faultsInjected says whether crash windows are being tested: a hook is
+// set, or SCRIPTSTATS_FAILPOINTS names one (groupBatchSize).
+func (j *Job) faultsInjected() bool { return j.Failpoint != nil || len(failpoints) > 0 }
+
 // failpoint acts on the named failpoint if it is set.
 func failpoint(ctx context.Context, name string) error {
 	action, ok := failpoints[name]

@@ -340,6 +340,27 @@ func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	return nil
 }
 
+// Groups written per INSERT. Each INSERT is a part of groups_state and of
+// groups_for_views, which the views read under FINAL until ClickHouse
+// merges them: a full load or a backfill of 18k groups wrote ~10 parts
+// each at 2,000 a batch, and the trend at 1M read ~20 (docs/performance.md,
+// "The trend at 1M, sixth round"). 10,000 groups are ~20 MB in memory, in
+// the recompute phase, after the load phase's batches are gone. With
+// faults injected the batch stays small, so that the crash window between
+// two batches (mid_recompute) is reached by histories of a few thousand
+// groups.
+const (
+	groupBatch       = 10_000
+	groupBatchFaults = 2_000
+)
+
+func (j *Job) groupBatchSize() int {
+	if j.faultsInjected() {
+		return groupBatchFaults
+	}
+	return groupBatch
+}
+
 func addPlace(list []transform.GroupKey, k transform.GroupKey) []transform.GroupKey {
 	for _, have := range list {
 		if have == k {
@@ -356,7 +377,7 @@ func addPlace(list []transform.GroupKey, k transform.GroupKey) []transform.Group
 // the group is written with (detect_health.go): the summary of a touched
 // day costs no read.
 func recompute(ctx context.Context, job *Job, after, version uint64, asOf time.Time, sum *Summary) error {
-	const groupBatch = 2000
+	groupBatch := job.groupBatchSize()
 	var agg transform.Aggregator
 	var out []load.Group
 	var days []load.HealthDayRow

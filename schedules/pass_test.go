@@ -172,3 +172,45 @@ func TestEveryCrashWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupBatches: a pass writes its groups 10,000 to an INSERT (each one
+// a part the views read until it is merged), and 2,000 when faults are
+// injected, so that the crash window between two batches is reached by a
+// history of a few thousand groups.
+func TestGroupBatches(t *testing.T) {
+	src := newFakeSource()
+	id := int64(1)
+	for script := int64(1); script <= 25; script++ {
+		for d := range 100 { // 2,500 groups
+			src.put(id, script, "success", day0.Add(time.Duration(d)*24*time.Hour), 3)
+			id++
+		}
+	}
+	count := func(sink *fakeSink) int {
+		n := 0
+		for _, c := range sink.calls {
+			if c == "groups" {
+				n++
+			}
+		}
+		return n
+	}
+	plain := newFakeSink()
+	j := fakeJob(src, plain, "")
+	j.Failpoint = nil
+	if _, err := j.Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(plain); n != 1 {
+		t.Errorf("2,500 groups without faults: %d group inserts, want 1", n)
+	}
+	faulty := newFakeSink()
+	if _, err := fakeJob(src, faulty, "").Run(context.Background(), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(faulty); n != 2 {
+		t.Errorf("2,500 groups with faults injected: %d group inserts, want 2", n)
+	}
+	checkExact(t, "faults injected", src, faulty)
+	checkExact(t, "no faults", src, plain)
+}
