@@ -194,17 +194,14 @@ func (r *dayStepReader) uvarint() uint64 {
 	return v
 }
 
+// varint is binary.Varint's zig-zag decoding of a uvarint.
 func (r *dayStepReader) varint() int64 {
-	if r.err != nil {
-		return 0
+	u := r.uvarint()
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
 	}
-	v, k := binary.Varint([]byte(r.b[r.pos:min(len(r.b), r.pos+binary.MaxVarintLen64)]))
-	if k <= 0 {
-		r.err = errBadDaySteps
-		return 0
-	}
-	r.pos += k
-	return v
+	return x
 }
 
 func (r *dayStepReader) byte() byte {

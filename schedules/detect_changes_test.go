@@ -131,6 +131,21 @@ func (g *detectStory) days(script int64, from, to, n int) {
 	}
 }
 
+// moveSomeRun moves a random run by −3..3 days to one of scripts 1–4, as a
+// writer would, and says what it did.
+func (g *detectStory) moveSomeRun() string {
+	id := g.someRun()
+	days := g.r.IntN(7) - 3
+	script := int64(1 + g.r.IntN(4))
+	g.rewrite(id, func(r *transform.SourceRun) {
+		r.ScriptID = script
+		r.StartedAt.Time = r.StartedAt.Time.Add(time.Duration(days) * 24 * time.Hour)
+		r.CreatedAt = r.StartedAt.Time
+	})
+	g.src.scripts[script] = fmt.Sprintf("script %d", script)
+	return fmt.Sprintf("run %d moved %d days to script %d", id, days, script)
+}
+
 // rewrite changes a stored run as a writer would: updated_at now.
 func (g *detectStory) rewrite(id int64, change func(r *transform.SourceRun)) {
 	r := g.src.runs[id]
@@ -338,16 +353,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 							g.rewrite(id, func(r *transform.SourceRun) { r.Duration.Float64 *= 1.5 + g.r.Float64() })
 							did = append(did, fmt.Sprintf("run %d rewritten", id))
 						case op == 6 || op == 7: // moved to another day and script
-							id := g.someRun()
-							days := g.r.IntN(7) - 3
-							script := int64(1 + g.r.IntN(4))
-							g.rewrite(id, func(r *transform.SourceRun) {
-								r.ScriptID = script
-								r.StartedAt.Time = r.StartedAt.Time.Add(time.Duration(days) * 24 * time.Hour)
-								r.CreatedAt = r.StartedAt.Time
-							})
-							g.src.scripts[script] = fmt.Sprintf("script %d", script)
-							did = append(did, fmt.Sprintf("run %d moved %d days to script %d", id, days, script))
+							did = append(did, g.moveSomeRun())
 						default: // deletes, found by the backfill below
 							for range 1 + g.r.IntN(5) {
 								delete(g.src.runs, g.someRun())

@@ -186,16 +186,7 @@ func TestHealthFromDaySummariesMatchesDefinition(t *testing.T) {
 							})
 							did = append(did, fmt.Sprintf("run %d's steps failed", id))
 						case op == 6 || op == 7: // moved to another day and script
-							id := g.someRun()
-							days := g.r.IntN(7) - 3
-							script := int64(1 + g.r.IntN(4))
-							g.rewrite(id, func(r *transform.SourceRun) {
-								r.ScriptID = script
-								r.StartedAt.Time = r.StartedAt.Time.Add(time.Duration(days) * 24 * time.Hour)
-								r.CreatedAt = r.StartedAt.Time
-							})
-							g.src.scripts[script] = fmt.Sprintf("script %d", script)
-							did = append(did, fmt.Sprintf("run %d moved %d days to script %d", id, days, script))
+							did = append(did, g.moveSomeRun())
 						default: // deletes, found by the backfill below
 							for range 1 + g.r.IntN(4) {
 								delete(g.src.runs, g.someRun())
