@@ -164,16 +164,12 @@ func (g *detectStory) someRun() int64 {
 	return ids[g.r.IntN(len(ids))]
 }
 
-// wholeChanges is the definition: every series of every script built from
+// wholeChangesIn is the definition: every series of every script built from
 // the source's runs (normalized, counted, in series order), DetectChanges
 // over each whole series, and each change point's row (changeRow, over the
 // whole series).
-func wholeChanges(t *testing.T, src *fakeSource, opt transform.ChangeOptions) map[load.ChangeKey]load.ChangeRow {
-	t.Helper()
-	return wholeChangesIn(t, src, opt, time.UTC)
-}
-
-// wholeChangesIn is wholeChanges with the days of loc. Where loc's clocks
+//
+// The days are those of loc. Where loc's clocks
 // go back over midnight, a date comes back in the middle of a series; the
 // method is given each value's day label as the latest day seen so far in
 // the series (docs/detection.md, "Pitfalls").
