@@ -272,28 +272,20 @@ func (s *healthScript) notContiguous() []transform.GroupKey {
 // compose combines the script's segments in series order into one summary
 // per step, appended to out in step order.
 func (s *healthScript) compose(out []load.StepSummary, loc *time.Location) []load.StepSummary {
-	segs := map[int32]*transform.StepSegment{}
-	seg := func(idx int32) *transform.StepSegment {
-		g := segs[idx]
-		if g == nil {
-			g = &transform.StepSegment{}
-			segs[idx] = g
-		}
-		return g
-	}
+	segs := stepSegments{}
 	// s.whole and s.runs are in series order (notContiguous sorted them)
 	// and no run falls inside a whole day's span.
 	i, k := 0, 0
 	for i < len(s.whole) || k < len(s.runs) {
 		if k == len(s.runs) || (i < len(s.whole) && s.whole[i].Summary.First.Less(s.runs[k].Key)) {
 			for _, st := range s.whole[i].Summary.Steps {
-				g := seg(st.Index)
+				g := segs.at(st.Index)
 				*g = transform.CombineSegments(*g, st.Segment)
 			}
 			i++
 			continue
 		}
-		addRun(&s.runs[k], seg, loc)
+		segs.add(&s.runs[k], loc)
 		k++
 	}
 	first := len(out)
@@ -319,13 +311,27 @@ func (s *healthScript) compose(out []load.StepSummary, loc *time.Location) []loa
 	return out
 }
 
-// addRun appends a run's attempts to their steps' segments (days of loc).
-func addRun(r *load.HealthRun, seg func(int32) *transform.StepSegment, loc *time.Location) {
+// stepSegments are the segments of a script's steps being built, by step
+// index.
+type stepSegments map[int32]*transform.StepSegment
+
+// at is the segment of step idx, made on first use.
+func (m stepSegments) at(idx int32) *transform.StepSegment {
+	g := m[idx]
+	if g == nil {
+		g = &transform.StepSegment{}
+		m[idx] = g
+	}
+	return g
+}
+
+// add appends a run's attempts to their steps' segments (days of loc).
+func (m stepSegments) add(r *load.HealthRun, loc *time.Location) {
 	at := time.UnixMicro(r.Key.OrderedAtUS).UTC()
 	failureAt := time.UnixMicro(r.FailureAtUS).UTC()
 	day := transform.DayOf(at, loc)
 	for _, a := range r.Attempts {
-		seg(a.Index).Add(transform.StepAttempt{At: at, RunID: r.Key.RunID, Day: day, Failed: a.Failed,
+		m.at(a.Index).Add(transform.StepAttempt{At: at, RunID: r.Key.RunID, Day: day, Failed: a.Failed,
 			Name: a.Name, FailureAt: failureAt, Error: a.Error})
 	}
 }
@@ -374,20 +380,12 @@ func summarizeDay(key transform.GroupKey, gv uint64, runs []load.HealthRun, loc 
 	if len(runs) == 0 {
 		return row, true
 	}
-	segs := map[int32]*transform.StepSegment{}
-	seg := func(idx int32) *transform.StepSegment {
-		g := segs[idx]
-		if g == nil {
-			g = &transform.StepSegment{}
-			segs[idx] = g
-		}
-		return g
-	}
+	segs := stepSegments{}
 	for i := range runs {
 		if transform.DayOf(time.UnixMicro(runs[i].Key.OrderedAtUS), loc) != key.Day {
 			return row, false
 		}
-		addRun(&runs[i], seg, loc)
+		segs.add(&runs[i], loc)
 	}
 	sm := &row.Summary
 	sm.Runs, sm.First, sm.Last = len(runs), runs[0].Key, runs[len(runs)-1].Key
