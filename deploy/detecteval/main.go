@@ -26,6 +26,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -75,6 +76,9 @@ type kindScore struct {
 	series, planted, found    int // series, planted shifts, change points raised
 	hits, trueChanges, extras int // planted shifts found; change points near a planted shift; the others
 	quietPlanted, quietHits   int // planted and found on series with noise σ ≤ 0.1 (CV ≤ 10 %)
+	// strongPlanted, strongHits: planted and found among the shifts of a
+	// staircase by at least staircaseBigShift.
+	strongPlanted, strongHits int
 }
 
 type scores struct {
@@ -212,6 +216,8 @@ func (k *kindScore) merge(o kindScore) {
 	k.extras += o.extras
 	k.quietPlanted += o.quietPlanted
 	k.quietHits += o.quietHits
+	k.strongPlanted += o.strongPlanted
+	k.strongHits += o.strongHits
 }
 
 // add scores the change points found on one series: a planted shift is hit
@@ -223,15 +229,22 @@ func (k *kindScore) add(s plantedSeries, cps []transform.ChangePoint) {
 	k.found += len(cps)
 	near := func(a, b int) bool { return abs(a-b) <= 2 }
 	quiet := s.sigma <= 0.1
-	for _, c := range s.changes {
+	for n, c := range s.changes {
+		strong := strings.HasPrefix(s.kind, "staircase") && math.Abs(s.factors[n]-1) >= staircaseBigShift-1e-12
 		if quiet {
 			k.quietPlanted++
+		}
+		if strong {
+			k.strongPlanted++
 		}
 		for _, cp := range cps {
 			if near(cp.Index, c) {
 				k.hits++
 				if quiet {
 					k.quietHits++
+				}
+				if strong {
+					k.strongHits++
 				}
 				break
 			}
@@ -298,6 +311,13 @@ func (sc scores) table() string {
 		stable := keep(func(kind string) bool { return strings.HasPrefix(kind, "stable") })
 		fmt.Fprintf(&b, "  stable: %.2f false changes per 100 script-months (%d on %d)\n",
 			100*float64(stable.found)/float64(stable.series), stable.found, stable.series)
+	}
+	stairs := sc.sum(func(kind string) bool { return strings.HasPrefix(kind, "staircase") })
+	if stairs.series > 0 {
+		fmt.Fprintf(&b, "\nstaircases (3–6 shifts of ±10–20 %%, plateaus of 12–40 runs, σ ≤ 0.08; not in the targets):\n")
+		fmt.Fprintf(&b, "  recall %s (shifts ≥ %.0f %%: %s), precision %s (%d planted, %d found, on %d series)\n",
+			ratio(stairs.hits, stairs.planted), 100*staircaseBigShift, ratio(stairs.strongHits, stairs.strongPlanted),
+			ratio(stairs.trueChanges, stairs.found), stairs.planted, stairs.found, stairs.series)
 	}
 	return b.String()
 }

@@ -29,11 +29,21 @@ type plantedSeries struct {
 //   - shift±X: one or two level shifts by the factor 1+X (up) or 1−X
 //     (down), each segment ≥ 12 runs, on lognormal durations; with
 //     "/bimodal", on bimodal durations;
+//
 //   - spike-run: one run × 3–20; spike-day: every run of one day × 2–10
 //     (the day has up to 10 runs);
+//
 //   - stable-lognormal, stable-bimodal: no change; stable-step: step-like
 //     durations (short, rounded to 0.1 s so that ties are common, heavier
 //     noise, 2 % retried runs at twice the duration).
+//
+//   - staircase/low, staircase/moderate: 3–6 level shifts of ±10–20 %
+//     each (up or down at random), plateaus of 12–40 runs between them and
+//     24–96 runs before the first and after the last, about 2–6 runs a
+//     day (so a plateau spans several days), lognormal noise σ 0.01–0.04
+//     (low) or 0.04–0.08 (moderate). They are drawn after every other
+//     kind, so the other kinds' series are those drawn before they were
+//     added (staircase.go).
 //
 // Kinds ending in "@N/d" are high-frequency script-months: about N runs a
 // day (each day 0.5–1.5 N) over 30 days, 300–9,000 values; every segment
@@ -45,7 +55,7 @@ var kinds = append([]string{
 	"shift+20%/bimodal", "shift+50%/bimodal", "shift-20%/bimodal", "shift-50%/bimodal",
 	"spike-run", "spike-day",
 	"stable-lognormal", "stable-bimodal", "stable-step",
-}, highFrequencyKinds(20, 80, 200)...)
+}, append(highFrequencyKinds(20, 80, 200), staircaseKinds...)...)
 
 // highFrequencyKinds are the kinds planted at each of the given runs a day.
 func highFrequencyKinds(perDay ...int) []string {
@@ -169,6 +179,9 @@ func highFrequencyDays(r *rand.Rand, perDay int) []int {
 // plant draws one series of a kind.
 func plant(r *rand.Rand, kind string) plantedSeries {
 	base, perDay := baseKind(kind)
+	if strings.HasPrefix(base, "staircase") {
+		return plantStaircase(r, kind)
+	}
 	n := 30 + r.IntN(271) // 30–300 runs in the month
 	s := plantedSeries{kind: kind, perDay: perDay, spikeAt: -1}
 	if perDay > 0 {
