@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"testing"
 
 	"github.com/scriptstats/scriptstats/transform"
@@ -55,6 +56,38 @@ func TestHealthPlanted(t *testing.T) {
 	for _, kind := range []string{"broken", "newly_failing", "healthy"} {
 		if s := scores[kind]; s.right != s.steps || s.sinceRight != s.steps {
 			t.Errorf("%s: %d of %d as planted, %d with the planted since", kind, s.right, s.steps, s.sinceRight)
+		}
+	}
+}
+
+// TestTCPDF1 checks the F-measure against the examples of TCPD's own
+// metrics (its f_measure docstring), each also worked by hand: with
+// annotators {}, {10}, {50} and the prediction 10, precision 1 (0 and 10
+// matched), recall (1 + 1 + 1/2)/3 = 5/6, F1 10/11; with no prediction,
+// precision 1, recall (1 + 1/2 + 1/2)/3, F1 0.8; and 1.0 for
+// predictions 10, 20 against {10, 20}, {11, 20}, {10}, {0, 5} (5 takes 10,
+// within the margin, in the union).
+func TestTCPDF1(t *testing.T) {
+	cases := []struct {
+		ann  map[string][]int
+		pred []int
+		want float64
+	}{
+		{map[string][]int{"1": {}, "2": {10}, "3": {50}}, []int{10}, 10.0 / 11},
+		{map[string][]int{"1": {}, "2": {10}, "3": {50}}, nil, 0.8},
+		{map[string][]int{"1": {10, 20}, "2": {11, 20}, "3": {10}, "4": {0, 5}}, []int{10, 20}, 1},
+		{map[string][]int{"1": {100}}, []int{50}, 2 * (1.0 / 2) * (1.0 / 2) / 1},
+	}
+	for _, c := range cases {
+		if got := tcpdF1(c.ann, c.pred); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("F1(%v, %v) = %v, want %v", c.ann, c.pred, got, c.want)
+		}
+	}
+	// TCPD's true_positives examples: {1, 10, 20, 23} against {3, 8, 20}
+	// and {1, 3, 8, 20}: 3 each.
+	for _, x := range [][]int{{3, 8, 20}, {1, 3, 8, 20}, {1, 3, 5, 8, 20}} {
+		if got := tcpdTruePositives([]int{1, 10, 20, 23}, x); got != 3 {
+			t.Errorf("true positives of %v = %d, want 3", x, got)
 		}
 	}
 }

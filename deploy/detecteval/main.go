@@ -43,7 +43,20 @@ func main() {
 	confirm := flag.Int("confirm-window", transform.DefaultChangeOptions().ConfirmWindow, "persistence check window (0: the reference method alone)")
 	only := flag.String("kinds", "", "evaluate only the kinds starting with one of these comma-separated prefixes (the series are drawn as without it: the same series per seed)")
 	show := flag.Bool("show", false, "list every change point raised on a spike or stable series (seed, kind, series, where the spike is, the change point's figures)")
+	tcpd := flag.String("tcpd", "", "instead, evaluate on the public series of a checkout of the Turing Change Point Dataset at this directory (github.com/alan-turing-institute/TCPD; tcpd.go)")
 	flag.Parse()
+	if *tcpd != "" {
+		opt := transform.DefaultChangeOptions()
+		opt.Window, opt.ConfirmWindow = *window, *confirm
+		results, err := evaluateTCPD(*tcpd, opt)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "detecteval:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("TCPD at %s, w=%d, confirm window %d\n\n", *tcpd, opt.Window, opt.ConfirmWindow)
+		printTCPD(os.Stdout, results)
+		return
+	}
 	var lo, hi uint64
 	if _, err := fmt.Sscanf(*seeds, "%d-%d", &lo, &hi); err != nil || lo > hi {
 		fmt.Fprintf(os.Stderr, "detecteval: -seeds %q: want a range lo-hi\n", *seeds)
