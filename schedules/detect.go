@@ -119,10 +119,12 @@ func (j *Job) changeMethod() string {
 	return fmt.Sprintf("%+v run series %d method %d", j.changeOptions(), load.RunSeries, changeMethodVersion)
 }
 
-// changeMethodVersion: 2 is round 3 of the persistence check and the
-// one-day rule's direction (docs/detection.md, "Spikes next to chance
-// moves"); 1 (unnamed in the stored method) the method before them.
-const changeMethodVersion = 2
+// changeMethodVersion: 3 is the near level and the one-day rule's refill
+// within the bounding changes (docs/detection.md, "Short plateaus and
+// staircases"); 2 round 3 of the persistence check and the one-day rule's
+// direction ("Spikes next to chance moves"); 1 (unnamed in the stored
+// method) the method before them.
+const changeMethodVersion = 3
 
 // detect recomputes what the pass may have changed. storedMethod is the
 // change-point options the stored change points were computed with: other

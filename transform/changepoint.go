@@ -174,12 +174,18 @@ type slidingSorted []float64
 // again within ±w by the split of its neighbourhood — up to W values on
 // each side, not crossing the bounding candidates — with the largest
 // standardized U, and tested on that neighbourhood with the same three
-// thresholds and p < MaxP/10. With days, it must also pass them when its
-// most extreme day on each side is left out (the slowest day after a
-// slower change, the fastest before it) and each sample is refilled to its
-// size with the nearest values of other days, from at most 3·W positions
-// away: a day of runs, however many, is not a shift, while a shift goes on
-// the next day. The bounding candidates are the nearest ones closer than
+// thresholds and p < MaxP/10. If that fails and a side was cut by a
+// bounding candidate to between w and W values (a short level), it is
+// tested again with the other side limited to as many values, the nearest
+// (the near level: a level beyond, a shift too small to be a candidate or
+// the next step of a staircase, does not dilute the other side). With
+// days, it must also pass them when its most extreme day on each side is
+// left out (the slowest day after a slower change, the fastest before it)
+// and each sample is refilled to its size with the nearest values of
+// other days, from at most 3·W positions away, first between the bounding
+// candidates and past them only up to w values: a day of runs, however
+// many, is not a shift, while a shift goes on the next day, and a plateau
+// of several days keeps its other days. The bounding candidates are the nearest ones closer than
 // W that are, in turn: (round 2) better than it or held in round 1;
 // (round 1) better than it; any. The first that passes counts. So a chance
 // candidate next to a real shift does not cut the shift's sample (it is
@@ -199,12 +205,13 @@ type slidingSorted []float64
 // the spike's end and fails on the level beyond; a short plateau whose
 // other end does not hold is not reported as a lasting change either.
 // Of the changes that hold closer than w, the best (smallest p, then
-// larger |δ|, then the earlier) is kept. A spike — a run, a day of runs — that the scan picks
-// up is diluted in the wider samples or sits on one day, and fails; a real
+// larger |δ|, then the earlier) is kept. A spike — a run, a day of runs —
+// that the scan picks up is diluted in the wider samples or sits on one day, and fails; a real
 // shift holds over its segment and passes, usually with a much smaller p.
 // The reported figures are those of the final test (the neighbourhood of
 // the try that passed, without a day left out; at most W values each
-// side): round 3 is a check and changes no figure.
+// side; the near level's when it passed): round 3 is a check and changes
+// no figure.
 func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, error) {
 	cps, _, err := detectChanges(values, days, opt)
 	return cps, err
@@ -499,22 +506,46 @@ type leftDays struct {
 // it there (and, with days, without its most extreme days); it returns
 // the placed index, the test and the days the one-day rule left out.
 func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (int, windowTest, leftDays) {
-	W, w := s.opt.ConfirmWindow, s.opt.Window
+	W, w, n := s.opt.ConfirmWindow, s.opt.Window, len(values)
 	j := s.place(values, max(lo, i-W), min(hi, i+W), i, w)
 	b0, a1 := max(lo, j-W), min(hi, j+W)
-	t := s.test(values[b0:j], values[j:a1])
-	if t.pass && t.mw.P >= s.opt.MaxP/confirmStricter {
-		t.pass = false
+	t := s.strictTest(values[b0:j], values[j:a1])
+	if !t.pass {
+		// The near level (method version 3): a side cut short by a
+		// bounding candidate, to between w and W values, is a level of
+		// its own; the other side is tested on as many values, the
+		// nearest, so that a level beyond it (a shift too small to be a
+		// candidate, the start of a staircase) does not dilute it.
+		nb, na := j-b0, a1-j
+		if lo > 0 && nb >= w && nb < W {
+			a1 = j + min(na, nb)
+		}
+		if hi < n && na >= w && na < W {
+			b0 = j - min(nb, na)
+		}
+		if b0 != j-nb || a1 != j+na {
+			t = s.strictTest(values[b0:j], values[j:a1])
+		}
 	}
 	var left leftDays
 	if t.pass && days != nil {
 		reach := dayReach(W)
 		s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, b0-1, -1, j-b0, nil)
 		s.sampleA = gatherUpTo(s.sampleA[:0], days, j, a1, 1, a1-j, nil)
-		t.pass, left = s.withoutExtremeDays(t.mw.Delta > 0, values, days, max(0, j-reach), j, min(len(values), j+reach), nil)
+		rlo, rhi := max(0, j-reach), min(n, j+reach)
+		t.pass, left = s.withoutExtremeDays(t.mw.Delta > 0, values, days, rlo, max(lo, rlo), j, min(hi, rhi), rhi, nil)
 		left.failed = !t.pass
 	}
 	return j, t, left
+}
+
+// strictTest is test with p < MaxP/10 (the persistence check's p).
+func (s *changeScanner) strictTest(before, after []float64) windowTest {
+	t := s.test(before, after)
+	if t.pass && t.mw.P >= s.opt.MaxP/confirmStricter {
+		t.pass = false
+	}
+	return t
 }
 
 // holdsBetweenChanges is round 3 of the persistence check, for a change
@@ -548,7 +579,8 @@ func (s *changeScanner) holdsBetweenChanges(values []float64, days []Day, j, lo 
 	if days == nil {
 		return true
 	}
-	pass, _ := s.withoutExtremeDays(up, values, days, max(0, j-reach), j, min(n, j+reach), skip)
+	rlo, rhi := max(0, j-reach), min(n, j+reach)
+	pass, _ := s.withoutExtremeDays(up, values, days, rlo, rlo, j, rhi, rhi, skip)
 	return pass
 }
 
@@ -621,19 +653,32 @@ func (s *changeScanner) testAt(values []float64, before, after []int) windowTest
 // lowest for a faster one) and of the before sample's most extreme day
 // the other way are left out, each sample refilled to its size with the
 // nearest values of other days (and of none of the days in skip) from
-// values[rlo:j] and values[j:rhi]. A spike day, or a shift seen on one
-// day only, fails: the refill is the level from before the spike (or from
-// after it), or there is nothing to refill with yet. The refill crosses
-// neighbouring candidates on purpose: the other end of a spike day is
-// one. It returns whether the change passes and the days left out.
-func (s *changeScanner) withoutExtremeDays(up bool, values []float64, days []Day, rlo, j, rhi int, skip []Day) (bool, leftDays) {
+// values[blo:j] and values[j:bhi] — the try's bounds, within rlo ≤ blo
+// and bhi ≤ rhi — and, when that leaves it with fewer than w values (or
+// its size, if smaller), to w from values[rlo:blo] and values[bhi:rhi].
+// A spike day, or a shift seen on one day only, fails: the refill is the
+// level from before the spike (or from after it), or there is nothing to
+// refill with yet. The refill crosses neighbouring candidates on purpose
+// — the other end of a spike day is one — but only to make up w values
+// (method version 3): a plateau of several days bounded by two changes
+// keeps its other days, and is not refilled with the level beyond it
+// (which, for a plateau that comes back, is the level on its other side).
+// It returns whether the change passes and the days left out.
+func (s *changeScanner) withoutExtremeDays(up bool, values []float64, days []Day, rlo, blo, j, bhi, rhi int, skip []Day) (bool, leftDays) {
 	slices.Reverse(s.sampleB) // ascending: a tie goes to the earliest day
 	left := leftDays{before: s.extremeDay(values, days, s.sampleB, !up), after: s.extremeDay(values, days, s.sampleA, up)}
 	nB, nA := len(s.sampleB), len(s.sampleA)
+	w := s.opt.Window
 	s.skipBuf = append(append(s.skipBuf[:0], skip...), left.before)
-	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, rlo-1, -1, nB, s.skipBuf)
+	s.sampleB = gatherUpTo(s.sampleB[:0], days, j-1, blo-1, -1, nB, s.skipBuf)
+	if short := min(nB, w); len(s.sampleB) < short {
+		s.sampleB = gatherUpTo(s.sampleB, days, blo-1, rlo-1, -1, short, s.skipBuf)
+	}
 	s.skipBuf = append(append(s.skipBuf[:0], skip...), left.after)
-	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, rhi, 1, nA, s.skipBuf)
+	s.sampleA = gatherUpTo(s.sampleA[:0], days, j, bhi, 1, nA, s.skipBuf)
+	if short := min(nA, w); len(s.sampleA) < short {
+		s.sampleA = gatherUpTo(s.sampleA, days, bhi, rhi, 1, short, s.skipBuf)
+	}
 	if len(s.sampleB) == 0 || len(s.sampleA) == 0 {
 		return false, left
 	}

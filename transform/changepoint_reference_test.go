@@ -320,9 +320,27 @@ func (s *refScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (in
 	W, w := s.opt.ConfirmWindow, s.opt.Window
 	j := s.place(values, max(lo, i-W), min(hi, i+W), i, w)
 	b0, a1 := max(lo, j-W), min(hi, j+W)
-	t := s.test(values[b0:j], values[j:a1])
-	if t.pass && t.mw.P >= s.opt.MaxP/refConfirmStricter {
-		t.pass = false
+	strict := func(b0, a1 int) refWindowTest {
+		t := s.test(values[b0:j], values[j:a1])
+		if t.pass && t.mw.P >= s.opt.MaxP/refConfirmStricter {
+			t.pass = false
+		}
+		return t
+	}
+	t := strict(b0, a1)
+	// The near level: a side cut by a bounding candidate (lo > 0, hi < n)
+	// to w…W−1 values caps the other side at its size.
+	if cutB, cutA := lo > 0 && j-b0 >= w && j-b0 < W, hi < len(values) && a1-j >= w && a1-j < W; !t.pass && (cutB || cutA) {
+		nb, na := j-b0, a1-j
+		if cutB && na > nb {
+			a1 = j + nb
+		}
+		if cutA && nb > na {
+			b0 = j - na
+		}
+		if j-b0 != nb || a1-j != na {
+			t = strict(b0, a1)
+		}
 	}
 	var dr refDayRule
 	if t.pass && days != nil {
@@ -330,7 +348,8 @@ func (s *refScanner) confirmOne(values []float64, days []Day, i, lo, hi int) (in
 		bv, bd := slices.Clone(values[b0:j]), slices.Clone(days[b0:j])
 		av, ad := slices.Clone(values[j:a1]), slices.Clone(days[j:a1])
 		var dB, dA Day
-		t.pass, dB, dA = s.withoutExtremeDays(t.mw.Delta > 0, values, days, max(0, j-reach), j, min(len(values), j+reach), bv, bd, av, ad, nil)
+		rlo, rhi := max(0, j-reach), min(len(values), j+reach)
+		t.pass, dB, dA = s.withoutExtremeDays(t.mw.Delta > 0, values, days, rlo, max(lo, rlo), j, min(hi, rhi), rhi, bv, bd, av, ad, nil)
 		dr = refDayRule{left: []Day{dB, dA}, failed: !t.pass}
 	}
 	return j, t, dr
@@ -374,7 +393,8 @@ func (s *refScanner) holdsBetweenChanges(values []float64, days []Day, j, lo, hi
 	}
 	slices.Reverse(bv)
 	slices.Reverse(bd)
-	pass, _, _ := s.withoutExtremeDays(up, values, days, max(0, j-reach), j, min(len(values), j+reach), bv, bd, av, ad, skip)
+	rlo, rhi := max(0, j-reach), min(len(values), j+reach)
+	pass, _, _ := s.withoutExtremeDays(up, values, days, rlo, rlo, j, rhi, rhi, bv, bd, av, ad, skip)
 	return pass
 }
 
@@ -416,19 +436,27 @@ func (s *refScanner) place(values []float64, lo, hi, i, w int) int {
 }
 
 // withoutExtremeDays: the samples bv (ascending) and av with their days;
-// refilled from values[rlo:j] and values[j:rhi] without their extreme
-// days and the days in skip.
-func (s *refScanner) withoutExtremeDays(up bool, values []float64, days []Day, rlo, j, rhi int, bv []float64, bd []Day, av []float64, ad []Day, skip []Day) (bool, Day, Day) {
+// refilled without their extreme days and the days in skip from
+// values[blo:j] and values[j:bhi] to their sizes, then from
+// values[rlo:blo] and values[bhi:rhi] up to w values.
+func (s *refScanner) withoutExtremeDays(up bool, values []float64, days []Day, rlo, blo, j, bhi, rhi int, bv []float64, bd []Day, av []float64, ad []Day, skip []Day) (bool, Day, Day) {
 	dB := s.extremeDay(bv, bd, !up)
 	dA := s.extremeDay(av, ad, up)
+	w := s.opt.Window
 	s.restB = s.restB[:0]
-	for k := j - 1; k >= rlo && len(s.restB) < len(bv); k-- {
+	for k := j - 1; k >= rlo; k-- {
+		if k < blo && len(s.restB) >= min(len(bv), w) || len(s.restB) >= len(bv) {
+			break
+		}
 		if days[k] != dB && !slices.Contains(skip, days[k]) {
 			s.restB = append(s.restB, values[k])
 		}
 	}
 	s.restA = s.restA[:0]
-	for k := j; k < rhi && len(s.restA) < len(av); k++ {
+	for k := j; k < rhi; k++ {
+		if k >= bhi && len(s.restA) >= min(len(av), w) || len(s.restA) >= len(av) {
+			break
+		}
 		if days[k] != dA && !slices.Contains(skip, days[k]) {
 			s.restA = append(s.restA, values[k])
 		}
