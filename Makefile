@@ -6,7 +6,7 @@
 #   make lint        gofmt, go vet, staticcheck
 #   make generate    sql/statements.go from the .sql files (a test fails when it is stale)
 #   make build       binaries into bin/
-#   make detect-eval precision and recall of the change-point detection against planted truth, held-out seeds (DETECT_EVAL_FLAGS="-seeds 1-5" for the tuning seeds)
+#   make detect-eval precision and recall of the change-point detection against planted truth, held-out seeds (DETECT_EVAL_FLAGS="-seeds 1-5" for the tuning seeds; DETECT_EVAL_FLAGS="-tcpd DIR" for the public series of a TCPD checkout at DIR)
 #   make bench       measure loads, memory, dashboard latency; write docs/bench-results.* (BENCH_FLAGS="-runs 200000 -big-runs 0" to shrink)
 #   make stack-up | stack-down | stack-purge   the local stack (deploy/local/stack.sh)
 
