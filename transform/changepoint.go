@@ -175,7 +175,7 @@ type slidingSorted []float64
 // each side, not crossing the bounding candidates — with the largest
 // standardized U, and tested on that neighbourhood with the same three
 // thresholds and p < MaxP/10. If that fails and a side was cut by a
-// bounding candidate to between w and W values (a short level), it is
+// bounding candidate to w … W − 1 values (a short level), it is
 // tested again with the other side limited to as many values, the nearest
 // (the near level: a level beyond, a shift too small to be a candidate or
 // the next step of a staircase, does not dilute the other side). With
@@ -185,9 +185,10 @@ type slidingSorted []float64
 // other days, from at most 3·W positions away, first between the bounding
 // candidates and past them only up to w values: a day of runs, however
 // many, is not a shift, while a shift goes on the next day, and a plateau
-// of several days keeps its other days. The bounding candidates are the nearest ones closer than
-// W that are, in turn: (round 2) better than it or held in round 1;
-// (round 1) better than it; any. The first that passes counts. So a chance
+// of several days keeps its other days. The bounding candidates are the
+// nearest ones closer than W that are, in turn: (round 2) better than it
+// or held in round 1; (round 1) better than it; any. The first that
+// passes counts. So a chance
 // candidate next to a real shift does not cut the shift's sample (it is
 // not better and did not hold), while two real shifts closer than W bound
 // each other (the weaker holds in round 1 between the better one and its
@@ -206,8 +207,9 @@ type slidingSorted []float64
 // other end does not hold is not reported as a lasting change either.
 // Of the changes that hold closer than w, the best (smallest p, then
 // larger |δ|, then the earlier) is kept. A spike — a run, a day of runs —
-// that the scan picks up is diluted in the wider samples or sits on one day, and fails; a real
-// shift holds over its segment and passes, usually with a much smaller p.
+// that the scan picks up is diluted in the wider samples or sits on one
+// day, and fails; a real shift holds over its segment and passes, usually
+// with a much smaller p.
 // The reported figures are those of the final test (the neighbourhood of
 // the try that passed, without a day left out; at most W values each
 // side; the near level's when it passed): round 3 is a check and changes
@@ -512,7 +514,7 @@ func (s *changeScanner) confirmOne(values []float64, days []Day, i, lo, hi int) 
 	t := s.strictTest(values[b0:j], values[j:a1])
 	if !t.pass {
 		// The near level (method version 3): a side cut short by a
-		// bounding candidate, to between w and W values, is a level of
+		// bounding candidate, to w … W − 1 values, is a level of
 		// its own; the other side is tested on as many values, the
 		// nearest, so that a level beyond it (a shift too small to be a
 		// candidate, the start of a staircase) does not dilute it.
