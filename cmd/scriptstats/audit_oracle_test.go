@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/scriptstats/scriptstats/deploy/teststack"
+	sqlfiles "github.com/scriptstats/scriptstats/sql"
+)
+
+// The audit: source rows an unseen acceptance data set could hold, written
+// by hand at the edges of each rule of CONTRACT.md sections 1-3, changed
+// the ways misbehaving writers change them, and judged after every step by
+// the independent PostgreSQL oracle (oracle_helpers_test.go) and verify.
+
+// auditZone has a midnight that does not exist (2024-03-10: 00:00 CST ->
+// 01:00 CDT) and a midnight hour that occurs twice (2024-11-03: 01:00 CDT
+// -> 00:00 CST).
+const auditZone = "America/Havana"
+
+// auditRowsSQL: scripts 1..6 (script 7 has no scripts row; ids at the
+// int64 edges too). Times are UTC instants; the comments give Havana's
+// local time.
+var auditRowsSQL = `
+INSERT INTO scripts (id, name) VALUES (1, 'midnights'), (2, 'durations'), (3, 'statuses'), (4, 'steps'),
+    (5, 'texts'), (6, 'moves'), (-9223372036854775808, 'min'), (9223372036854775807, 'max');
+INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration,
+                      failed_step_index, failed_step_name, error_message, steps, created_at) VALUES
+    -- The day around midnights: the last microsecond of 03-09 (CST), the
+    -- first instant of 03-10 (01:00 CDT, midnight does not exist), the
+    -- first midnight of 11-03, the last microsecond of 11-02, 00:30 twice.
+    (101, 1, 'success', '2024-03-10 04:59:59.999999Z', '2024-03-10 05:00:01Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (102, 1, 'success', '2024-03-10 05:00:00Z', '2024-03-10 05:00:02Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (103, 1, 'failed',  '2024-11-03 04:00:00Z', '2024-11-03 04:00:03Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (104, 1, 'success', '2024-11-03 03:59:59.999999Z', NULL, 4, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (105, 1, 'success', '2024-11-03 04:30:00Z', '2024-11-03 04:30:05Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (106, 1, 'success', '2024-11-03 05:30:00Z', '2024-11-03 05:30:06Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    -- never started: the day of created_at, on either side of a midnight.
+    (107, 1, 'cancelled', NULL, '2024-03-10 06:00Z', NULL, NULL, NULL, NULL, NULL, '2024-03-10 04:59:59.999999Z'),
+    (108, 1, 'cancelled', NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2024-03-10 05:00:00Z'),
+    -- started on one day, created on another: started_at decides.
+    (109, 1, 'success', '2024-03-10 05:00:00Z', '2024-03-10 05:00:09Z', NULL, NULL, NULL, NULL, NULL, '2024-03-08Z'),
+
+    -- Durations: zero and minus zero, the smallest subnormal, the largest
+    -- float twice (a sum that overflows), NaN, minus infinity, negative,
+    -- finished before started, started and not finished, a reported
+    -- duration beside times that disagree.
+    (201, 2, 'success', '2024-03-11 15:00Z', NULL, 0, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (202, 2, 'success', '2024-03-11 15:01Z', NULL, '-0', NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (203, 2, 'success', '2024-03-11 15:02Z', NULL, 5e-324, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (204, 2, 'success', '2024-03-11 15:03Z', NULL, 1.7976931348623157e308, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (205, 2, 'failed',  '2024-03-11 15:04Z', NULL, 1.7976931348623157e308, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (206, 2, 'success', '2024-03-11 15:05Z', NULL, 'NaN', NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (207, 2, 'failed',  '2024-03-11 15:06Z', NULL, '-Infinity', NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (208, 2, 'timeout', '2024-03-11 15:07Z', '2024-03-11 15:08Z', -1e-9, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (209, 2, 'failed',  '2024-03-11 15:09Z', '2024-03-11 15:08:59.999999Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (210, 2, 'failed',  '2024-03-11 15:10Z', NULL, NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (211, 2, 'success', '2024-03-11 15:11Z', '2024-03-11 16:11Z', 2.5, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (212, 2, 'success', '2024-03-11 15:12Z', '2024-03-11 15:12:00.000001Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    -- over years: the difference in seconds of two far timestamps.
+    (213, 2, 'success', '2024-03-11 15:13Z', '2299-12-31 23:59:59.999999Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (214, 2, 'running', '2024-03-11 15:14Z', NULL, 'NaN', NULL, NULL, NULL, NULL, '2024-03-01Z'),
+
+    -- Statuses in odd case, with spaces, misspelt, unfinished in odd case
+    -- (finished, counted as other: names are exact).
+    (301, 3, 'SUCCESS',   '2024-03-12 15:00Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (302, 3, 'Success',   '2024-03-12 15:01Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (303, 3, ' failed',   '2024-03-12 15:02Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (304, 3, 'canceled',  '2024-03-12 15:03Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (305, 3, 'Running',   '2024-03-12 15:04Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (306, 3, 'pending ',  '2024-03-12 15:05Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (307, 3, 'queued',    '2024-03-12 15:06Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (308, 3, 'TIMEOUT',   '2024-03-12 15:07Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (309, 3, 'timeout',   '2024-03-12 15:08Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (310, 3, e'success\n', '2024-03-12 15:09Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+
+    -- Steps.
+    -- duplicate and missing indexes, non-numeric durations, nested junk
+    (401, 4, 'failed', '2024-03-12 16:00Z', '2024-03-12 16:01Z', NULL, 9, 'unused', 'run error 401',
+     '[{"index": 0, "name": "a", "status": "success", "duration": {"s": 1}},
+       {"index": 0, "name": "a again", "status": "failed", "duration": "2", "error": ["e", {"x": null}]},
+       {"index": 2, "name": "c", "status": "skipped", "duration": true},
+       {"index": 3, "name": {"z": 1, "a": [1, 2.50, "x"]}, "status": "failed", "duration": null},
+       {"index": 5, "name": "f", "status": "success", "duration": 1e2, "extra": {"deep": [[[[[[{"k": "v"}]]]]]]}},
+       {"index": 6, "name": "g", "status": "SUCCESS", "duration": 1},
+       {"index": 7, "name": "h", "status": null},
+       {"index": null, "name": "i", "status": "success"},
+       {"index": 1e0, "name": "one", "status": "success", "duration": 0.5},
+       {"index": -2147483648, "name": "min index", "status": "failed", "duration": 3},
+       {"index": 2147483647, "name": "max index", "status": "success", "duration": 4},
+       {"index": 2147483648, "name": "over", "status": "success"},
+       "step", 3, null, [], {}]', '2024-03-01Z'),
+    -- an array of only skipped steps: steps, no attempt, no fallback
+    (402, 4, 'failed', '2024-03-12 16:02Z', '2024-03-12 16:03Z', NULL, 4, 'fallback', 'run error 402',
+     '[{"index": 0, "name": "a", "status": "skipped"}, {"index": 1, "name": "b", "status": "skipped"}]', '2024-03-01Z'),
+    -- not an array: the failed step of failed_step_index (negative too)
+    (403, 4, 'failed', '2024-03-12 16:04Z', '2024-03-12 16:05Z', NULL, -3, 'negative fallback', 'run error 403',
+     '{"0": {"index": 0, "status": "failed"}}', '2024-03-01Z'),
+    (404, 4, 'failed', '2024-03-12 16:06Z', '2024-03-12 16:07Z', NULL, 0, NULL, NULL, '[]', '2024-03-01Z'),
+    (405, 4, 'success', '2024-03-12 16:08Z', '2024-03-12 16:09Z', NULL, 0, 'success run, failed step', NULL, 'false', '2024-03-01Z'),
+    -- unicode escapes and names jsonb normalizes
+    (406, 4, 'failed', '2024-03-12 16:10Z', '2024-03-12 16:11Z', NULL, NULL, NULL, 'run error 406',
+     '[{"ind\u0065x": 0, "name": "caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \t", "status": "fail\u0065d", "error": "\u00e9\u0001"},
+       {"index": 1, "name": "nul is refused, \u001f is not", "status": "success"}]', '2024-03-01Z'),
+    -- a non-counted run's failed steps: in run_steps, not in step_daily
+    (407, 4, 'queued', '2024-03-12 16:12Z', NULL, NULL, NULL, NULL, NULL,
+     '[{"index": 0, "name": "a", "status": "failed", "error": "queued error"}]', '2024-03-01Z'),
+
+    -- Texts: a status over 512 bytes, control characters, a long error.
+    (501, 5, repeat('s', 600), '2024-03-12 17:00Z', NULL, 1, 1, repeat('n', 513), repeat('€', 3000) || 'end', NULL, '2024-03-01Z'),
+    (502, 5, 'failed', '2024-03-12 17:01Z', NULL, 1, 0, e'tab\there', e'line1\nline2\r\u0001', NULL, '2024-03-01Z'),
+
+    -- Script ids at the int64 edges, and a script with no row.
+    (601, -9223372036854775808, 'success', '2024-03-12 18:00Z', NULL, 1, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (602, 9223372036854775807, 'failed', '2024-03-12 18:00Z', NULL, 2, 0, 'x', 'e', NULL, '2024-03-01Z'),
+    (603, 7, 'success', '2024-03-12 18:00Z', NULL, 3, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+
+    -- Runs that will move (script 6).
+    (701, 6, 'success', '2024-03-13 15:00Z', NULL, 10, NULL, NULL, NULL,
+     '[{"index": 0, "name": "m", "status": "success", "duration": 1}]', '2024-03-01Z'),
+    (702, 6, 'failed', '2024-03-13 15:01Z', NULL, 11, 0, 'm', 'moved error', NULL, '2024-03-01Z'),
+    (703, 6, 'success', '2024-03-13 15:02Z', NULL, 12, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (704, 6, 'running', '2024-03-13 15:03Z', NULL, NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (705, 6, 'success', '2024-03-13 15:04Z', NULL, 14, NULL, NULL, NULL, NULL, '2024-03-01Z');
+`
+
+// auditDeepJunk: an element whose extra key nests arrays deeper than
+// jsonb's ordinary use but well within what PostgreSQL accepts.
+func auditDeepJunk(depth int) string {
+	return `UPDATE task_log SET steps = ('[{"index": 0, "name": "deep", "status": "success", "duration": 2, "junk": ` +
+		strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}, {"index": 1, "name": ` +
+		strings.Repeat("[", depth) + strings.Repeat("]", depth) + `, "status": "failed"}]')::jsonb WHERE id = 705`
+}
+
+// TestAuditOddRowsAndWriters: the rows above, then the changes of
+// misbehaving writers, each step judged by the oracle and verify.
+func TestAuditOddRowsAndWriters(t *testing.T) {
+	t.Parallel()
+	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
+	e.tz = auditZone
+	e.exec(sqlfiles.PostgresReferenceSchema)
+	e.exec(auditRowsSQL)
+	// DEEPJUNK
+	e.migrate()
+	e.mustPass("run")
+	e.checkAll("odd rows, first pass")
+
+	steps := []struct{ what, sql string }{
+		{"a run moves to another script", `UPDATE task_log SET script_id = 1 WHERE id = 701`},
+		{"a run moves to another day", `UPDATE task_log SET started_at = '2024-03-09 12:00Z' WHERE id = 702`},
+		{"a run moves across the missing midnight by a microsecond",
+			`UPDATE task_log SET started_at = '2024-03-10 05:00:00Z' WHERE id = 101`},
+		{"a run is deleted and inserted again with the same id, elsewhere", `DELETE FROM task_log WHERE id = 703;
+			INSERT INTO task_log (id, script_id, status, started_at, duration, created_at)
+			VALUES (703, 3, 'failed', '2024-11-03 05:10Z', 7, '2024-03-01Z')`},
+		{"an unfinished run finishes", `UPDATE task_log SET status = 'success', duration = 3 WHERE id = 704`},
+		{"a finished run becomes unfinished", `UPDATE task_log SET status = 'running' WHERE id = 705`},
+		{"a script row is deleted", `DELETE FROM scripts WHERE id = 5`},
+		{"a script appears", `INSERT INTO scripts VALUES (7, 'seven')`},
+		// An application clock a few minutes behind (within --lookback).
+		{"updated_at goes backwards", `UPDATE task_log SET status = 'failed', updated_at = now() - interval '5 minutes' WHERE id = 102`},
+		// Many rows with one stamp.
+		{"many rows share one updated_at", `UPDATE task_log SET updated_at = now() - interval '1 minute',
+			duration = coalesce(duration, 0) + 1 WHERE script_id = 2`},
+	}
+	for _, s := range steps {
+		e.exec(s.sql)
+	}
+	e.mustPass("run")
+	e.checkAll("after the writers' changes (one pass)")
+
+	// Each change alone, a pass after each.
+	for _, s := range []struct{ what, sql string }{
+		{"moved back", `UPDATE task_log SET script_id = 6 WHERE id = 701`},
+		{"deleted and re-inserted in one transaction", `BEGIN; DELETE FROM task_log WHERE id = 702;
+			INSERT INTO task_log (id, script_id, status, started_at, duration, created_at)
+			VALUES (702, 6, 'success', '2024-03-13 15:01Z', 1, '2024-03-01Z'); COMMIT`},
+		{"started_at removed: the day of created_at", `UPDATE task_log SET started_at = NULL WHERE id = 109`},
+	} {
+		e.exec(s.sql)
+		e.mustPass("run")
+		assertViewsMatchOracle(t, s.what, e.pool, e.ch, e.tz)
+	}
+
+	// Deletes, then a backfill of every day.
+	e.exec(`DELETE FROM task_log WHERE id IN (105, 206, 401)`)
+	from, to := e.dayRange()
+	e.mustPass("backfill", "--from", from, "--to", to)
+	e.checkAll("after deletes and a backfill")
+	t.Log(fmt.Sprintf("days %s..%s", from, to))
+}
