@@ -141,7 +141,7 @@ func TestAuditOddRowsAndWriters(t *testing.T) {
 	e.tz = auditZone
 	e.exec(sqlfiles.PostgresReferenceSchema)
 	e.exec(auditRowsSQL)
-	// DEEPJUNK
+	e.exec(auditDeepJunk(1500))
 	e.migrate()
 	e.mustPass("run")
 	e.checkAll("odd rows, first pass")
