@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -123,6 +124,19 @@ INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration,
     (703, 6, 'success', '2024-03-13 15:02Z', NULL, 12, NULL, NULL, NULL, NULL, '2024-03-01Z'),
     (704, 6, 'running', '2024-03-13 15:03Z', NULL, NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
     (705, 6, 'success', '2024-03-13 15:04Z', NULL, 14, NULL, NULL, NULL, NULL, '2024-03-01Z');
+
+-- Success-rate drops (script 8): 30 successes 29 days before 2024-03-10
+-- (outside its baseline), 10 of 10 28 days before and 9 of 10 on 03-01
+-- (a baseline of exactly 20 runs), then 0 of 10 on 03-10 and 0 of 5 on
+-- 03-11. Noon UTC is 07:00 or 08:00 in Havana: the same date.
+INSERT INTO scripts VALUES (8, 'drops');
+INSERT INTO task_log (id, script_id, status, started_at, duration, created_at)
+SELECT 800000 + row_number() OVER (), 8, v.status, v.day + interval '12 hours' + g * interval '1 minute', 1, '2024-01-01Z'
+FROM (VALUES ('2024-02-10'::date, 30, 30), ('2024-02-11', 10, 10), ('2024-03-01', 10, 9),
+             ('2024-03-10', 10, 0), ('2024-03-11', 5, 0)) AS d(day, n, ok)
+CROSS JOIN LATERAL generate_series(1, d.n) AS g
+CROSS JOIN LATERAL (SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day,
+                           CASE WHEN g <= d.ok THEN 'success' ELSE 'failed' END AS status) AS v;
 `
 
 // auditDeepJunk: an element whose extra key nests arrays deeper than
@@ -145,6 +159,10 @@ func TestAuditOddRowsAndWriters(t *testing.T) {
 	e.migrate()
 	e.mustPass("run")
 	e.checkAll("odd rows, first pass")
+	var drops uint64
+	if err := e.ch.QueryRow(context.Background(), "SELECT count() FROM success_rate_drops WHERE script_id = 8 AND day = '2024-03-10'").Scan(&drops); err != nil || drops != 1 {
+		t.Fatalf("script 8 on 2024-03-10 (0 of 10 after 19 of 20): %d drops (%v), want 1", drops, err)
+	}
 
 	steps := []struct{ what, sql string }{
 		{"a run moves to another script", `UPDATE task_log SET script_id = 1 WHERE id = 701`},
