@@ -208,3 +208,53 @@ func TestAuditOddRowsAndWriters(t *testing.T) {
 	e.checkAll("after deletes and a backfill")
 	t.Log(fmt.Sprintf("days %s..%s", from, to))
 }
+
+// TestAuditBackfillWhereADateComesBack: in America/St_Johns on 2010-11-07
+// the clocks went back at 00:01 (-02:30) to 23:01 of the 6th (-03:30), so
+// the 6th is [its midnight, 02:30Z) and again [02:31Z, 03:30Z), the 7th
+// [02:30Z, 02:31Z) and from 03:30Z. A backfill or a verify of either day
+// alone must see every run of that day and nothing else.
+func TestAuditBackfillWhereADateComesBack(t *testing.T) {
+	t.Parallel()
+	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
+	e.tz = "America/St_Johns"
+	e.exec(sqlfiles.PostgresReferenceSchema)
+	e.exec(`INSERT INTO scripts VALUES (1, 'newfoundland');
+INSERT INTO task_log (id, script_id, status, started_at, duration, created_at) VALUES
+  (1, 1, 'success', '2010-11-06 12:00Z',    1, '2010-11-01Z'), -- 09:30 on the 6th
+  (2, 1, 'success', '2010-11-07 02:30:30Z', 2, '2010-11-01Z'), -- 00:00:30 on the 7th
+  (3, 1, 'failed',  '2010-11-07 03:00Z',    3, '2010-11-01Z'), -- 23:30 on the 6th, again
+  (4, 1, 'success', '2010-11-07 04:00Z',    4, '2010-11-01Z'), -- 00:30 on the 7th
+  (5, 1, 'success', '2010-11-07 12:00Z',    5, '2010-11-01Z')  -- 08:30 on the 7th`)
+	e.migrate()
+	e.mustPass("run")
+	e.checkAll("first pass")
+	for _, d := range []string{"2010-11-06", "2010-11-07"} {
+		e.verifyDays("first pass", d, d)
+	}
+	want := map[int64]string{1: "2010-11-06", 2: "2010-11-07", 3: "2010-11-06", 4: "2010-11-07", 5: "2010-11-07"}
+	e.assertRunDays("first pass", want)
+
+	// Runs only a backfill brings in (no incremental pass between), in the
+	// hour of the 6th that comes back; run 3 is deleted.
+	e.exec(`INSERT INTO task_log (id, script_id, status, started_at, duration, created_at) VALUES
+  (6, 1, 'timeout', '2010-11-07 03:10Z', 6, '2010-11-01Z'), -- 23:40 on the 6th, again
+  (7, 1, 'failed',  '2010-11-07 03:31Z', 7, '2010-11-01Z'); -- 00:01 on the 7th
+DELETE FROM task_log WHERE id = 3`)
+	// verify of the 6th alone sees that the views are behind.
+	if r := e.cli(nil, "verify", "--from", "2010-11-06", "--to", "2010-11-06"); r.code != 1 || !strings.Contains(r.stdout, "run_id=6") {
+		t.Errorf("verify of 2010-11-06 with run 6 missing and run 3 deleted: want exit 1 naming run 6: %s", r)
+	}
+	e.mustPass("backfill", "--from", "2010-11-06", "--to", "2010-11-06")
+	delete(want, 3)
+	want[6] = "2010-11-06"
+	e.assertRunDays("after a backfill of 2010-11-06", want)
+	e.verifyDays("after a backfill of 2010-11-06", "2010-11-06", "2010-11-06")
+	e.mustPass("backfill", "--from", "2010-11-07", "--to", "2010-11-07")
+	want[7] = "2010-11-07"
+	e.assertRunDays("after a backfill of 2010-11-07", want)
+	for _, d := range []string{"2010-11-06", "2010-11-07"} {
+		e.verifyDays("after the backfills", d, d)
+	}
+	e.checkAll("after the backfills")
+}
