@@ -140,3 +140,18 @@ func TestHelpPointsToExistingDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareFlagsAfterRunIDs: the options are checked once every flag is
+// read, wherever it stands (compare 1 2 --clickhouse-dsn … once said the
+// DSN was missing, unless the environment had one).
+func TestCompareFlagsAfterRunIDs(t *testing.T) {
+	t.Setenv("SCRIPTSTATS_CLICKHOUSE_DSN", "")
+	var out, errb bytes.Buffer
+	// The DSN points at a closed port: the command gets as far as dialling.
+	code := run(context.Background(), []string{"compare", "1", "2", "--clickhouse-dsn", "clickhouse://loader@127.0.0.1:1/stats", "--json"}, &out, &errb)
+	if code == exitUsage || !strings.Contains(errb.String(), "127.0.0.1:1") {
+		t.Fatalf("compare 1 2 --clickhouse-dsn …: exit %d, %q; want it to dial the DSN given after the ids", code, errb.String())
+	}
+	usageLine(t, []string{"compare", "1", "2"}, "--clickhouse-dsn or SCRIPTSTATS_CLICKHOUSE_DSN is required")
+	usageLine(t, []string{"compare", "1", "--clickhouse-dsn", "clickhouse://loader@127.0.0.1:1/stats"}, "two run ids, got 1")
+}
