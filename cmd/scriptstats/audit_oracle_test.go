@@ -8,6 +8,7 @@ import (
 
 	"github.com/scriptstats/scriptstats/deploy/teststack"
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
+	"github.com/scriptstats/scriptstats/transform"
 )
 
 // The audit: source rows an unseen acceptance data set could hold, written
@@ -137,6 +138,25 @@ FROM (VALUES ('2024-02-10'::date, 30, 30), ('2024-02-11', 10, 10), ('2024-03-01'
 CROSS JOIN LATERAL generate_series(1, d.n) AS g
 CROSS JOIN LATERAL (SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day,
                            CASE WHEN g <= d.ok THEN 'success' ELSE 'failed' END AS status) AS v;
+
+-- Step health and change points (script 9), in the 14 days before the
+-- pass: 60 runs an hour apart ending now, their duration doubling at the
+-- 31st; steps at the int32 edges: -2147483648 fails in the last three
+-- runs, 2147483647 flips every run, 0 is a success with a duration that
+-- doubles too, and a skipped step.
+INSERT INTO scripts VALUES (9, 'health');
+INSERT INTO task_log (id, script_id, status, started_at, duration, steps, created_at)
+SELECT 900000 + g, 9, CASE WHEN g > 57 THEN 'failed' ELSE 'success' END,
+       now() - (61 - g) * interval '1 hour', CASE WHEN g > 30 THEN 20 ELSE 10 END + (g % 7) * 0.01,
+       jsonb_build_array(
+           jsonb_build_object('index', -2147483648, 'name', 'min', 'status', CASE WHEN g > 57 THEN 'failed' ELSE 'success' END,
+                              'duration', 1, 'error', CASE WHEN g > 57 THEN 'min error ' || g END),
+           jsonb_build_object('index', 2147483647, 'name', 'max', 'status', CASE WHEN g % 2 = 0 THEN 'failed' ELSE 'success' END,
+                              'duration', 2),
+           jsonb_build_object('index', 0, 'name', 'zero', 'status', 'success', 'duration', CASE WHEN g > 30 THEN 8 ELSE 4 END + (g % 5) * 0.01),
+           jsonb_build_object('index', 1, 'name', 'skipped', 'status', 'skipped')),
+       now() - interval '20 days'
+FROM generate_series(1, 60) AS g;
 `
 
 // auditDeepJunk: an element whose extra key nests arrays deeper than
@@ -152,13 +172,34 @@ func auditDeepJunk(depth int) string {
 func TestAuditOddRowsAndWriters(t *testing.T) {
 	t.Parallel()
 	e := newJobEnv(t, teststack.Postgres(t), teststack.ClickHouse(t))
+	auditOddRowsAndWriters(t, e, false)
+}
+
+// TestAuditOddRowsAndWritersLogical: the same with --source logical,
+// where deletes reach the views at the next pass.
+func TestAuditOddRowsAndWritersLogical(t *testing.T) {
+	t.Parallel()
+	auditOddRowsAndWriters(t, logicalEnv(t), true)
+}
+
+func auditOddRowsAndWriters(t *testing.T, e *jobEnv, logical bool) {
 	e.tz = auditZone
 	e.exec(sqlfiles.PostgresReferenceSchema)
 	e.exec(auditRowsSQL)
 	e.exec(auditDeepJunk(1500))
-	e.migrate()
+	if logical {
+		if r := runBin(t, nil, "migrate", "--clickhouse-dsn", e.chDSN, "--pg-dsn", e.pgDSN, "--source", "logical", "--log-format", "json"); r.code != 0 {
+			t.Fatalf("migrate --source logical: %s", r)
+		}
+		e.ch = openClickHouse(t, e.chDSN)
+	} else {
+		e.migrate()
+	}
 	e.mustPass("run")
 	e.checkAll("odd rows, first pass")
+	if changes, unhealthy := assertDetectionMatchesSource(t, "odd rows, first pass", e.pool, e.ch, e.tz, transform.DefaultChangeOptions()); changes == 0 || unhealthy < 2 {
+		t.Errorf("script 9: %d change points, %d steps not healthy; want its doubling found and steps -2147483648 and 2147483647 not healthy", changes, unhealthy)
+	}
 	var drops uint64
 	if err := e.ch.QueryRow(context.Background(), "SELECT count() FROM success_rate_drops WHERE script_id = 8 AND day = '2024-03-10'").Scan(&drops); err != nil || drops != 1 {
 		t.Fatalf("script 8 on 2024-03-10 (0 of 10 after 19 of 20): %d drops (%v), want 1", drops, err)
@@ -203,9 +244,14 @@ func TestAuditOddRowsAndWriters(t *testing.T) {
 
 	// Deletes, then a backfill of every day.
 	e.exec(`DELETE FROM task_log WHERE id IN (105, 206, 401)`)
+	if logical {
+		e.mustPass("run")
+		assertViewsMatchOracle(t, "logical: after deletes", e.pool, e.ch, e.tz)
+	}
 	from, to := e.dayRange()
 	e.mustPass("backfill", "--from", from, "--to", to)
 	e.checkAll("after deletes and a backfill")
+	assertDetectionMatchesSource(t, "after deletes and a backfill", e.pool, e.ch, e.tz, transform.DefaultChangeOptions())
 	t.Log(fmt.Sprintf("days %s..%s", from, to))
 }
 
