@@ -155,3 +155,20 @@ func TestCompareFlagsAfterRunIDs(t *testing.T) {
 	usageLine(t, []string{"compare", "1", "2"}, "--clickhouse-dsn or SCRIPTSTATS_CLICKHOUSE_DSN is required")
 	usageLine(t, []string{"compare", "1", "--clickhouse-dsn", "clickhouse://loader@127.0.0.1:1/stats"}, "two run ids, got 1")
 }
+
+// TestTimezoneNames: "Local" (Go's name for the machine's zone) is no
+// IANA zone and is refused; an empty value is the default, UTC.
+func TestTimezoneNames(t *testing.T) {
+	usageLine(t, append([]string{"run", "--timezone", "Local"}, validDSNs...), `--timezone "Local" is not an IANA time zone`)
+	for _, z := range []string{"", "UTC", "Etc/GMT+5", "America/St_Johns"} {
+		if err := validates(t, "run", "--timezone", z); err != nil {
+			t.Errorf("--timezone %q: %v", z, err)
+		}
+	}
+	var o jobOptions
+	f := newFlagSet("run")
+	o.register(f)
+	if err := f.Parse(append(append([]string{}, validDSNs...), "--timezone", "")); err != nil || o.Validate() != nil || o.Timezone != "UTC" {
+		t.Errorf("--timezone \"\": zone %q, want UTC", o.Timezone)
+	}
+}
