@@ -63,6 +63,13 @@ INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration,
     -- over years: the difference in seconds of two far timestamps.
     (213, 2, 'success', '2024-03-11 15:13Z', '2299-12-31 23:59:59.999999Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
     (214, 2, 'running', '2024-03-11 15:14Z', NULL, 'NaN', NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    -- times at the edge of what the ClickHouse driver carries (int64
+    -- nanoseconds: up to 2262-04-11 23:47:16.854775807), and past it on a
+    -- day ClickHouse holds: stored NULL, ordered by the source's value.
+    (215, 2, 'success', '2262-04-11 23:47:16.854775Z', '2262-04-11 23:47:16.854776Z', NULL, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (216, 2, 'failed',  '2262-04-11 23:47:16.854776Z', NULL, 1, 0, 'late', 'late error', NULL, '2024-03-01Z'),
+    (217, 2, 'success', '2270-01-01 00:00Z', NULL, 3, NULL, NULL, NULL, NULL, '2024-03-01Z'),
+    (218, 2, 'failed',  '2270-01-01 00:00Z', NULL, 3, 0, 'later', 'later error', NULL, '2024-03-01Z'),
 
     -- Statuses in odd case, with spaces, misspelt, unfinished in odd case
     -- (finished, counted as other: names are exact).
