@@ -311,3 +311,39 @@ DELETE FROM task_log WHERE id = 3`)
 	}
 	e.checkAll("after the backfills")
 }
+
+// TestAuditKillBetweenChanges: the odd rows; a pass that moves runs is
+// killed at a failpoint, the source changes them again (back, to a third
+// place, deleted and re-inserted with the same id) before the next pass,
+// and the views equal the oracle after it.
+func TestAuditKillBetweenChanges(t *testing.T) {
+	t.Parallel()
+	e := newPrivateCHEnv(t)
+	e.tz = auditZone
+	e.exec(sqlfiles.PostgresReferenceSchema)
+	e.exec(auditRowsSQL)
+	e.migrate()
+	e.mustPass("run")
+	e.checkAll("odd rows, first pass")
+	for i, fp := range []string{"after_places_add", "mid_runs_insert", "after_batch", "before_state"} {
+		// Moves the killed pass half writes.
+		e.exec(`UPDATE task_log SET script_id = CASE script_id WHEN 6 THEN 1 ELSE 6 END WHERE id = 701;
+			UPDATE task_log SET started_at = started_at + interval '1 day' WHERE id = 702;
+			UPDATE task_log SET status = CASE status WHEN 'success' THEN 'running' ELSE 'success' END WHERE id = 703`)
+		r := e.cli([]string{"SCRIPTSTATS_FAILPOINTS=" + fp + "=kill"}, "run")
+		if !r.killed {
+			t.Fatalf("%s: the failpoint was not reached: %s", fp, r)
+		}
+		e.settleCH()
+		// Then, before the next pass: 701 back where it was, 702 deleted
+		// and re-inserted with the same id on a third day and another
+		// script, 703 to the night of the repeated midnight hour.
+		e.exec(fmt.Sprintf(`UPDATE task_log SET script_id = CASE script_id WHEN 6 THEN 1 ELSE 6 END WHERE id = 701;
+			BEGIN; DELETE FROM task_log WHERE id = 702;
+			INSERT INTO task_log (id, script_id, status, started_at, duration, created_at)
+			VALUES (702, %d, 'failed', '2024-03-20 15:00Z'::timestamptz + %d * interval '1 day', 2, '2024-03-01Z'); COMMIT;
+			UPDATE task_log SET started_at = '2024-11-03 05:%02d:00Z' WHERE id = 703`, 3+i%2, i, 10+i))
+		e.mustPass("run")
+		e.checkAll("killed at " + fp + ", changed again, then a pass")
+	}
+}
