@@ -207,6 +207,14 @@ func auditOddRowsAndWriters(t *testing.T, e *jobEnv, logical bool) {
 	if changes, unhealthy := assertDetectionMatchesSource(t, "odd rows, first pass", e.pool, e.ch, e.tz, transform.DefaultChangeOptions()); changes == 0 || unhealthy < 2 {
 		t.Errorf("script 9: %d change points, %d steps not healthy; want its doubling found and steps -2147483648 and 2147483647 not healthy", changes, unhealthy)
 	}
+	// verify sees a change of a step alone (no figure of step_daily moves).
+	e.exec(`UPDATE task_log SET steps = jsonb_set(steps, '{0,duration}', '1.5') WHERE id = 701`)
+	if r := e.cli(nil, "verify", "--from", "2024-03-13", "--to", "2024-03-13"); r.code != 1 ||
+		!strings.Contains(r.stdout, "runs run_id=701: step 1 of 1: duration: clickhouse 1, source 1.5") {
+		t.Errorf("verify after a step's duration changed at the source: want exit 1 naming run 701's step: %s", r)
+	}
+	e.mustPass("run")
+	e.verifyDays("after the step's change", "2024-03-13", "2024-03-13")
 	var drops uint64
 	if err := e.ch.QueryRow(context.Background(), "SELECT count() FROM success_rate_drops WHERE script_id = 8 AND day = '2024-03-10'").Scan(&drops); err != nil || drops != 1 {
 		t.Fatalf("script 8 on 2024-03-10 (0 of 10 after 19 of 20): %d drops (%v), want 1", drops, err)
