@@ -251,6 +251,13 @@ func auditOddRowsAndWriters(t *testing.T, e *jobEnv, logical bool) {
 			INSERT INTO task_log (id, script_id, status, started_at, duration, created_at)
 			VALUES (702, 6, 'success', '2024-03-13 15:01Z', 1, '2024-03-01Z'); COMMIT`},
 		{"started_at removed: the day of created_at", `UPDATE task_log SET started_at = NULL WHERE id = 109`},
+		// The previous run of a run on another day changes, though its
+		// group does not.
+		{"a late run on the day before", `INSERT INTO task_log (id, script_id, status, started_at, duration, steps, created_at)
+			VALUES (503, 5, 'failed', '2024-03-11 12:00Z', 9, '[{"index": 0, "name": "n", "status": "failed"}]', '2024-03-01Z')`},
+		{"the late run moves after them", `UPDATE task_log SET started_at = '2024-03-12 17:00:30Z' WHERE id = 503`},
+		{"the late run is no longer counted", `UPDATE task_log SET status = 'running' WHERE id = 503`},
+		{"the first run of a script moves away", `UPDATE task_log SET script_id = 1 WHERE id = 501`},
 	} {
 		e.exec(s.sql)
 		e.mustPass("run")
