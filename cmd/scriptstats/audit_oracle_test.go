@@ -274,7 +274,7 @@ func auditOddRowsAndWriters(t *testing.T, e *jobEnv, logical bool) {
 	e.mustPass("backfill", "--from", from, "--to", to)
 	e.checkAll("after deletes and a backfill")
 	assertDetectionMatchesSource(t, "after deletes and a backfill", e.pool, e.ch, e.tz, transform.DefaultChangeOptions())
-	t.Log(fmt.Sprintf("days %s..%s", from, to))
+	t.Logf("days %s..%s", from, to)
 }
 
 // TestAuditBackfillWhereADateComesBack: in America/St_Johns on 2010-11-07
