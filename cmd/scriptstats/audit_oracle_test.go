@@ -164,6 +164,18 @@ SELECT 900000 + g, 9, CASE WHEN g > 57 THEN 'failed' ELSE 'success' END,
            jsonb_build_object('index', 1, 'name', 'skipped', 'status', 'skipped')),
        now() - interval '20 days'
 FROM generate_series(1, 60) AS g;
+
+-- Duplicate step indexes in the health window (script 10): each of 15 runs
+-- has step 0 twice, a success then a failure (array order), and step 1
+-- twice, failed then success: 30 executions each, flipping at every one.
+INSERT INTO scripts VALUES (10, 'duplicates');
+INSERT INTO task_log (id, script_id, status, started_at, duration, steps, created_at)
+SELECT 100000 + g, 10, 'failed', now() - (16 - g) * interval '3 hours', 1,
+       ('[{"index": 0, "name": "a", "status": "success", "duration": 1},
+         {"index": 0, "name": "a", "status": "failed", "error": "dup ' || g || '"},
+         {"index": 1, "name": "b", "status": "failed", "error": "first ' || g || '"},
+         {"index": 1, "name": "b", "status": "success", "duration": 2}]')::jsonb, now() - interval '3 days'
+FROM generate_series(1, 15) AS g;
 `
 
 // auditDeepJunk: an element whose extra key nests arrays deeper than
