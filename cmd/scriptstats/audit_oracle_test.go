@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -176,6 +178,12 @@ SELECT 100000 + g, 10, 'failed', now() - (16 - g) * interval '3 hours', 1,
          {"index": 1, "name": "b", "status": "failed", "error": "first ' || g || '"},
          {"index": 1, "name": "b", "status": "success", "duration": 2}]')::jsonb, now() - interval '3 days'
 FROM generate_series(1, 15) AS g;
+-- A recent failing run with an infinite step duration and an infinite
+-- reported duration, beside the run before it (the report compares them).
+INSERT INTO task_log (id, script_id, status, started_at, finished_at, duration, error_message, steps, created_at) VALUES
+    (100100, 10, 'failed', now() - interval '1 minute', now(), 'Infinity', e'inf \u0001 <script>',
+     '[{"index": 0, "name": "a", "status": "failed", "duration": 1e400}, {"index": 7, "name": "</script>", "status": "success", "duration": 1e-400}]',
+     now() - interval '1 minute');
 `
 
 // auditDeepJunk: an element whose extra key nests arrays deeper than
@@ -219,6 +227,21 @@ func auditOddRowsAndWriters(t *testing.T, e *jobEnv, logical bool) {
 	if changes, unhealthy := assertDetectionMatchesSource(t, "odd rows, first pass", e.pool, e.ch, e.tz, transform.DefaultChangeOptions()); changes == 0 || unhealthy < 2 {
 		t.Errorf("script 9: %d change points, %d steps not healthy; want its doubling found and steps -2147483648 and 2147483647 not healthy", changes, unhealthy)
 	}
+	// The report draws from every view, odd values included.
+	out := filepath.Join(t.TempDir(), "report.html")
+	if r := e.cli(nil, "report", "--out", out); r.code != 0 {
+		t.Errorf("report over the odd rows: %s", r)
+	} else if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "duplicates") {
+		t.Errorf("report over the odd rows: %d bytes (%v), no section of script 10", len(b), err)
+	}
+
+	// compare, text and JSON, of a run with an infinite step duration.
+	for _, more := range [][]string{{"100015", "100100"}, {"--json", "100015", "100100"}} {
+		if r := e.cli(nil, "compare", more...); r.code != 0 || !strings.Contains(r.stdout, "7") {
+			t.Errorf("compare %v: %s", more, r)
+		}
+	}
+
 	// verify sees a change of a step alone (no figure of step_daily moves).
 	e.exec(`UPDATE task_log SET steps = jsonb_set(steps, '{0,duration}', '1.5') WHERE id = 701`)
 	if r := e.cli(nil, "verify", "--from", "2024-03-13", "--to", "2024-03-13"); r.code != 1 ||
