@@ -524,7 +524,7 @@ func StorableTime(t time.Time) transform.NullTime {
 }
 
 func storableTime(t time.Time) *time.Time {
-	if t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) || t.After(time.Date(2299, 12, 31, 23, 59, 59, 999999000, time.UTC)) {
+	if !transform.Storable(t) {
 		return nil
 	}
 	t = t.UTC()

@@ -29,6 +29,9 @@ type ViewRun struct {
 	FailedStepIndex transform.NullInt32
 	FailedStepName  transform.NullString
 	ErrorMessage    transform.NullString
+	// Steps are the run's rows of run_steps, in array order (read by Runs
+	// only).
+	Steps []transform.Step
 }
 
 // Cursor walks the rows of a view query in order.
@@ -113,7 +116,22 @@ func (s *Sink) Runs(ctx context.Context, from, to transform.Day) (*Cursor[ViewRu
 		var dur *float64
 		var fidx *int32
 		var fname, emsg *string
-		err := r.Scan(&v.ScriptID, &day, &v.RunID, &v.Status, &started, &finished, &dur, &fidx, &fname, &emsg)
+		var idx []int32
+		var names, errs []*string
+		var statuses []string
+		var durs []*float64
+		err := r.Scan(&v.ScriptID, &day, &v.RunID, &v.Status, &started, &finished, &dur, &fidx, &fname, &emsg,
+			&idx, &names, &statuses, &durs, &errs)
+		if err == nil && (len(names) != len(idx) || len(statuses) != len(idx) || len(durs) != len(idx) || len(errs) != len(idx)) {
+			err = fmt.Errorf("run %d: step arrays of different lengths", v.RunID)
+		}
+		if err == nil && len(idx) > 0 {
+			v.Steps = make([]transform.Step, len(idx))
+			for i := range idx {
+				v.Steps[i] = transform.Step{Index: idx[i], Name: nullString(names[i]), Status: statuses[i],
+					Duration: nullFloat(durs[i]), Error: nullString(errs[i])}
+			}
+		}
 		v.Day = dayOf(day)
 		v.StartedAt, v.FinishedAt, v.Duration = nullTime(started), nullTime(finished), nullFloat(dur)
 		if fidx != nil {

@@ -77,7 +77,9 @@ func (j *Job) backfill(ctx context.Context, from, to transform.Day, acceptRewind
 	}
 	loadStart := j.Now()
 	sum.SetupDuration = loadStart.Sub(p.started)
-	lo, hi := from.Start(j.Zone), (to + 1).Start(j.Zone)
+	// Every instant dated in the range: where a date comes back, the span
+	// also holds runs of the days beside it, written where they belong.
+	lo, hi := transform.DaysSpan(from, to, j.Zone)
 	if j.Progress != nil {
 		loader.total = p.snap.CountRunsBetween(ctx, lo, hi)
 	}

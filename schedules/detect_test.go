@@ -360,7 +360,7 @@ func scriptHealth(id int64, runs []transform.Run, asOf time.Time, loc *time.Loca
 				if !d.hasFail || at.After(d.lastAt) || (at.Equal(d.lastAt) && r.ID >= d.lastRun) {
 					d.hasFail, d.lastAt, d.lastRun, d.sum.LastError = true, at, r.ID, st.Error
 					d.sum.LastFailureAt = transform.NullTime{}
-					if t := at; !t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) && !t.After(time.Date(2299, 12, 31, 23, 59, 59, 999999000, time.UTC)) {
+					if t := at; !t.Before(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)) && !t.After(time.Date(2262, 4, 11, 23, 47, 16, 854775000, time.UTC)) {
 						d.sum.LastFailureAt = transform.NullTime{Time: t, Valid: true}
 					}
 				}

@@ -74,34 +74,61 @@ func (j *Job) Verify(ctx context.Context, from, to transform.Day, report func(Di
 		}),
 		runs: newPeek(runs, func(r load.ViewRun) transform.GroupKey { return transform.GroupKey{ScriptID: r.ScriptID, Day: r.Day} }),
 	}
-	var group []transform.Run
-	var cur transform.GroupKey
-	flush := func() {
-		if len(group) == 0 {
-			return
-		}
-		res.Groups++
-		res.Runs += int64(len(group))
-		c.group(cur, group)
-		group = group[:0]
+	// Runs come by script, then time. Their days follow that order but
+	// where a date comes back (transform.DaysSpan): in such a zone the
+	// groups of a script stay open until a run two days later closes them,
+	// and are compared in (script, day) order.
+	var slack transform.Day
+	if transform.DatesComeBack(j.Zone) {
+		slack = 2
 	}
-	lo, hi := from.Start(j.Zone), (to + 1).Start(j.Zone)
+	var open []verifyGroup
+	var done transform.GroupKey // the last group compared
+	started := false
+	flush := func(before transform.GroupKey) {
+		n := 0
+		for _, g := range open {
+			if !keyLess(g.key, before) {
+				break
+			}
+			res.Groups++
+			res.Runs += int64(len(g.runs))
+			c.group(g.key, g.runs)
+			done, started = g.key, true
+			n++
+		}
+		open = open[n:]
+	}
+	lo, hi := transform.DaysSpan(from, to, j.Zone)
 	err = snap.RunsBetween(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
 		run, _, ok := transform.Normalize(*src, j.Zone, j.Limits)
-		if !ok {
+		if !ok || run.Day < from || run.Day > to {
 			return nil
 		}
-		if run.Key() != cur {
-			flush()
-			cur = run.Key()
+		k := run.Key()
+		if started && !keyLess(done, k) {
+			return fmt.Errorf("verify: run %d (%s) comes after the group was compared: the dates of %s go back more than two days", run.ID, groupName(k), j.ZoneName)
 		}
-		group = append(group, run)
+		flush(transform.GroupKey{ScriptID: k.ScriptID, Day: k.Day - slack})
+		i, found := slices.BinarySearchFunc(open, k, func(g verifyGroup, k transform.GroupKey) int {
+			if g.key == k {
+				return 0
+			}
+			if keyLess(g.key, k) {
+				return -1
+			}
+			return 1
+		})
+		if !found {
+			open = slices.Insert(open, i, verifyGroup{key: k})
+		}
+		open[i].runs = append(open[i].runs, run)
 		return nil
 	})
 	if err != nil {
 		return res, err
 	}
-	flush()
+	flush(transform.GroupKey{ScriptID: math.MaxInt64, Day: math.MaxInt32})
 	c.rest()
 	for _, e := range []error{days.Err(), steps.Err(), runs.Err()} {
 		if e != nil {
@@ -109,6 +136,12 @@ func (j *Job) Verify(ctx context.Context, from, to transform.Day, report func(Di
 		}
 	}
 	return res, nil
+}
+
+// verifyGroup is one (script, day) group of source runs not compared yet.
+type verifyGroup struct {
+	key  transform.GroupKey
+	runs []transform.Run
 }
 
 // peek is a cursor with one row of look-ahead.

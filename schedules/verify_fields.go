@@ -123,5 +123,32 @@ func diffRun(want *transform.Run, got *load.ViewRun) []string {
 	}
 	f.nullString("failed_step_name", got.FailedStepName, want.FailedStepName)
 	f.nullString("error_message", got.ErrorMessage, want.ErrorMessage)
+	f.steps(got.Steps, want.Steps)
 	return f
+}
+
+// steps compares a run's steps (run_steps) in array order and reports the
+// first that differs, or the counts.
+func (f *fieldDiffs) steps(got, want []transform.Step) {
+	if len(got) != len(want) {
+		f.add("steps", fmt.Sprintf("%d steps", len(got)), fmt.Sprintf("%d", len(want)))
+		return
+	}
+	for i := range want {
+		g, w := &got[i], &want[i]
+		var d fieldDiffs
+		if g.Index != w.Index {
+			d.add("step_index", g.Index, w.Index)
+		}
+		d.nullString("step_name", g.Name, w.Name)
+		if g.Status != w.Status {
+			d.add("status", fmt.Sprintf("%q", g.Status), fmt.Sprintf("%q", w.Status))
+		}
+		d.nullFloat("duration", g.Duration, w.Duration)
+		d.nullString("error", g.Error, w.Error)
+		if len(d) > 0 {
+			*f = append(*f, fmt.Sprintf("step %d of %d: %s", i+1, len(want), d[0]))
+			return
+		}
+	}
 }

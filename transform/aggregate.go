@@ -59,7 +59,7 @@ func Aggregate(runs []Run) (day ScriptDay, hasDay bool, steps []StepDay) {
 //     the greatest) and LastError the Error of that attempt; ties go to the
 //     greatest run ID, then to the last in array order. Both NULL without a
 //     failure; LastFailureAt also NULL when that time is outside what
-//     ClickHouse stores (1900..2299).
+//     ClickHouse stores (see Storable).
 func (a *Aggregator) Aggregate(runs []Run) (day ScriptDay, hasDay bool, steps []StepDay) {
 	if len(runs) == 0 {
 		return day, false, nil
@@ -211,7 +211,7 @@ func (s *stepAcct) row(runs []Run, key GroupKey, index int32) StepDay {
 		at := r.FinishedOrLatest()
 		// The latest failure may be at a time ClickHouse cannot hold
 		// (finished_at +infinity): its error still wins, its time is NULL.
-		row.LastFailureAt = NullTime{Time: at, Valid: !at.Before(minStorable) && !at.After(maxStorable)}
+		row.LastFailureAt = NullTime{Time: at, Valid: Storable(at)}
 		row.LastError = r.Steps[s.fail.step].Error
 	}
 	return row

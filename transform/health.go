@@ -65,8 +65,9 @@ type StepHealth struct {
 // (any order; those outside the window are ignored) — contract 2b:
 //
 // The window holds the executions with asOf − 14 days ≤ At ≤ asOf, ordered
-// by At, then RunID. An execution after asOf (a clock ahead of the
-// pass's) is not yet part of the state. The first state that applies:
+// by At, then RunID, then as given (a run's steps in array order). An
+// execution after asOf (a clock ahead of the pass's) is not yet part of
+// the state. The first state that applies:
 //
 //   - broken: the last ≥ 3 executions failed; since: the first failure of
 //     that streak;
@@ -91,7 +92,10 @@ func ClassifyStepHealth(execs []StepExecution, asOf time.Time, loc *time.Locatio
 			win = append(win, e)
 		}
 	}
-	slices.SortFunc(win, func(a, b StepExecution) int {
+	// Stable: the executions of one run (a step index repeated in its
+	// steps) keep their order, the steps' array order, as the job reads
+	// them; an unstable sort put them in any order past 12 executions.
+	slices.SortStableFunc(win, func(a, b StepExecution) int {
 		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}

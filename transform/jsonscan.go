@@ -11,10 +11,11 @@ import (
 // included). Values are located as spans of the input and decoded only
 // when needed.
 
-// maxJSONDepth bounds nesting: deeper input is treated as invalid rather
-// than recursed into without end. jsonb itself never nests this deep in
-// practice.
-const maxJSONDepth = 1000
+// Nesting has no limit but the input's length: nested values are walked
+// with a stack of their open brackets, never by recursion. (A limit of
+// 1000 levels once made a valid steps array whose element held deeper
+// junk count as no array at all; PostgreSQL's jsonb takes ~14,500 levels
+// at its default max_stack_depth of 2 MB, more with a larger one.)
 
 // JSON value kinds, as the first byte of the value tells them.
 const (
@@ -48,7 +49,7 @@ func skipWS(s []byte, i int) int {
 
 // scanValue validates the value starting at s[i] (no leading whitespace)
 // and returns its span; ok is false for invalid JSON.
-func scanValue(s []byte, i, depth int) (v span, ok bool) {
+func scanValue(s []byte, i int) (v span, ok bool) {
 	if i >= len(s) {
 		return v, false
 	}
@@ -59,10 +60,10 @@ func scanValue(s []byte, i, depth int) (v span, ok bool) {
 		v.end, v.escaped, ok = scanString(s, i)
 	case c == '{':
 		v.kind = kindObject
-		v.end, ok = scanObject(s, i, depth+1, nil)
+		v.end, ok = scanNested(s, i)
 	case c == '[':
 		v.kind = kindArray
-		v.end, ok = scanArray(s, i, depth+1)
+		v.end, ok = scanNested(s, i)
 	case c == '-' || (c >= '0' && c <= '9'):
 		v.kind = kindNumber
 		v.end, ok = scanNumber(s, i)
@@ -171,41 +172,95 @@ func scanNumber(s []byte, i int) (int, bool) {
 	return i, true
 }
 
-func scanArray(s []byte, i, depth int) (int, bool) {
-	if depth > maxJSONDepth {
-		return i, false
-	}
-	i = skipWS(s, i+1)
-	if i < len(s) && s[i] == ']' {
-		return i + 1, true
-	}
+// scanNested validates the array or object whose bracket is s[i] and
+// returns the index after it. Its open brackets are kept on a stack, so
+// any depth costs one byte of memory a level and no recursion.
+func scanNested(s []byte, i int) (int, bool) {
+	open := make([]byte, 0, 8) // '[' or '{' of every container still open
 	for {
-		v, ok := scanValue(s, i, depth)
-		if !ok {
-			return i, false
-		}
-		i = skipWS(s, v.end)
+		// s[i] begins a value (an object's value, after its key, included).
 		if i >= len(s) {
 			return i, false
 		}
-		switch s[i] {
-		case ',':
+		if c := s[i]; c == '[' || c == '{' {
+			open = append(open, c)
 			i = skipWS(s, i+1)
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
+			if i < len(s) && s[i] == closing(c) {
+				open = open[:len(open)-1]
+				i++
+			} else {
+				if c == '{' {
+					var ok bool
+					if i, ok = scanKey(s, i); !ok {
+						return i, false
+					}
+				}
+				continue
+			}
+		} else {
+			v, ok := scanValue(s, i) // a scalar: no recursion
+			if !ok {
+				return i, false
+			}
+			i = v.end
+		}
+		// A value ended: close containers or move to the next value.
+		for {
+			if len(open) == 0 {
+				return i, true
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return i, false
+			}
+			top := open[len(open)-1]
+			if s[i] == closing(top) {
+				open = open[:len(open)-1]
+				i++
+				continue
+			}
+			if s[i] != ',' {
+				return i, false
+			}
+			i = skipWS(s, i+1)
+			if top == '{' {
+				var ok bool
+				if i, ok = scanKey(s, i); !ok {
+					return i, false
+				}
+			}
+			break
 		}
 	}
 }
 
-// scanObject validates the object whose '{' is s[i]. field, when not nil,
-// is called with each key (raw, between its quotes) and value span, in
-// order.
-func scanObject(s []byte, i, depth int, field func(key span, v span)) (int, bool) {
-	if depth > maxJSONDepth {
+func closing(open byte) byte {
+	if open == '[' {
+		return ']'
+	}
+	return '}'
+}
+
+// scanKey validates an object's key and its colon at s[i] and returns the
+// index of the value after them.
+func scanKey(s []byte, i int) (int, bool) {
+	if i >= len(s) || s[i] != '"' {
 		return i, false
 	}
+	end, _, ok := scanString(s, i)
+	if !ok {
+		return i, false
+	}
+	i = skipWS(s, end)
+	if i >= len(s) || s[i] != ':' {
+		return i, false
+	}
+	return skipWS(s, i+1), true
+}
+
+// scanObject validates the object whose '{' is s[i] and calls field with
+// each key (raw, between its quotes) and value span, in order.
+func scanObject(s []byte, i int, field func(key span, v span)) (int, bool) {
 	i = skipWS(s, i+1)
 	if i < len(s) && s[i] == '}' {
 		return i + 1, true
@@ -224,13 +279,11 @@ func scanObject(s []byte, i, depth int, field func(key span, v span)) (int, bool
 			return i, false
 		}
 		i = skipWS(s, i+1)
-		v, ok := scanValue(s, i, depth)
+		v, ok := scanValue(s, i)
 		if !ok {
 			return i, false
 		}
-		if field != nil {
-			field(key, v)
-		}
+		field(key, v)
 		i = skipWS(s, v.end)
 		if i >= len(s) {
 			return i, false
@@ -307,44 +360,46 @@ func hex4(h []byte) rune {
 
 // appendJSONText appends the value of the valid span v as PostgreSQL
 // prints jsonb (what steps->>'name' returns for a non-string): ", "
-// between elements, ": " after keys, strings escaped as PostgreSQL's
-// escape_json does, numbers as written in the source (jsonb's own text is
-// already canonical).
+// between elements and members, ": " after keys, strings escaped as
+// PostgreSQL's escape_json does, numbers and literals as written in the
+// source (jsonb's own text is already canonical). One pass over the
+// tokens, whatever the nesting.
 func appendJSONText(dst, s []byte, v span) []byte {
-	switch v.kind {
-	case kindString:
-		return appendPGString(dst, s[v.start+1:v.end-1])
-	case kindArray:
-		dst = append(dst, '[')
-		i := skipWS(s, v.start+1)
-		for n := 0; s[i] != ']'; n++ {
-			if n > 0 {
-				dst = append(dst, ", "...)
-			}
-			e, _ := scanValue(s, i, 0)
-			dst = appendJSONText(dst, s, e)
-			i = skipWS(s, e.end)
-			if s[i] == ',' {
-				i = skipWS(s, i+1)
-			}
-		}
-		return append(dst, ']')
-	case kindObject:
-		dst = append(dst, '{')
-		n := 0
-		scanObject(s, v.start, 0, func(key, e span) {
-			if n > 0 {
-				dst = append(dst, ", "...)
-			}
-			n++
-			dst = appendPGString(dst, s[key.start+1:key.end-1])
+	for i := v.start; i < v.end; {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n', '\r':
+			i++
+		case ',':
+			dst = append(dst, ", "...)
+			i++
+		case ':':
 			dst = append(dst, ": "...)
-			dst = appendJSONText(dst, s, e)
-		})
-		return append(dst, '}')
-	default: // number, true, false, null: their source text
-		return append(dst, s[v.start:v.end]...)
+			i++
+		case '[', ']', '{', '}':
+			dst = append(dst, c)
+			i++
+		case '"':
+			end, _, _ := scanString(s, i)
+			dst = appendPGString(dst, s[i+1:end-1])
+			i = end
+		default: // number, true, false, null
+			j := i
+			for j < v.end && !isDelimiter(s[j]) {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+		}
 	}
+	return dst
+}
+
+func isDelimiter(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', ',', ':', '[', ']', '{', '}', '"':
+		return true
+	}
+	return false
 }
 
 // appendPGString appends a JSON string, given by its raw content between

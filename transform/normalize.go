@@ -5,20 +5,28 @@ import (
 	"time"
 )
 
-// The storable range of timestamps: ClickHouse DateTime64(6) holds
-// 1900-01-01 00:00:00 .. 2299-12-31 23:59:59.999999 UTC.
+// The storable range of timestamps. ClickHouse's DateTime64(6) holds
+// 1900-01-01 00:00:00 .. 2299-12-31 23:59:59.999999 UTC, but the ClickHouse
+// Go driver carries every DateTime64 value as time.Time.UnixNano, which
+// wraps past 2262-04-11 23:47:16.854775807 UTC both ways (a finished_at of
+// 2299-12-31 was stored as 1715-06-13): the last storable instant is the
+// last whole microsecond before that.
 var (
 	minStorable = time.Date(1900, time.January, 1, 0, 0, 0, 0, time.UTC)
-	maxStorable = time.Date(2299, time.December, 31, 23, 59, 59, 999999000, time.UTC)
+	maxStorable = time.Unix(0, math.MaxInt64).UTC().Truncate(time.Microsecond)
 )
 
-// Times this far outside the storable range cannot have a day inside
+// Storable reports whether a time column (DateTime64(6)) of ClickHouse
+// can hold t as the job writes and reads it; outside, the job stores NULL.
+func Storable(t time.Time) bool { return !t.Before(minStorable) && !t.After(maxStorable) }
+
+// Times this far outside the days' range cannot have a day inside
 // MinDay..MaxDay in any zone (offsets stay within ±26 h). Checking them
 // first keeps DayOf away from times (±infinity) whose day number would
 // overflow Day.
 var (
 	dayScanLo = minStorable.Add(-48 * time.Hour)
-	dayScanHi = maxStorable.Add(48 * time.Hour)
+	dayScanHi = time.Date(2299, time.December, 31, 23, 59, 59, 999999000, time.UTC).Add(48 * time.Hour)
 )
 
 // Within ±safeMicroSecs seconds of 1970 a time's UnixMicro does not
@@ -175,7 +183,7 @@ func cutCounted(s string, fullBytes int64, limit int, iss *Issues) string {
 
 // storable returns t, or NULL (counted) when ClickHouse cannot store it.
 func storable(t NullTime, iss *Issues) NullTime {
-	if t.Valid && (t.Time.Before(minStorable) || t.Time.After(maxStorable)) {
+	if t.Valid && !Storable(t.Time) {
 		iss.TimestampOutOfRange++
 		return NullTime{}
 	}

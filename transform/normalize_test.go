@@ -147,12 +147,21 @@ func TestNormalizeTimestampsOutOfRange(t *testing.T) {
 		t.Errorf("issues = %+v", iss)
 	}
 
-	// The bounds themselves are storable; a microsecond beyond is not.
-	src = SourceRun{Status: "success", StartedAt: nullTime(t, "2299-12-31T23:59:59.999999Z"), Duration: nullFloat(1),
-		FinishedAt: nullTime(t, "2300-01-01T00:00:00Z")}
+	// The bounds themselves are storable; a microsecond beyond is not. The
+	// upper one is the ClickHouse Go driver's (int64 nanoseconds since
+	// 1970: 2262-04-11 23:47:16.854775807), not DateTime64's (2299).
+	src = SourceRun{Status: "success", StartedAt: nullTime(t, "2262-04-11T23:47:16.854775Z"), Duration: nullFloat(1),
+		FinishedAt: nullTime(t, "2262-04-11T23:47:16.854776Z")}
 	run, iss, _ = Normalize(src, time.UTC, DefaultLimits)
 	if !run.StartedAt.Valid || run.FinishedAt.Valid || iss.TimestampOutOfRange != 1 {
 		t.Errorf("upper bound: started %v finished %v issues %+v", run.StartedAt, run.FinishedAt, iss)
+	}
+	// A run of the last day keeps its day; its times are NULL.
+	src = SourceRun{Status: "success", StartedAt: nullTime(t, "2299-12-31T23:59:59.999999Z"), Duration: nullFloat(1),
+		FinishedAt: nullTime(t, "2300-01-01T00:00:00Z")}
+	run, iss, ok = Normalize(src, time.UTC, DefaultLimits)
+	if !ok || run.Day.String() != "2299-12-31" || run.StartedAt.Valid || run.FinishedAt.Valid || iss.TimestampOutOfRange != 2 {
+		t.Errorf("last day: ok %v day %s started %v finished %v issues %+v", ok, run.Day, run.StartedAt, run.FinishedAt, iss)
 	}
 	src = SourceRun{Status: "success", StartedAt: nullTime(t, "1900-01-01T00:00:00Z"), Duration: nullFloat(1)}
 	run, iss, _ = Normalize(src, time.UTC, DefaultLimits)

@@ -72,7 +72,7 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, iss *Issues) (_ []Ste
 			}
 			i = end
 		} else {
-			v, ok := scanValue(raw, i, 1)
+			v, ok := scanValue(raw, i)
 			if !ok {
 				iss.StepsNotArray++
 				return nil, false
@@ -116,7 +116,7 @@ type stepParser struct {
 func (p *stepParser) step(i int) (st Step, end int, valid, ok bool) {
 	// A repeated key keeps its last value, as jsonb does.
 	var index, name, status, duration, stepErr span
-	end, ok = scanObject(p.raw, i, 1, func(key, v span) {
+	end, ok = scanObject(p.raw, i, func(key, v span) {
 		var k []byte
 		k, p.buf = stringContent(p.raw, key, p.buf)
 		switch string(k) {

@@ -58,8 +58,19 @@ func TestSteps(t *testing.T) {
 		{"trailing comma", `[{"index":0,"status":"success"},]`, fallback, Issues{StepsNotArray: 1}},
 		{"missing comma", `[{"index":0,"status":"success"} {"index":1,"status":"success"}]`, fallback, Issues{StepsNotArray: 1}},
 		{"unclosed", `[{"index":0,"status":"success"}`, fallback, Issues{StepsNotArray: 1}},
-		{"too deep", strings.Repeat("[", 1001) + strings.Repeat("]", 1001), fallback, Issues{StepsNotArray: 1}},
-		{"deep is fine", "[" + strings.Repeat("[", 998) + strings.Repeat("]", 998) + "]", nil, Issues{InvalidStepElements: 1}},
+		// Any depth is fine (jsonb takes ~14,500 levels at PostgreSQL's
+		// default stack): a limit of 1000 once turned such a valid array
+		// into no array at all. Deep but unclosed is invalid.
+		{"deep is fine", "[" + strings.Repeat("[", 200000) + strings.Repeat("]", 200000) + "]", nil, Issues{InvalidStepElements: 1}},
+		{"deep junk beside a step", `[{"index": 4, "status": "success", "junk": ` + strings.Repeat(`[{"a": `, 5000) + "1" +
+			strings.Repeat("}]", 5000) + `, "name": ` + strings.Repeat("[", 3) + `{"k":  "v" , "l":[1 ,2]}` + strings.Repeat("]", 3) + `}]`,
+			[]Step{{Index: 4, Name: nullStr(`[[[{"k": "v", "l": [1, 2]}]]]`), Status: StepSuccess}}, Issues{}},
+		{"deep and unclosed", "[" + strings.Repeat("[", 5000) + strings.Repeat("]", 4999) + "]", fallback, Issues{StepsNotArray: 1}},
+		{"deep with a missing comma", "[" + strings.Repeat(`{"a": [1 2]}`, 1) + "]", fallback, Issues{StepsNotArray: 1}},
+		{"deep with a bad key", `[[{"a": {1: 2}}]]`, fallback, Issues{StepsNotArray: 1}},
+		{"deep with a trailing comma", `[[{"a": [1, ]}]]`, fallback, Issues{StepsNotArray: 1}},
+		{"deep with a missing colon", `[[{"a" 1}]]`, fallback, Issues{StepsNotArray: 1}},
+		{"deep with a mismatched bracket", `[[{"a": [1}]]]`, fallback, Issues{StepsNotArray: 1}},
 		// A non-empty array decides, even when nothing in it is valid.
 		{"array of non-objects", `[1, "a", null, [], true]`, nil, Issues{InvalidStepElements: 5}},
 		{"valid", `[{"index": 0, "name": "open login page", "status": "success", "duration": 1.25, "error": null}]`,

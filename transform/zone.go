@@ -90,3 +90,39 @@ func DatesComeBack(loc *time.Location) bool {
 	}
 	return false
 }
+
+// DaysSpan returns the instants [lo, hi) that hold every instant whose
+// local date in loc lies in [from, to]: lo is from's Start, hi the end of
+// the last instant dated to or earlier. On most days hi is (to+1).Start;
+// where a date comes back (DatesComeBack: America/St_Johns on 2010-11-07
+// went from 00:01 back to 23:01 of the 6th) hi lies past it, and the span
+// also holds instants of other days, which a reader of the span skips.
+func DaysSpan(from, to Day, loc *time.Location) (lo, hi time.Time) {
+	lo, hi = from.Start(loc), (to + 1).Start(loc)
+	// Follow the zone's periods for three days after hi: within one the
+	// offset is fixed and the date only grows, so the instants dated to or
+	// earlier are a prefix of it, up to local midnight of to+1.
+	limit := hi.Add(72 * time.Hour)
+	for t := hi; t.Before(limit); {
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() {
+			end = limit
+		}
+		if !end.After(t) { // a year's end in a rule-based period (see SameZone)
+			t = t.Add(time.Hour)
+			continue
+		}
+		if DayOf(t, loc) <= to {
+			_, off := t.In(loc).Zone()
+			last := (to + 1).Time().Add(-time.Duration(off) * time.Second)
+			if end.Before(last) {
+				last = end
+			}
+			if last.After(hi) {
+				hi = last
+			}
+		}
+		t = end
+	}
+	return lo, hi
+}

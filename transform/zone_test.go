@@ -75,3 +75,44 @@ func TestDatesComeBack(t *testing.T) {
 		}
 	}
 }
+
+// TestDaysSpan: the span of a range of days holds every instant dated in
+// it, found by scanning every minute around; where the date comes back it
+// reaches past the next day's start.
+func TestDaysSpan(t *testing.T) {
+	for _, c := range []struct {
+		zone     string
+		from, to string
+		hi       string // the span's end, UTC
+	}{
+		// St. John's, 2010-11-07: 00:01 (-02:30) back to 23:01 of the 6th
+		// (-03:30); the 6th ends again at 03:30Z.
+		{"America/St_Johns", "2010-11-06", "2010-11-06", "2010-11-07T03:30:00Z"},
+		{"America/St_Johns", "2010-11-07", "2010-11-07", "2010-11-08T03:30:00Z"},
+		{"America/St_Johns", "2010-11-05", "2010-11-06", "2010-11-07T03:30:00Z"},
+		// Ordinary days, a midnight that does not exist, a repeated hour
+		// after midnight, a day skipped whole.
+		{"UTC", "2026-01-01", "2026-01-01", "2026-01-02T00:00:00Z"},
+		{"America/Havana", "2024-03-09", "2024-03-09", "2024-03-10T05:00:00Z"},
+		{"America/Havana", "2024-11-03", "2024-11-03", "2024-11-04T05:00:00Z"},
+		{"Pacific/Apia", "2011-12-29", "2011-12-29", "2011-12-30T10:00:00Z"},
+	} {
+		loc, err := time.LoadLocation(c.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, _ := ParseDay(c.from)
+		to, _ := ParseDay(c.to)
+		lo, hi := DaysSpan(from, to, loc)
+		if want, _ := time.Parse(time.RFC3339, c.hi); !hi.Equal(want) {
+			t.Errorf("%s %s..%s: span ends %v, want %v", c.zone, c.from, c.to, hi.UTC(), want)
+		}
+		// Every half minute of three days either side: an instant dated in
+		// the range lies in the span (which may hold other days too).
+		for m := lo.Add(-72 * time.Hour); m.Before(hi.Add(72 * time.Hour)); m = m.Add(30 * time.Second) {
+			if d := DayOf(m, loc); d >= from && d <= to && (m.Before(lo) || !m.Before(hi)) {
+				t.Fatalf("%s %s..%s: %v is dated %s but outside the span [%v, %v)", c.zone, c.from, c.to, m.UTC(), d, lo.UTC(), hi.UTC())
+			}
+		}
+	}
+}

@@ -135,18 +135,9 @@ func (a *app) parse(name string, args []string, o options) error {
 // setup parses flags (registered by the command into o) and the
 // environment, validates o, and sets up the redactor and logging.
 func (a *app) setup(f *flagSet, args []string, o options) error {
-	// A bad flag is one line (printed by exit), not the flag package's
-	// message plus the whole usage; --help prints the usage.
-	f.SetOutput(io.Discard)
-	if err := f.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			f.SetOutput(a.stderr)
-			f.Usage()
-			return err
-		}
-		return fmt.Errorf("%w: %w (see scriptstats %s --help)", errUsage, err, f.Name())
+	if err := a.parseFlags(f, args); err != nil {
+		return err
 	}
-	f.SetOutput(a.stderr)
 	if len(f.envErrs) > 0 {
 		return fmt.Errorf("%w: %w", errUsage, f.envErrs[0])
 	}
@@ -160,6 +151,23 @@ func (a *app) setup(f *flagSet, args []string, o options) error {
 	a.stderr.setSecrets(c.secrets)
 	a.stdout.(*redactingWriter).setSecrets(c.secrets)
 	a.log = newLogger(a.stderr, c.LogFormat, c.LogLevel)
+	return nil
+}
+
+// parseFlags parses args into f. A bad flag is one line (printed by
+// exit), not the flag package's message plus the whole usage; --help
+// prints the usage.
+func (a *app) parseFlags(f *flagSet, args []string) error {
+	f.SetOutput(io.Discard)
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.SetOutput(a.stderr)
+			f.Usage()
+			return err
+		}
+		return fmt.Errorf("%w: %w (see scriptstats %s --help)", errUsage, err, f.Name())
+	}
+	f.SetOutput(a.stderr)
 	return nil
 }
 

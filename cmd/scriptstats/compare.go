@@ -32,11 +32,12 @@ func (a *app) compare(ctx context.Context, args []string) error {
 	o.register(f)
 	// Allow flags after the run ids too: compare 1 2 --json. After "--"
 	// everything is a run id: compare -- -5 -6 (a negative id is otherwise
-	// read as a flag).
+	// read as a flag). The options are checked once every flag is read
+	// (compare 1 2 --clickhouse-dsn … once said the DSN was missing).
 	var ids []string
 	rest := args
 	for {
-		if err := a.setup(f, rest, &o); err != nil {
+		if err := a.parseFlags(f, rest); err != nil {
 			if negativeID(rest) {
 				return fmt.Errorf("%w (negative run ids go after --: scriptstats compare [flags] -- -5 -6)", err)
 			}
@@ -51,6 +52,9 @@ func (a *app) compare(ctx context.Context, args []string) error {
 		}
 		ids = append(ids, f.Arg(0))
 		rest = f.Args()[1:]
+	}
+	if err := a.setup(f, nil, &o); err != nil {
+		return err
 	}
 	if len(ids) != 2 {
 		return fmt.Errorf("%w: compare takes two run ids, got %d", errUsage, len(ids))

@@ -140,3 +140,35 @@ func TestHelpPointsToExistingDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareFlagsAfterRunIDs: the options are checked once every flag is
+// read, wherever it stands (compare 1 2 --clickhouse-dsn … once said the
+// DSN was missing, unless the environment had one).
+func TestCompareFlagsAfterRunIDs(t *testing.T) {
+	t.Setenv("SCRIPTSTATS_CLICKHOUSE_DSN", "")
+	var out, errb bytes.Buffer
+	// The DSN points at a closed port: the command gets as far as dialling.
+	code := run(context.Background(), []string{"compare", "1", "2", "--clickhouse-dsn", "clickhouse://loader@127.0.0.1:1/stats", "--json"}, &out, &errb)
+	if code == exitUsage || !strings.Contains(errb.String(), "127.0.0.1:1") {
+		t.Fatalf("compare 1 2 --clickhouse-dsn …: exit %d, %q; want it to dial the DSN given after the ids", code, errb.String())
+	}
+	usageLine(t, []string{"compare", "1", "2"}, "--clickhouse-dsn or SCRIPTSTATS_CLICKHOUSE_DSN is required")
+	usageLine(t, []string{"compare", "1", "--clickhouse-dsn", "clickhouse://loader@127.0.0.1:1/stats"}, "two run ids, got 1")
+}
+
+// TestTimezoneNames: "Local" (Go's name for the machine's zone) is no
+// IANA zone and is refused; an empty value is the default, UTC.
+func TestTimezoneNames(t *testing.T) {
+	usageLine(t, append([]string{"run", "--timezone", "Local"}, validDSNs...), `--timezone "Local" is not an IANA time zone`)
+	for _, z := range []string{"", "UTC", "Etc/GMT+5", "America/St_Johns"} {
+		if err := validates(t, "run", "--timezone", z); err != nil {
+			t.Errorf("--timezone %q: %v", z, err)
+		}
+	}
+	var o jobOptions
+	f := newFlagSet("run")
+	o.register(f)
+	if err := f.Parse(append(append([]string{}, validDSNs...), "--timezone", "")); err != nil || o.Validate() != nil || o.Timezone != "UTC" {
+		t.Errorf("--timezone \"\": zone %q, want UTC", o.Timezone)
+	}
+}

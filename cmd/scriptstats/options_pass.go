@@ -67,8 +67,13 @@ const (
 
 // validate loads the time zone and checks the pass settings.
 func (p *passOptions) validate() error {
+	if p.Timezone == "" {
+		p.Timezone = "UTC" // the contract's default, also for an empty SCRIPTSTATS_TIMEZONE
+	}
 	loc, err := time.LoadLocation(p.Timezone)
-	if err != nil {
+	// "Local" is Go's name for the machine's own zone, no IANA name: the
+	// days would follow whatever TZ the pod or laptop has.
+	if err != nil || p.Timezone == "Local" {
 		return fmt.Errorf("%w: --timezone %q is not an IANA time zone (e.g. Europe/Berlin)", errUsage, p.Timezone)
 	}
 	p.Zone = loc

@@ -33,6 +33,8 @@ var (
 	oracleRunStepsSQL string
 	//go:embed testdata/oracle_run_vs_previous.sql
 	oracleRunVsPreviousSQL string
+	//go:embed testdata/oracle_success_rate_drops.sql
+	oracleSuccessRateDropsSQL string
 )
 
 // The text limits of docs/design.md ("Error texts"): --error-bytes defaults
@@ -119,6 +121,13 @@ var oracleViews = []oracleView{
 		columns: []string{"run_id", "previous_run_id", "script_id", "status", "previous_status", "duration",
 			"previous_duration", "duration_delta", "first_divergent_step"},
 		keys: 1,
+	},
+	{
+		name:   "success_rate_drops",
+		oracle: oracleSuccessRateDropsSQL,
+		columns: []string{"script_id", "day", "script_name", "total", "success_rate", "success_rate_low",
+			"success_rate_high", "baseline_runs", "baseline_rate", "baseline_low", "baseline_high"},
+		keys: 2,
 	},
 }
 

@@ -3,7 +3,7 @@
 -- the order of the duration series — coalesce(started_at, created_at), then
 -- run id — and array order within a run. Times as microseconds since 1970
 -- (failure_at may be ±infinity: clamped to the int64 range, which keeps its
--- order); last_failure_at as step_daily shows it (NULL outside 1900..2299).
+-- order); last_failure_at as step_daily shows it (NULL where ref_stored says).
 SELECT
     r.script_id,
     r.run_id,

@@ -47,11 +47,13 @@ LANGUAGE sql IMMUTABLE AS $$
     ) AS m
 $$;
 
--- ref_stored: a timestamp ClickHouse's DateTime64(6) can hold, else NULL
--- (design.md: stored as NULL and counted).
+-- ref_stored: a timestamp the job stores, else NULL (design.md: stored as
+-- NULL and counted): what ClickHouse's DateTime64(6) holds from 1900 and
+-- the ClickHouse Go driver carries (int64 nanoseconds since 1970, up to
+-- 2262-04-11 23:47:16.854775807).
 CREATE FUNCTION pg_temp.ref_stored(t timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN t BETWEEN '1900-01-01 00:00:00+00' AND '2299-12-31 23:59:59.999999+00' THEN t END
+    SELECT CASE WHEN t BETWEEN '1900-01-01 00:00:00+00' AND '2262-04-11 23:47:16.854775+00' THEN t END
 $$;
 
 -- ref_wilson: the Wilson interval of k out of n, z = 1.96 (contract section
