@@ -14,9 +14,11 @@ import (
 //
 // Every pass that recomputes a script's change points writes, in the same
 // insert as the script's change points and marks, its tail: for each
-// series, the last 2r values before a cut — the runs before the first run
-// from which on every run is on or after the cut day (in the zone and
-// stored) — with their runs' keys and days; MaxDay, the greatest day of the
+// series, the last values before a cut — 2S when the series' quiet mark
+// is before the cut (its next quiet check needs no more), else 2r; the
+// cut: the runs before the first run from which on every run is on or
+// after the cut day (in the zone and stored) — with their runs' keys and
+// days; MaxDay, the greatest day of the
 // runs from the tail's first to the cut; Last, the last run before the cut;
 // and the pass's version. The cut day is the day of the script's last run,
 // or the pass's day when that is earlier (a run dated in the future): the
@@ -106,9 +108,9 @@ func tailBefore(t *load.ChangeTail) map[int32]bool {
 
 // newTail is the tail of the script's series as sr holds them, cut at day
 // cut (above); nil when no value comes before the cut. before names the
-// series with values before sr's first run; keep is how many values a
-// series keeps (2r).
-func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut transform.Day, keep int, version uint64) *load.ChangeTail {
+// series with values before sr's first run; keep says how many values a
+// series keeps, given the last run before the cut.
+func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut transform.Day, keep func(step int32, last load.RunKey) int, version uint64) *load.ChangeTail {
 	// c: every run from c on is on or after the cut day.
 	c := 0
 	for i := len(sr.id) - 1; i >= 0; i-- {
@@ -134,7 +136,7 @@ func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut tr
 		if n == 0 {
 			continue
 		}
-		a := max(0, n-keep)
+		a := max(0, n-keep(k, t.Last))
 		t.Series = append(t.Series, load.TailSeries{Step: k, Whole: a == 0 && !before[k],
 			Runs: slices.Clone(s.runs[a:n]), Values: slices.Clone(s.values[a:n])})
 		for _, r := range s.runs[a:n] {

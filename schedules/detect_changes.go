@@ -648,6 +648,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// are replaced; whole[k]: all of them are.
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
+	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
 	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
 		if s == nil {
@@ -668,6 +669,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			}
 			if ok {
 				res.quiet++
+				markOf[k] = marks[load.SeriesKey{ScriptID: id, StepIndex: k}]
 				continue
 			}
 			// Not proved unchanged: the bounded recompute, which may need
@@ -706,6 +708,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		}
 		if mark, ok := quietMark(id, s, sr, a, last, atStart, opt); ok && w.marks {
 			res.rows = append(res.rows, mark)
+			markOf[k] = mark.QuietFrom
 		}
 		if atStart {
 			whole[k] = true
@@ -721,7 +724,16 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// The script's change tail, for the next pass (changetail.go).
 	var tail *load.ChangeTail
 	if w.marks && w.tails {
-		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), 2*w.r, w.version)
+		// A series whose mark is before the cut keeps 2S values (enough for
+		// its next quiet check); the others 2r (the bounded recompute). A
+		// quiet check that fails then sends the script back to the read.
+		keep := func(k int32, last load.RunKey) int {
+			if m, ok := markOf[k]; ok && !last.Less(m) {
+				return quietTail(opt)
+			}
+			return 2 * w.r
+		}
+		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, w.version)
 	}
 	if tail != nil {
 		res.rows = append(res.rows, load.ChangeRow{Key: load.TailKey(id), Tail: load.EncodeTail(tail)})
