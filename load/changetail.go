@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -39,6 +40,10 @@ type ChangeTail struct {
 	// the tail's first to its last: a pass whose first changed day is after
 	// it changed none of them.
 	MaxDay transform.Day
+	// Plain: every run from the tail's first to the cut is stored on its
+	// day in the zone (none is an old bug's copy on another day), so the
+	// runs of the tail before a day are a prefix of it.
+	Plain bool
 	// Cut is the stored day from which a pass that uses the tail reads the
 	// runs; Last the last run before the cut in series order: the read
 	// keeps only the runs after it.
@@ -60,7 +65,7 @@ type TailSeries struct {
 	Values []float64
 }
 
-const tailFormat = 1
+const tailFormat = 2
 
 // EncodeTail packs t. Keys and days are deltas; a value that is a whole
 // number of milliseconds (most durations) is that number, any other its
@@ -70,6 +75,11 @@ func EncodeTail(t *ChangeTail) string {
 	b = append(b, tailFormat)
 	b = binary.AppendUvarint(b, t.Version)
 	b = binary.AppendVarint(b, int64(t.MaxDay))
+	plain := byte(0)
+	if t.Plain {
+		plain = 1
+	}
+	b = append(b, plain)
 	b = binary.AppendVarint(b, int64(t.Cut))
 	b = binary.AppendVarint(b, t.Last.OrderedAtUS)
 	b = binary.AppendVarint(b, t.Last.RunID)
@@ -124,7 +134,9 @@ func DecodeTail(s string) (*ChangeTail, error) {
 	}
 	d.b = d.b[1:]
 	t := &ChangeTail{Version: d.uvarint()}
-	t.MaxDay, t.Cut = transform.Day(d.varint()), transform.Day(d.varint())
+	t.MaxDay = transform.Day(d.varint())
+	t.Plain = d.byte() == 1
+	t.Cut = transform.Day(d.varint())
 	t.Last = RunKey{OrderedAtUS: d.varint(), RunID: d.varint()}
 	n := d.count(3)
 	t.Runs, t.Days = make([]RunKey, n), make([]transform.Day, n)
@@ -221,4 +233,23 @@ func (d *tailReader) value() float64 {
 	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
 	d.b = d.b[8:]
 	return v
+}
+
+// Before is the tail cut at day first: its runs on days before first (a
+// prefix of a Plain tail's runs) and each series' values on them; nil when
+// no run is before first. Series keep their entry (Whole as before) even
+// when none of their values is left: the series has values before the read.
+func (t *ChangeTail) Before(first transform.Day) *ChangeTail {
+	n, _ := slices.BinarySearch(t.Days, first)
+	if n == 0 {
+		return nil
+	}
+	out := *t
+	out.Runs, out.Days, out.Last = t.Runs[:n], t.Days[:n], t.Runs[n-1]
+	out.Series = make([]TailSeries, len(t.Series))
+	for i, s := range t.Series {
+		m, _ := slices.BinarySearch(s.Runs, int32(n))
+		out.Series[i] = TailSeries{Step: s.Step, Whole: s.Whole, Runs: s.Runs[:m], Values: s.Values[:m]}
+	}
+	return &out
 }

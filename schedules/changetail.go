@@ -58,21 +58,34 @@ func (j *Job) tailsApply() bool {
 	return j.KeepRunsDays <= 0 && !transform.DatesComeBack(j.Zone)
 }
 
-// tailUsable says a pass whose first changed day is first may take the
-// script's values before the cut from t (above; the method is local).
-func tailUsable(t *load.ChangeTail, first transform.Day, counts []load.DayCounts) bool {
-	if t == nil || first <= t.MaxDay {
-		return false
+// tailUsable returns what a pass whose first changed day is first may take
+// from the script's tail t (the method is local), and the stored day to
+// read the runs from: t whole, read from its cut, when first is after
+// MaxDay; else, when t is Plain, its runs before first, read from first;
+// nil when neither (above).
+func tailUsable(t *load.ChangeTail, first transform.Day, counts []load.DayCounts) (*load.ChangeTail, transform.Day) {
+	if t == nil {
+		return nil, 0
+	}
+	use, from, upTo := t, t.Cut, t.MaxDay
+	if first <= t.MaxDay {
+		if !t.Plain {
+			return nil, 0
+		}
+		if use = t.Before(first); use == nil {
+			return nil, 0
+		}
+		from, upTo = first, first-1
 	}
 	for _, c := range counts {
-		if c.Day > t.MaxDay {
+		if c.Day > upTo {
 			break
 		}
 		if c.Version > t.Version {
-			return false
+			return nil, 0
 		}
 	}
-	return true
+	return use, from
 }
 
 // addTail puts t's runs and values first in sr (before any run read).
@@ -158,15 +171,16 @@ func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut tr
 			t.Series[i].Runs[j] = slot[r]
 		}
 	}
-	// MaxDay: over the runs from the tail's first to the cut; the runs that
-	// came from the old tail are bounded by its MaxDay (their stored day is
-	// not kept).
-	t.MaxDay = transform.MinDay
+	// MaxDay and Plain: over the runs from the tail's first to the cut;
+	// those that came from the old tail are bounded by its (their stored
+	// day is not kept).
+	t.MaxDay, t.Plain = transform.MinDay, true
 	for i := first; i < c; i++ {
 		t.MaxDay = max(t.MaxDay, sr.day[i], sr.groupDay[i])
+		t.Plain = t.Plain && sr.day[i] == sr.groupDay[i]
 	}
 	if old != nil && first < sr.tailRuns {
-		t.MaxDay = max(t.MaxDay, old.MaxDay)
+		t.MaxDay, t.Plain = max(t.MaxDay, old.MaxDay), t.Plain && old.Plain
 	}
 	return t
 }

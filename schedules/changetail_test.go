@@ -140,29 +140,48 @@ func TestChangeTailsKeepChangePoints(t *testing.T) {
 	}
 }
 
-// TestChangeTailVersionGuard: a tail is used only when the first changed
-// day is after its days and no group of its days has a greater version.
+// TestChangeTailVersionGuard: a tail is used whole when the first changed
+// day is after its days, cut before that day when it is one of them (a
+// Plain tail only), and not at all when a group of the days it gives has a
+// greater version.
 func TestChangeTailVersionGuard(t *testing.T) {
-	tail := &load.ChangeTail{Version: 10, MaxDay: 5, Cut: 6}
-	counts := []load.DayCounts{{Day: 4, Version: 9}, {Day: 5, Version: 10}, {Day: 6, Version: 12}}
-	if !tailUsable(tail, 6, counts) {
-		t.Fatal("tail refused: its days' groups are not newer and the change is after them")
+	tail := &load.ChangeTail{Version: 10, MaxDay: 5, Cut: 6, Plain: true,
+		Runs: []load.RunKey{{OrderedAtUS: 1, RunID: 1}, {OrderedAtUS: 2, RunID: 2}, {OrderedAtUS: 3, RunID: 3}},
+		Days: []transform.Day{3, 4, 5},
+		Series: []load.TailSeries{{Step: load.RunSeries, Whole: true, Runs: []int32{0, 1, 2}, Values: []float64{1, 2, 3}},
+			{Step: 4, Runs: []int32{2}, Values: []float64{7}}}}
+	counts := []load.DayCounts{{Day: 3, Version: 8}, {Day: 4, Version: 9}, {Day: 5, Version: 10}, {Day: 6, Version: 12}}
+	if got, from := tailUsable(tail, 6, counts); got != tail || from != 6 {
+		t.Fatalf("got %+v from %v, want the whole tail from its cut", got, from)
 	}
-	if tailUsable(tail, 5, counts) {
-		t.Fatal("tail used though the first changed day is one of its days")
+	got, from := tailUsable(tail, 5, counts)
+	if got == nil || from != 5 || len(got.Runs) != 2 || got.Last != tail.Runs[1] || len(got.Series) != 2 ||
+		fmt.Sprint(got.Series[0].Values) != "[1 2]" || len(got.Series[1].Values) != 0 || got.Series[1].Whole {
+		t.Fatalf("cut at day 5: got %+v from %v", got, from)
 	}
-	counts[1].Version = 11
-	if tailUsable(tail, 6, counts) {
+	if got, _ := tailUsable(tail, 3, counts); got != nil {
+		t.Fatalf("cut at day 3: nothing before it, got %+v", got)
+	}
+	counts[1].Version = 11 // day 4 rewritten after the tail
+	if got, _ := tailUsable(tail, 6, counts); got != nil {
 		t.Fatal("tail used though a group of its days was rewritten after it")
 	}
-	if tailUsable(nil, 6, counts) {
+	if got, _ := tailUsable(tail, 5, counts); got != nil {
+		t.Fatal("tail cut at day 5 used though day 4 was rewritten after it")
+	}
+	counts[1].Version = 9
+	tail.Plain = false
+	if got, _ := tailUsable(tail, 5, counts); got != nil {
+		t.Fatal("a tail that is not Plain cut before one of its days")
+	}
+	if got, _ := tailUsable(nil, 6, counts); got != nil {
 		t.Fatal("no tail, yet used")
 	}
 }
 
 // TestChangeTailRoundTrip: a tail comes back equal, odd values bit for bit.
 func TestChangeTailRoundTrip(t *testing.T) {
-	tail := &load.ChangeTail{Version: 1 << 62, MaxDay: 20000, Cut: 20001, Last: load.RunKey{OrderedAtUS: -5, RunID: 1 << 40},
+	tail := &load.ChangeTail{Version: 1 << 62, MaxDay: 20000, Plain: true, Cut: 20001, Last: load.RunKey{OrderedAtUS: -5, RunID: 1 << 40},
 		Runs: []load.RunKey{{OrderedAtUS: -100, RunID: 7}, {OrderedAtUS: -100, RunID: 3}, {OrderedAtUS: 1 << 50, RunID: -2}},
 		Days: []transform.Day{19999, 19999, 20000},
 		Series: []load.TailSeries{
@@ -174,7 +193,7 @@ func TestChangeTailRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprintf("%+v", got.Runs) != fmt.Sprintf("%+v", tail.Runs) || got.Version != tail.Version || got.MaxDay != tail.MaxDay ||
+	if fmt.Sprintf("%+v", got.Runs) != fmt.Sprintf("%+v", tail.Runs) || got.Version != tail.Version || got.MaxDay != tail.MaxDay || got.Plain != tail.Plain ||
 		got.Cut != tail.Cut || got.Last != tail.Last || fmt.Sprint(got.Days) != fmt.Sprint(tail.Days) || len(got.Series) != len(tail.Series) {
 		t.Fatalf("got %+v, want %+v", got, tail)
 	}
@@ -263,8 +282,8 @@ func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc
 				t.Fatalf("%s: script %d: series %d has values before the cut, not in the tail", stage, id, step)
 			}
 		}
-		if len(tail.Runs) == 0 {
-			t.Fatalf("%s: script %d: a tail without runs", stage, id)
+		if len(tail.Runs) == 0 || !tail.Plain {
+			t.Fatalf("%s: script %d: a tail without runs, or not Plain (every run here is on its day): %+v", stage, id, tail)
 		}
 		for i := range runs {
 			switch k := key(i); {

@@ -388,8 +388,8 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
 			}
 			w.planned = w.from
-			if t := tails[id]; useTails && tailUsable(t, w.first, counts[id]) {
-				w.tail, w.from = t, t.Cut
+			if t, from := tailUsable(tails[id], w.first, counts[id]); useTails && t != nil {
+				w.tail, w.from = t, from
 				sum.Detect.Tails++
 			}
 		}
