@@ -15,7 +15,9 @@ import (
 // Every pass that recomputes a script's change points writes, in the same
 // insert as the script's change points and marks, its tail: for each
 // series, the last values before a cut — 2S when the series' quiet mark
-// is before the cut (its next quiet check needs no more), else 2r; the
+// is before the cut (its next quiet check needs no more), else 2r, and
+// those of the day before the cut on top (a pass that changes that day
+// takes the tail cut before it); the
 // cut: the runs before the first run from which on every run is on or
 // after the cut day (in the zone and stored) — with their runs' keys and
 // days; MaxDay, the greatest day of the
@@ -149,7 +151,14 @@ func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut tr
 		if n == 0 {
 			continue
 		}
-		a := max(0, n-keep(k, t.Last))
+		// Also the values of the day before the cut: a pass that changes
+		// that day (a run of yesterday finished or updated after midnight)
+		// takes the tail cut before it and still has what it needs.
+		d := 0
+		for d < n && max(sr.day[s.runs[n-1-d]], sr.groupDay[s.runs[n-1-d]]) >= cut-1 {
+			d++
+		}
+		a := max(0, n-d-keep(k, t.Last))
 		t.Series = append(t.Series, load.TailSeries{Step: k, Whole: a == 0 && !before[k],
 			Runs: slices.Clone(s.runs[a:n]), Values: slices.Clone(s.values[a:n])})
 		for _, r := range s.runs[a:n] {
