@@ -76,6 +76,7 @@ type DayCounts struct {
 	Runs        uint64
 	StepIndex   []int32
 	StepSuccess []uint64
+	Version     uint64 // the group's _version
 }
 
 // SeriesCounts returns, per script, the counts of every stored group, by
@@ -97,7 +98,7 @@ func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCo
 			var id int64
 			var d time.Time
 			var c DayCounts
-			if err := rows.Scan(&id, &d, &c.Runs, &c.StepIndex, &c.StepSuccess); err != nil {
+			if err := rows.Scan(&id, &d, &c.Runs, &c.StepIndex, &c.StepSuccess, &c.Version); err != nil {
 				return sinkErrorf("clickhouse read series counts: %w", err)
 			}
 			c.Day = dayOf(d)
@@ -262,8 +263,9 @@ func QuietMarkKey(series SeriesKey) ChangeKey {
 	return ChangeKey{Series: series, OrderedAtUS: QuietMarkUS}
 }
 
-// IsQuietMark says the key is a series' quiet mark, not a change point.
-func (k ChangeKey) IsQuietMark() bool { return k.OrderedAtUS == QuietMarkUS }
+// IsQuietMark says the key is a series' quiet mark (not a change point,
+// not a script's change tail: TailKey).
+func (k ChangeKey) IsQuietMark() bool { return k.OrderedAtUS == QuietMarkUS && k.RunID == 0 }
 
 // RunKey is a run's place in its script's series order.
 type RunKey struct {
@@ -276,15 +278,16 @@ func (k RunKey) Less(o RunKey) bool {
 	return k.OrderedAtUS < o.OrderedAtUS || (k.OrderedAtUS == o.OrderedAtUS && k.RunID < o.RunID)
 }
 
-// StoredChange is a stored change point's key, or a series' quiet mark
-// with the run it names.
+// StoredChange is a stored change point's key, a series' quiet mark with
+// the run it names, or a script's change tail.
 type StoredChange struct {
 	Key       ChangeKey
 	QuietFrom RunKey // a quiet mark's run; zero for a change point
+	Tail      string // a change tail, packed (EncodeTail); empty otherwise
 }
 
 // StoredChanges returns the keys of the stored change points of the
-// scripts, and their series' quiet marks.
+// scripts, their series' quiet marks and the scripts' change tails.
 func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]StoredChange, error) {
 	var out []StoredChange
 	if len(ids) == 0 {
@@ -302,7 +305,7 @@ func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]StoredChange, 
 			var c StoredChange
 			k := &c.Key
 			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID,
-				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID); err != nil {
+				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID, &c.Tail); err != nil {
 				return sinkErrorf("clickhouse read change points: %w", err)
 			}
 			if !k.IsQuietMark() {
@@ -328,6 +331,8 @@ type ChangeRow struct {
 	TopStepDelta  transform.NullFloat
 	// QuietFrom is set on a quiet mark only (Key.IsQuietMark).
 	QuietFrom RunKey
+	// Tail is set on a change tail only (Key.IsTail; EncodeTail).
+	Tail string
 }
 
 // WriteChanges writes change points and removes the ones in gone.
@@ -348,14 +353,14 @@ func (s *Sink) WriteChanges(ctx context.Context, rows []ChangeRow, gone []Change
 				strPtr(r.StepName), &r.PreviousRunID, storableTime(r.ChangedAt), r.Day.Time(),
 				uint64(c.RunsBefore), uint64(c.RunsAfter), c.MedianBefore, c.MedianAfter, c.Ratio, c.P, c.Effect,
 				string(c.Direction), int32Ptr(r.TopStepIndex), strPtr(r.TopStepName), floatPtr(r.TopStepDelta),
-				r.QuietFrom.OrderedAtUS, r.QuietFrom.RunID, version, uint8(0)); err != nil {
+				r.QuietFrom.OrderedAtUS, r.QuietFrom.RunID, r.Tail, version, uint8(0)); err != nil {
 				return sinkErrorf("clickhouse insert change points: %w", err)
 			}
 		}
 		for _, k := range gone {
 			if err := batch.Append(k.Series.ScriptID, k.Series.StepIndex, k.OrderedAtUS, k.RunID,
 				nil, nil, nil, time.Unix(0, 0).UTC(), uint64(0), uint64(0), 0., 0., 0., 0., 0., "",
-				nil, nil, nil, int64(0), int64(0), version, uint8(1)); err != nil {
+				nil, nil, nil, int64(0), int64(0), "", version, uint8(1)); err != nil {
 				return sinkErrorf("clickhouse insert change points: %w", err)
 			}
 		}

@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,14 @@ func TestQuietMarksStayOutOfTheView(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprint(got)
+		var out []string
+		for _, c := range got {
+			out = append(out, fmt.Sprint(struct {
+				Key       load.ChangeKey
+				QuietFrom load.RunKey
+			}{c.Key, c.QuietFrom}))
+		}
+		return "[" + strings.Join(out, " ") + "]"
 	}
 	want := fmt.Sprintf("[{{{7 -2147483648} %d 42} {0 0}} {{{7 -2147483648} 9223372036854775807 0} {%d 90}}]", at.UnixMicro(), at.UnixMicro()+5_000_000)
 	if got := read(); got != want {

@@ -59,8 +59,21 @@ type changeWindow struct {
 	// (quiet.go); the ones not proved unchanged are recomputed as without
 	// it (reading the script again from further back if they need it).
 	quiet bool
-	// marks: recomputed series get a quiet mark (a local method only).
+	// marks: recomputed series get a quiet mark, and the script its change
+	// tail (a local method only).
 	marks bool
+	// tail: the script's values before tail.Cut come from its stored
+	// change tail, and the read keeps the runs after tail.Last
+	// (changetail.go); planned is where the script is read from without it.
+	tail    *load.ChangeTail
+	planned transform.Day
+	// stored: the script's change tail as stored (nil: none), replaced or
+	// removed by the pass.
+	stored  *load.ChangeTail
+	hasTail bool
+	tails   bool          // the pass writes change tails (changetail.go)
+	cut     transform.Day // the cut day of the tail the pass writes
+	version uint64
 }
 
 // series is one duration series being built: values in order and the run
@@ -101,9 +114,12 @@ func (sr *scriptRuns) days(s *series, a int) []transform.Day {
 type scriptRuns struct {
 	id        []int64
 	orderedUS []int64
-	day       []transform.Day // the run's day in the zone
-	groupDay  []transform.Day // the stored day of the run's group
-	series    map[int32]*series
+	// tailRuns: the first tailRuns runs came from the script's change tail
+	// (keys, days and values only: no steps, no names).
+	tailRuns int
+	day      []transform.Day // the run's day in the zone
+	groupDay []transform.Day // the stored day of the run's group
+	series   map[int32]*series
 	// steps[k]: what is kept of the steps of index k (names), with a
 	// cache of the first indexes (most scripts' steps) that spares add a
 	// map lookup per step.
@@ -312,7 +328,7 @@ func (b *changeBatch) add(ctx context.Context, rows []load.ChangeRow, gone []loa
 // detectChanges recomputes what the pass can have changed of the change
 // points of every script with a journaled group (see the top of this
 // file).
-func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange, version uint64, sum *Summary) error {
+func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange, version uint64, asOf time.Time, sum *Summary) error {
 	if len(pending) == 0 {
 		return nil
 	}
@@ -331,7 +347,19 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	}
 	stored := map[int64][]load.ChangeKey{}
 	marks := quietMarks{}
+	tails := map[int64]*load.ChangeTail{}
+	hasTail := map[int64]bool{}
 	for _, c := range storedList {
+		if c.Key.IsTail() {
+			hasTail[c.Key.Series.ScriptID] = true
+			t, err := load.DecodeTail(c.Tail)
+			if err != nil { // read as if there were none; the pass replaces it
+				j.Log.Warn().Err(err).Int64("script_id", c.Key.Series.ScriptID).Msg("change tail does not decode: reading the runs instead")
+				continue
+			}
+			tails[c.Key.Series.ScriptID] = t
+			continue
+		}
 		stored[c.Key.Series.ScriptID] = append(stored[c.Key.Series.ScriptID], c.Key)
 		if c.Key.IsQuietMark() {
 			marks[c.Key.Series] = c.QuietFrom
@@ -344,8 +372,10 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		}
 	}
 	wins := map[int64]*changeWindow{}
+	today, useTails := transform.DayOf(asOf, j.Zone), j.tailsApply()
 	for _, id := range ids {
-		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r, marks: local}
+		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r, marks: local,
+			stored: tails[id], hasTail: hasTail[id], tails: useTails, cut: today, version: version}
 		if local {
 			w.first = pending[id].First
 			// Series with a quiet mark are checked against it first; when
@@ -356,6 +386,11 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, opt.LargestScale()))
 			} else {
 				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
+			}
+			w.planned = w.from
+			if t, from := tailUsable(tails[id], w.first, counts[id]); useTails && t != nil {
+				w.tail, w.from = t, from
+				sum.Detect.Tails++
 			}
 		}
 		wins[id] = w
@@ -377,7 +412,12 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		todo = todo[:0:0]
 		for id, res := range short {
 			w := wins[id]
-			w.from = readFrom(counts[id], w.from, res.need)
+			if w.tail != nil { // the tail was not enough: read as without it
+				w.tail, w.from = nil, w.planned
+				sum.Detect.Tails--
+			} else {
+				w.from = readFrom(counts[id], w.from, res.need)
+			}
 			todo = append(todo, id)
 		}
 		sum.Detect.Rereads += int64(len(short))
@@ -430,12 +470,12 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 				switch {
 				case err != nil:
 					workErr = err
-				case len(res.need) > 0:
+				case len(res.need) > 0 || res.retail:
 					short[sc.id] = res
 				default:
 					sum.Detect.Scripts++
 					for _, r := range rows {
-						if !r.Key.IsQuietMark() {
+						if r.Key.IsChangePoint() {
 							sum.Detect.Changes++
 						}
 					}
@@ -462,7 +502,10 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 			w := wins[id]
 			w.from = from
 			w.before = nil
-			if w.first > transform.MinDay {
+			switch {
+			case w.tail != nil:
+				w.before = tailBefore(w.tail)
+			case w.first > transform.MinDay:
 				w.before = seriesBefore(counts[id], from)
 			}
 		}
@@ -479,7 +522,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					return nil
 				}
 				seen[curID] = true
-				sum.Detect.RunsRead += int64(len(cur.id))
+				sum.Detect.RunsRead += int64(len(cur.id) - cur.tailRuns)
 				work <- script{curID, cur}
 				cur = nil
 				batch.mu.Lock()
@@ -493,7 +536,10 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					}
 				}
 				if cur == nil {
-					cur, curID = newScriptRuns(nil, j.Zone), id
+					cur, curID = wins[id].start(j.Zone), id
+				}
+				if t := wins[id].tail; t != nil && !t.Last.Less(load.RunKey{OrderedAtUS: r.OrderedAt.UnixMicro(), RunID: r.ID}) {
+					return nil // in the tail
 				}
 				cur.add(r, j.Zone)
 				return nil
@@ -512,7 +558,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 	if readErr == nil {
 		for _, id := range ids { // no counted run from its start day on
 			if !seen[id] {
-				work <- script{id, newScriptRuns(nil, j.Zone)}
+				work <- script{id, wins[id].start(j.Zone)}
 			}
 		}
 	}
@@ -567,7 +613,10 @@ type scriptResult struct {
 	// need: series with fewer than 2r values before their first changed
 	// one that may have more before w.from, and how many more each needs
 	// (nothing else is set: the script is read again).
-	need     map[int32]int
+	need map[int32]int
+	// retail: the tail did not serve (too few values, or a change point
+	// whose samples reach its runs): read again as without it.
+	retail   bool
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
 	notQuiet int // series of a quiet read not proved unchanged (recomputed)
@@ -599,6 +648,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// are replaced; whole[k]: all of them are.
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
+	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
 	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
 		if s == nil {
@@ -619,6 +669,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			}
 			if ok {
 				res.quiet++
+				markOf[k] = marks[load.SeriesKey{ScriptID: id, StepIndex: k}]
 				continue
 			}
 			// Not proved unchanged: the bounded recompute, which may need
@@ -628,6 +679,9 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		a := max(0, p-2*w.r)
 		atStart := !w.before[k] && a == 0
 		if !atStart && p < 2*w.r {
+			if w.tail != nil {
+				return scriptResult{retail: true}, nil
+			}
 			if res.need == nil {
 				res.need = map[int32]int{}
 			}
@@ -647,10 +701,14 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 				continue // depends on values before the slice
 			}
 			cp.Index += a
+			if sr.reachesTail(s, cp.Index-cp.RunsBefore) {
+				return scriptResult{retail: true}, nil
+			}
 			res.rows = append(res.rows, changeRow(id, sr, s, cp.Index, cp))
 		}
 		if mark, ok := quietMark(id, s, sr, a, last, atStart, opt); ok && w.marks {
 			res.rows = append(res.rows, mark)
+			markOf[k] = mark.QuietFrom
 		}
 		if atStart {
 			whole[k] = true
@@ -662,6 +720,25 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	}
 	if res.need != nil {
 		return scriptResult{need: res.need}, nil
+	}
+	// The script's change tail, for the next pass (changetail.go).
+	var tail *load.ChangeTail
+	if w.marks && w.tails {
+		// A series whose mark is before the cut keeps 2S values (enough for
+		// its next quiet check); the others 2r (the bounded recompute). A
+		// quiet check that fails then sends the script back to the read.
+		keep := func(k int32, last load.RunKey) int {
+			if m, ok := markOf[k]; ok && !last.Less(m) {
+				return quietTail(opt)
+			}
+			return 2 * w.r
+		}
+		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, w.version)
+	}
+	if tail != nil {
+		res.rows = append(res.rows, load.ChangeRow{Key: load.TailKey(id), Tail: load.EncodeTail(tail)})
+	} else if w.hasTail {
+		res.gone = append(res.gone, load.TailKey(id))
 	}
 	// A change point (or mark) rewritten at the same key replaces the
 	// stored row (a higher version, same sorting key); the others in the
@@ -774,4 +851,14 @@ func (sr *scriptRuns) latestName(which []int32, step int32) transform.NullString
 		}
 	}
 	return transform.NullString{}
+}
+
+// start is the script's runs before its read: its change tail's when the
+// pass uses it.
+func (w *changeWindow) start(loc *time.Location) *scriptRuns {
+	sr := newScriptRuns(nil, loc)
+	if w.tail != nil {
+		sr.addTail(w.tail)
+	}
+	return sr
 }

@@ -231,11 +231,11 @@ func wholeChangesIn(t *testing.T, src *fakeSource, opt transform.ChangeOptions, 
 }
 
 // storedChanges is what the fake sink's duration_changes holds (its view:
-// without the quiet marks).
+// without the quiet marks and change tails).
 func storedChanges(sink *fakeSink) map[load.ChangeKey]load.ChangeRow {
 	out := map[load.ChangeKey]load.ChangeRow{}
 	for k, c := range sink.changes {
-		if !c.deleted && !k.IsQuietMark() {
+		if !c.deleted && k.IsChangePoint() {
 			out[k] = c.row
 		}
 	}
@@ -264,6 +264,7 @@ func checkChangesIn(t *testing.T, stage string, src *fakeSource, sink *fakeSink,
 			t.Fatalf("%s: change point %+v stored, not in the definition: %+v", stage, k, g)
 		}
 	}
+	checkTails(t, stage, src, sink, loc)
 	return len(want)
 }
 
@@ -326,7 +327,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				}
 				today := 30
 				bounded := 0
-				var quietSeries, notQuiet int64
+				var quietSeries, notQuiet, tails, rereads int64
 				for pass := range 14 {
 					var did []string
 					for range 1 + g.r.IntN(4) {
@@ -369,6 +370,8 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 						}
 						quietSeries += sum.Detect.QuietSeries
 						notQuiet += sum.Detect.NotQuiet
+						tails += sum.Detect.Tails
+						rereads += sum.Detect.Rereads
 						return err
 					}
 					stage := fmt.Sprintf("pass %d (%s)", pass, strings.Join(did, ", "))
@@ -392,7 +395,7 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				if bounded == 0 {
 					t.Fatal("no pass read less than half the runs: the recompute was never bounded")
 				}
-				t.Logf("series kept by their quiet mark %d, series recomputed in quiet mode %d", quietSeries, notQuiet)
+				t.Logf("series kept by their quiet mark %d, series recomputed in quiet mode %d, scripts read from their change tail %d, rereads %d", quietSeries, notQuiet, tails, rereads)
 				// Other options (a wider window) and nothing new at the
 				// source: every script is recomputed with them.
 				wider := opt

@@ -151,9 +151,12 @@ type fakeSink struct {
 	// What detection read: each ChangeRuns call, and the runs it returned.
 	changeReads    []fakeChangeRead
 	changeRunsRead int
-	healthDays     map[transform.GroupKey]fakeHealthDay
-	health         map[load.SeriesKey]fakeHealthRow
-	checks         map[int64]fakeCheck
+	// readEarlier: ChangeRuns returns the runs of that many days before the
+	// day asked for as well (a read from an earlier day than planned).
+	readEarlier transform.Day
+	healthDays  map[transform.GroupKey]fakeHealthDay
+	health      map[load.SeriesKey]fakeHealthRow
+	checks      map[int64]fakeCheck
 	// How many groups step health read run by run, and summaries it wrote.
 	healthRunsRead, healthDaysWritten int
 	// loseHealthDays, when set and true, drops a WriteHealthDays: the
@@ -398,7 +401,7 @@ func (s *fakeSink) SeriesCounts(_ context.Context, ids []int64) (map[int64][]loa
 		if !slices.Contains(ids, k.ScriptID) || !g.group.HasDay {
 			continue
 		}
-		c := load.DayCounts{Day: k.Day, Runs: g.group.Day.Success}
+		c := load.DayCounts{Day: k.Day, Runs: g.group.Day.Success, Version: g.version}
 		for _, st := range g.group.Steps {
 			c.StepIndex = append(c.StepIndex, st.StepIndex)
 			c.StepSuccess = append(c.StepSuccess, st.Attempts-st.Failures)
@@ -416,6 +419,9 @@ func (s *fakeSink) SeriesCounts(_ context.Context, ids []int64) (map[int64][]loa
 // with only the columns it selects.
 func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day, fn load.RunFunc) error {
 	s.changeReads = append(s.changeReads, fakeChangeRead{ids: slices.Clone(ids), from: from})
+	if from > transform.MinDay {
+		from -= s.readEarlier // more runs than asked: the job must not take them twice
+	}
 	by := map[int64][]transform.Run{}
 	for k, row := range s.runs {
 		r := row.run
@@ -464,7 +470,7 @@ func (s *fakeSink) StoredChanges(_ context.Context, ids []int64) ([]load.StoredC
 	var out []load.StoredChange
 	for k, c := range s.changes {
 		if !c.deleted && slices.Contains(ids, k.Series.ScriptID) {
-			out = append(out, load.StoredChange{Key: k, QuietFrom: c.row.QuietFrom})
+			out = append(out, load.StoredChange{Key: k, QuietFrom: c.row.QuietFrom, Tail: c.row.Tail})
 		}
 	}
 	return out, nil

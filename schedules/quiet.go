@@ -69,7 +69,9 @@ func (m quietMarks) quiet(id int64, s *series, sr *scriptRuns, p int, opt transf
 	if runKeyLess(sr.key(s.runs[p-1]), mark) {
 		return false, nil
 	}
-	last, err := transform.LastScanPass(s.values[p-tail:], opt)
+	// Of the tail's tests, those whose windows reach p: the others are old
+	// ones, after the mark's last passing test (LastScanPassReaching).
+	last, err := transform.LastScanPassReaching(s.values[p-tail:], tail, opt)
 	return last == -1, err
 }
 

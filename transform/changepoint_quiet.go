@@ -1,5 +1,11 @@
 package transform
 
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
 // Quiet ends: what lets a pass prove that new values at the end of a long
 // series changed none of its change points, from a short tail alone.
 //
@@ -63,4 +69,37 @@ func DetectChangesAndLastPass(values []float64, days []Day, opt ChangeOptions) (
 func LastScanPass(values []float64, opt ChangeOptions) (int, error) {
 	_, last, err := detectChanges(values, nil, opt)
 	return last, err
+}
+
+// LastScanPassReaching is the last position i of values whose scan test
+// passed at some scale s among the tests whose windows reach position from
+// (i + s > from; −1: none) — condition (b) above, with from = p. The other
+// tests of a tail are old ones, which did not pass by (a): LastScanPass
+// over the 2S values before p ran them all, about twice the work (a pass
+// at 1M runs checks ~1,600 quiet series). Each scale scans only
+// values[lo−s:], lo the first position tested at it.
+func LastScanPassReaching(values []float64, from int, opt ChangeOptions) (int, error) {
+	if opt.Window < 2 || opt.ConfirmWindow < 0 || (opt.ConfirmWindow > 0 && opt.ConfirmWindow < opt.Window) {
+		return -1, fmt.Errorf("%w: window %d, confirm window %d", ErrChangeOptions, opt.Window, opt.ConfirmWindow)
+	}
+	for i, v := range values {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return -1, fmt.Errorf("change detection: value %d is %v; a duration series holds finite, non-negative values", i, v)
+		}
+	}
+	s := &changeScanner{opt: opt}
+	last := -1
+	var passing []candidate
+	for _, sw := range opt.scales() {
+		lo := max(sw, from-sw+1)
+		if lo > len(values)-sw {
+			continue // no test of this scale reaches from
+		}
+		sub := values[lo-sw:]
+		passing = s.passingAt(sub, sw, slices.ContainsFunc(sub, isNegativeZero), passing[:0])
+		if len(passing) > 0 {
+			last = max(last, lo-sw+passing[len(passing)-1].i)
+		}
+	}
+	return last, nil
 }

@@ -81,6 +81,15 @@ func TestQuietEndKeepsChangePoints(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// With (a), the tests that reach p are the only ones of the
+				// tail that can pass: the job's check runs those alone.
+				reaching, err := LastScanPassReaching(next[p-s2:], s2, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if lastOld < p-m && (reaching == -1) != (tail == -1) {
+					t.Fatalf("trial %d (n %d, p %d): the tail's last passing test %d, of those reaching p %d", trial, n, p, tail, reaching)
+				}
 				want, err := DetectChanges(old, oldDays, opt)
 				if err != nil {
 					t.Fatal(err)
@@ -110,10 +119,11 @@ func TestQuietEndKeepsChangePoints(t *testing.T) {
 // TestLastScanPassMatchesEveryTest: LastScanPass is the last position
 // whose scan test passes at some scale, found here by testing every split
 // of every scale with the reference scan's test (the scan itself skips
-// most of them).
+// most of them); LastScanPassReaching the same among the splits whose
+// windows reach a random position.
 func TestLastScanPassMatchesEveryTest(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
-	found := 0
+	found, reachingFound := 0, 0
 	for trial := range 200 {
 		opt := DefaultChangeOptions()
 		if trial%2 == 1 {
@@ -137,11 +147,27 @@ func TestLastScanPassMatchesEveryTest(t *testing.T) {
 		if got != want {
 			t.Fatalf("trial %d (n %d, %+v): last passing test %d, want %d", trial, n, opt, got, want)
 		}
+		// The tests whose windows reach a random position from.
+		from := r.IntN(n + 1)
+		wantReaching := -1
+		for _, s := range refScales(opt) {
+			for i := max(s, from-s+1); i <= n-s; i++ {
+				if ref.test(values[i-s:i], values[i:i+s]).pass {
+					wantReaching = max(wantReaching, i)
+				}
+			}
+		}
+		if got, err := LastScanPassReaching(values, from, opt); err != nil || got != wantReaching {
+			t.Fatalf("trial %d (n %d, from %d, %+v): last passing test reaching it %d (%v), want %d", trial, n, from, opt, got, err, wantReaching)
+		}
+		if wantReaching >= 0 {
+			reachingFound++
+		}
 		if want >= 0 {
 			found++
 		}
 	}
-	if found < 50 {
-		t.Fatalf("only %d series with a passing test", found)
+	if found < 50 || reachingFound < 20 {
+		t.Fatalf("only %d series with a passing test, %d with one reaching the position", found, reachingFound)
 	}
 }

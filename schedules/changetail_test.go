@@ -1,0 +1,302 @@
+package schedules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/scriptstats/scriptstats/load"
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// TestChangeTailsKeepChangePoints: passes of mostly new runs on the
+// current day (the path the change tails serve), now and then a new day,
+// a planted shift, a late run, a rewrite, a move, a delete found by a
+// backfill, the last days of a script rewritten (a shift in its tail), or a
+// pass killed at a random crash window (then one more run);
+// after every completed pass the stored change points equal DetectChanges
+// over every whole series built from the fake source (every column). It
+// checks that tails were used and that passes using them read only the
+// runs from their cut day. The sink returns the runs of 0, 1 or 2 more
+// days than asked (the runs before a tail's cut must not be taken twice).
+func TestChangeTailsKeepChangePoints(t *testing.T) {
+	ctx := context.Background()
+	for name, opt := range localOptions(t) {
+		t.Run(name, func(t *testing.T) {
+			var tails, rereads, tailPasses int64
+			for seed := range uint64(3) {
+				g := newDetectStory(300 + seed)
+				g.days(1, 0, 30, 12)
+				g.days(2, 0, 30, 20)
+				for _, script := range []int64{5, 6} {
+					g.calm[script] = true
+					g.days(script, 0, 30, 30)
+				}
+				scripts := []int64{1, 2, 5, 6}
+				sink := newFakeSink()
+				sink.readEarlier = transform.Day(seed) // the runs of more days than asked come back
+				job := func(crashAfter int) *Job { return crashingJob(g.src, sink, opt, crashAfter) }
+				if _, err := job(0).Run(ctx, RunOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				checkChanges(t, "first load", g.src, sink, opt)
+				today := 30
+				for pass := range 30 {
+					var did []string
+					if g.r.IntN(4) == 0 {
+						today++
+					}
+					for range 1 + g.r.IntN(3) {
+						script := scripts[g.r.IntN(len(scripts))]
+						if g.r.IntN(10) == 0 { // a planted shift from here on
+							for i := range g.levels[script] {
+								g.levels[script][i] *= 1.6
+							}
+							did = append(did, fmt.Sprintf("%d shifted", script))
+						}
+						for range 1 + g.r.IntN(15) {
+							g.run(script, today, 1+g.r.IntN(1400))
+						}
+						did = append(did, fmt.Sprintf("new runs of %d on day %d", script, today))
+					}
+					backfill := false
+					switch g.r.IntN(12) {
+					case 0:
+						d := g.r.IntN(today + 1)
+						g.run(scripts[g.r.IntN(len(scripts))], d, g.r.IntN(1440))
+						did = append(did, fmt.Sprintf("a late run on day %d", d))
+					case 1:
+						id := g.someRun()
+						g.rewrite(id, func(r *transform.SourceRun) { r.Duration.Float64 *= 3 })
+						did = append(did, fmt.Sprintf("run %d rewritten", id))
+					case 2:
+						did = append(did, g.moveSomeRun())
+					case 3:
+						delete(g.src.runs, g.someRun())
+						did, backfill = append(did, "a delete"), true
+					case 4, 5: // the last days of a script rewritten: a shift in its tail
+						script, from := scripts[g.r.IntN(len(scripts))], max(0, today-1-g.r.IntN(4))
+						for id, r := range g.src.runs {
+							if d := int(r.StartedAt.Time.Sub(g.start) / (24 * time.Hour)); r.ScriptID == script && d >= from && d < today {
+								g.rewrite(id, func(r *transform.SourceRun) { r.Duration.Float64 *= 2.5 })
+							}
+						}
+						did = append(did, fmt.Sprintf("script %d's days %d to %d rewritten ×2.5", script, from, today-1))
+					}
+					passOf := func(j *Job) (Summary, error) {
+						if backfill {
+							from := transform.DayOf(g.start, time.UTC) - 1
+							return j.Backfill(ctx, from, from+transform.Day(today+2))
+						}
+						return j.Run(ctx, RunOptions{})
+					}
+					stage := fmt.Sprintf("seed %d pass %d (%v)", seed, pass, did)
+					if g.r.IntN(4) == 0 {
+						crash := 1 + g.r.IntN(12)
+						if _, err := passOf(job(crash)); err != nil && !errors.Is(err, errCrash) {
+							t.Fatal(err)
+						}
+						g.run(scripts[g.r.IntN(len(scripts))], today, 1+g.r.IntN(1400))
+						stage += fmt.Sprintf(", killed at crash window %d, one more run", crash)
+					}
+					reads, minCut := len(sink.changeReads), transform.MaxDay
+					for k, c := range sink.changes {
+						if k.IsTail() && !c.deleted {
+							tl, err := load.DecodeTail(c.row.Tail)
+							if err != nil {
+								t.Fatalf("%s: stored tail of script %d: %v", stage, k.Series.ScriptID, err)
+							}
+							minCut = min(minCut, tl.Cut)
+						}
+					}
+					sum, err := passOf(job(0))
+					if err != nil {
+						t.Fatalf("%s: %v", stage, err)
+					}
+					checkChanges(t, stage, g.src, sink, opt)
+					tails += sum.Detect.Tails
+					rereads += sum.Detect.Rereads
+					if sum.Detect.Tails > 0 && sum.Detect.Tails == sum.Detect.Scripts && sum.Detect.Rereads == 0 {
+						tailPasses++
+						// Every script came from its tail: no read starts
+						// before a tail's cut day.
+						for _, rd := range sink.changeReads[reads:] {
+							if rd.from < minCut {
+								t.Fatalf("%s: every script from its tail, yet a read from day %v, before every cut (%v)", stage, rd.from, minCut)
+							}
+						}
+					}
+				}
+			}
+			t.Logf("scripts read from their change tail %d, rereads %d, passes with every script from its tail %d", tails, rereads, tailPasses)
+			if tails == 0 || tailPasses == 0 {
+				t.Fatalf("tails %d, passes served by tails alone %d: the test must take the tails' path", tails, tailPasses)
+			}
+		})
+	}
+}
+
+// TestChangeTailVersionGuard: a tail is used whole when the first changed
+// day is after its days, cut before that day when it is one of them (a
+// Plain tail only), and not at all when a group of the days it gives has a
+// greater version.
+func TestChangeTailVersionGuard(t *testing.T) {
+	tail := &load.ChangeTail{Version: 10, MaxDay: 5, Cut: 6, Plain: true,
+		Runs: []load.RunKey{{OrderedAtUS: 1, RunID: 1}, {OrderedAtUS: 2, RunID: 2}, {OrderedAtUS: 3, RunID: 3}},
+		Days: []transform.Day{3, 4, 5},
+		Series: []load.TailSeries{{Step: load.RunSeries, Whole: true, Runs: []int32{0, 1, 2}, Values: []float64{1, 2, 3}},
+			{Step: 4, Runs: []int32{2}, Values: []float64{7}}}}
+	counts := []load.DayCounts{{Day: 3, Version: 8}, {Day: 4, Version: 9}, {Day: 5, Version: 10}, {Day: 6, Version: 12}}
+	if got, from := tailUsable(tail, 6, counts); got != tail || from != 6 {
+		t.Fatalf("got %+v from %v, want the whole tail from its cut", got, from)
+	}
+	got, from := tailUsable(tail, 5, counts)
+	if got == nil || from != 5 || len(got.Runs) != 2 || got.Last != tail.Runs[1] || len(got.Series) != 2 ||
+		fmt.Sprint(got.Series[0].Values) != "[1 2]" || len(got.Series[1].Values) != 0 || got.Series[1].Whole {
+		t.Fatalf("cut at day 5: got %+v from %v", got, from)
+	}
+	if got, _ := tailUsable(tail, 3, counts); got != nil {
+		t.Fatalf("cut at day 3: nothing before it, got %+v", got)
+	}
+	counts[1].Version = 11 // day 4 rewritten after the tail
+	if got, _ := tailUsable(tail, 6, counts); got != nil {
+		t.Fatal("tail used though a group of its days was rewritten after it")
+	}
+	if got, _ := tailUsable(tail, 5, counts); got != nil {
+		t.Fatal("tail cut at day 5 used though day 4 was rewritten after it")
+	}
+	counts[1].Version = 9
+	tail.Plain = false
+	if got, _ := tailUsable(tail, 5, counts); got != nil {
+		t.Fatal("a tail that is not Plain cut before one of its days")
+	}
+	if got, _ := tailUsable(nil, 6, counts); got != nil {
+		t.Fatal("no tail, yet used")
+	}
+}
+
+// TestChangeTailRoundTrip: a tail comes back equal, odd values bit for bit.
+func TestChangeTailRoundTrip(t *testing.T) {
+	tail := &load.ChangeTail{Version: 1 << 62, MaxDay: 20000, Plain: true, Cut: 20001, Last: load.RunKey{OrderedAtUS: -5, RunID: 1 << 40},
+		Runs: []load.RunKey{{OrderedAtUS: -100, RunID: 7}, {OrderedAtUS: -100, RunID: 3}, {OrderedAtUS: 1 << 50, RunID: -2}},
+		Days: []transform.Day{19999, 19999, 20000},
+		Series: []load.TailSeries{
+			{Step: load.RunSeries, Whole: true, Runs: []int32{0, 1, 2}, Values: []float64{1.234, math.Copysign(0, -1), 1e300}},
+			{Step: -3, Runs: []int32{2}, Values: []float64{math.SmallestNonzeroFloat64}},
+			{Step: 7, Runs: []int32{0, 2}, Values: []float64{0.1 + 0.2, 4503599627370.495}},
+		}}
+	got, err := load.DecodeTail(load.EncodeTail(tail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%+v", got.Runs) != fmt.Sprintf("%+v", tail.Runs) || got.Version != tail.Version || got.MaxDay != tail.MaxDay || got.Plain != tail.Plain ||
+		got.Cut != tail.Cut || got.Last != tail.Last || fmt.Sprint(got.Days) != fmt.Sprint(tail.Days) || len(got.Series) != len(tail.Series) {
+		t.Fatalf("got %+v, want %+v", got, tail)
+	}
+	for i, s := range tail.Series {
+		g := got.Series[i]
+		if g.Step != s.Step || g.Whole != s.Whole || fmt.Sprint(g.Runs) != fmt.Sprint(s.Runs) || len(g.Values) != len(s.Values) {
+			t.Fatalf("series %d: got %+v, want %+v", i, g, s)
+		}
+		for k, v := range s.Values {
+			if math.Float64bits(g.Values[k]) != math.Float64bits(v) {
+				t.Fatalf("series %d value %d: got %v (%x), want %v (%x)", i, k, g.Values[k], math.Float64bits(g.Values[k]), v, math.Float64bits(v))
+			}
+		}
+	}
+	enc := load.EncodeTail(tail)
+	for n := range len(enc) {
+		if _, err := load.DecodeTail(enc[:n]); err == nil {
+			t.Fatalf("a tail cut to %d of %d bytes decoded", n, len(enc))
+		}
+	}
+}
+
+// checkTails checks every stored change tail against the source's series
+// (built here, as the definition builds them): each of its series holds
+// the last values before its cut, bit for bit, with their runs' keys and
+// days, starting at the series' first value when it says so; every series
+// with values before the cut is there; every run between the tail's first
+// and the cut is on a day ≤ MaxDay, and every run after it on or after the
+// cut day (what a pass that uses it reads). After a completed pass every
+// stored tail must be current: a script changed since its tail was written
+// is pending in that pass, which writes it again.
+func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc *time.Location) {
+	t.Helper()
+	by := map[int64][]transform.Run{}
+	for _, sr := range src.runs {
+		r, _, ok := transform.Normalize(sr, loc, transform.DefaultLimits)
+		if ok && r.Class != transform.StatusUnfinished {
+			by[r.ScriptID] = append(by[r.ScriptID], r)
+		}
+	}
+	for k, c := range sink.changes {
+		if !k.IsTail() || c.deleted {
+			continue
+		}
+		id := k.Series.ScriptID
+		tail, err := load.DecodeTail(c.row.Tail)
+		if err != nil {
+			t.Fatalf("%s: tail of script %d: %v", stage, id, err)
+		}
+		runs := by[id]
+		slices.SortFunc(runs, func(a, b transform.Run) int {
+			if c := a.OrderedAt.Compare(b.OrderedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		key := func(i int) load.RunKey {
+			return load.RunKey{OrderedAtUS: runs[i].OrderedAt.UnixMicro(), RunID: runs[i].ID}
+		}
+		series := refScriptSeries(runs, loc)
+		inTail := map[int32]bool{}
+		for _, ts := range tail.Series {
+			inTail[ts.Step] = true
+			ref := series[ts.Step]
+			if ref == nil {
+				t.Fatalf("%s: script %d: tail of series %d, which has no value", stage, id, ts.Step)
+			}
+			n := 0 // values before the cut
+			for n < len(ref.values) && !tail.Last.Less(key(ref.runs[n])) {
+				n++
+			}
+			a := n - len(ts.Values)
+			if a < 0 || (ts.Whole && a != 0) {
+				t.Fatalf("%s: script %d series %d: tail of %d values (whole %v), the series has %d before the cut", stage, id, ts.Step, len(ts.Values), ts.Whole, n)
+			}
+			for i, v := range ts.Values {
+				ri := ref.runs[a+i]
+				got := tail.Runs[ts.Runs[i]]
+				if math.Float64bits(v) != math.Float64bits(ref.values[a+i]) || got != key(ri) || tail.Days[ts.Runs[i]] != transform.DayOf(runs[ri].OrderedAt, loc) {
+					t.Fatalf("%s: script %d series %d value %d: tail %v at %+v day %v, source %v at %+v", stage, id, ts.Step, i, v, got, tail.Days[ts.Runs[i]], ref.values[a+i], key(ri))
+				}
+			}
+		}
+		for step, ref := range series {
+			if len(ref.values) > 0 && !inTail[step] && !tail.Last.Less(key(ref.runs[0])) {
+				t.Fatalf("%s: script %d: series %d has values before the cut, not in the tail", stage, id, step)
+			}
+		}
+		if len(tail.Runs) == 0 || !tail.Plain {
+			t.Fatalf("%s: script %d: a tail without runs, or not Plain (every run here is on its day): %+v", stage, id, tail)
+		}
+		for i := range runs {
+			switch k := key(i); {
+			case k.Less(tail.Runs[0]):
+			case !tail.Last.Less(k):
+				if d := max(runs[i].Day, transform.DayOf(runs[i].OrderedAt, loc)); d > tail.MaxDay {
+					t.Fatalf("%s: script %d: run %d in the tail's span on day %v, after its MaxDay %v", stage, id, runs[i].ID, d, tail.MaxDay)
+				}
+			default:
+				if d := min(runs[i].Day, transform.DayOf(runs[i].OrderedAt, loc)); d < tail.Cut {
+					t.Fatalf("%s: script %d: run %d after the tail's last run on day %v, before its cut %v", stage, id, runs[i].ID, d, tail.Cut)
+				}
+			}
+		}
+	}
+}

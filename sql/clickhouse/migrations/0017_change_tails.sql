@@ -1,0 +1,17 @@
+-- Change tails (issue #10, the cost of detection in an incremental pass).
+-- Per script the job keeps, in duration_changes_state itself, one row at the
+-- key (script_id, step_index −2147483648, 2^63 − 1, 1) — beside the run
+-- series' quiet mark (run_id 0), after every change point — whose tail holds
+-- the last values of each of the script's duration series before a cut day,
+-- with their runs' keys and days, packed (load/changetail.go). A pass whose
+-- changes all come after the tail's days takes the values before the cut
+-- from it and reads only the runs from the cut day on, instead of reading
+-- 2r values of every series back from runs_state (docs/detection.md, "In the
+-- job", change tails).
+--
+-- Like the quiet marks, the tail lives in the change points' table so that it
+-- is written in the same INSERT as the script's change points and marks; it
+-- also names the version of the pass that wrote it, checked against the
+-- groups' versions before it is used. The view leaves it out (ordered_at_us
+-- 2^63 − 1, like the marks).
+ALTER TABLE duration_changes_state ADD COLUMN IF NOT EXISTS tail String DEFAULT '';
