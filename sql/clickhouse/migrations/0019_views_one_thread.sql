@@ -11,9 +11,10 @@
 -- planning (~6 ms) is the rest; see docs/performance.md, "Seventh round".
 --
 -- 1. groups_for_views writes Compact parts (all columns in one file) up to
---    1 GiB of uncompressed data. The table holds a row per script and day:
---    1.7-2.3 MB compressed per 10,000 groups, so a part stays Compact up to
---    millions of groups; a bigger one is Wide again. Each column of a
+--    1 GiB of uncompressed data. The table holds a row per script and day,
+--    ~1.1 KB before compression (20 MB for the 18,000 groups of the bench's
+--    1M history), so a part stays Compact up to about a million groups; a
+--    bigger one is Wide again. Each column of a
 --    granule is still compressed on its own (one block per granule, 0010), so
 --    a question reads the columns it asks for. Parts written before this
 --    migration stay Wide until a background merge rewrites them (the same
