@@ -49,9 +49,9 @@ type runBlockStore interface {
 
 // A first load writes runs_state firstLoadInsertBatches batches to an
 // INSERT, up to firstLoadInsertRuns runs (or one batch, when that is
-// larger). A block holds its runs in the driver's columns: ~90 MiB more
-// peak RSS at 50,000 runs than a batch of 20,000, ~190 MiB at 100,000
-// (docs/performance.md, "Seventh round").
+// larger). A block holds its runs in the driver's columns: a 1M first
+// load peaked at ~420 MiB RSS with 60,000-run blocks against ~340 without,
+// ~530 with 100,000 (docs/performance.md, "Seventh round").
 const (
 	firstLoadInsertBatches = 3
 	firstLoadInsertRuns    = 60_000
