@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -42,11 +44,6 @@ func (s *Sink) InsertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 }
 
 func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertRuns)
-	if err != nil {
-		return sinkErrorf("clickhouse insert runs: %w", err)
-	}
-	defer batch.Abort()
 	cols := newRunColumns(len(runs) + len(gone))
 	for i := range runs {
 		cols.addRun(&runs[i])
@@ -54,6 +51,78 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 	for _, g := range gone {
 		cols.addTombstone(g)
 	}
+	return s.sendRuns(ctx, cols, version)
+}
+
+// RunBlock gathers runs_state rows for one INSERT across several of the
+// loader's batches (a first load: docs/performance.md, "Seventh round").
+// The rows are copied into the driver's columns as they are added, so the
+// runs added can be reused at once; the block holds no connection (the
+// driver's ReleaseConnection) and the INSERT is sent whole by
+// InsertRunBlock: no query stays open while the block fills.
+type RunBlock struct {
+	batch   driver.Batch
+	version uint64
+	rows    int
+}
+
+// NewRunBlock starts an empty block of rows written with version.
+func (s *Sink) NewRunBlock(ctx context.Context, version uint64) (*RunBlock, error) {
+	var batch driver.Batch
+	err := s.retry(ctx, func() error {
+		var err error
+		batch, err = s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertRuns, driver.WithReleaseConnection())
+		if err != nil {
+			return sinkErrorf("clickhouse insert runs: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &RunBlock{batch: batch, version: version}, nil
+}
+
+// Add copies runs into the block.
+func (b *RunBlock) Add(runs []transform.Run) error {
+	cols := newRunColumns(len(runs))
+	for i := range runs {
+		cols.addRun(&runs[i])
+	}
+	if err := cols.appendTo(b.batch, b.version); err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
+	}
+	b.rows += len(runs)
+	return nil
+}
+
+// Len is the number of runs in the block.
+func (b *RunBlock) Len() int { return b.rows }
+
+// Abort discards the block.
+func (b *RunBlock) Abort() { _ = b.batch.Abort() }
+
+// InsertRunBlock writes the block's runs to runs_state in one INSERT. A
+// retry sends the same rows again (the same versions: FINAL keeps one).
+func (s *Sink) InsertRunBlock(ctx context.Context, b *RunBlock) error {
+	if b.rows == 0 {
+		b.Abort()
+		return nil
+	}
+	return s.retry(ctx, func() error {
+		if err := b.batch.Send(); err != nil {
+			return sinkErrorf("clickhouse insert runs: %w", err)
+		}
+		return nil
+	})
+}
+
+func (s *Sink) sendRuns(ctx context.Context, cols *runColumns, version uint64) error {
+	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertRuns)
+	if err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
+	}
+	defer batch.Abort()
 	if err := cols.appendTo(batch, version); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}

@@ -39,6 +39,28 @@ type runStore interface {
 	RemovePlaces(ctx context.Context, gone []load.Location, version uint64) error
 }
 
+// runBlockStore is a runStore that writes a first load's runs in INSERTs
+// larger than the loader's batches (load.Sink): fewer, larger parts that
+// ClickHouse merges less (docs/performance.md, "Seventh round").
+type runBlockStore interface {
+	NewRunBlock(ctx context.Context, version uint64) (*load.RunBlock, error)
+	InsertRunBlock(ctx context.Context, b *load.RunBlock) error
+}
+
+// A first load writes runs_state firstLoadInsertBatches batches to an
+// INSERT, up to firstLoadInsertRuns runs (or one batch, when that is
+// larger). A block holds its runs in the driver's columns: a 1M first
+// load peaked at ~420 MiB RSS with 60,000-run blocks against ~340 without,
+// ~530 with 100,000 (docs/performance.md, "Seventh round").
+const (
+	firstLoadInsertBatches = 3
+	firstLoadInsertRuns    = 60_000
+)
+
+func (l *runLoader) blockRows() int {
+	return max(min(firstLoadInsertBatches*l.job.BatchSize, firstLoadInsertRuns), l.job.BatchSize)
+}
+
 // runLoader gathers normalized runs into batches and hands each full batch
 // to a writer goroutine, so that reading and normalizing the next batch
 // overlaps with writing this one. At most two batches are in memory besides
@@ -72,6 +94,10 @@ type runLoader struct {
 
 	// Written by the writer only; folded into sum by finish.
 	loaded, moved, deleted int64
+	// A first load's runs not yet written (writer only); blocks is set
+	// on a first load when the store can write blocks.
+	block  *load.RunBlock
+	blocks runBlockStore
 }
 
 func (l *runLoader) batch() *runBatch {
@@ -157,6 +183,12 @@ func (l *runLoader) submit(ctx context.Context) error {
 		l.free = make(chan *runBatch, 2)
 		l.done = make(chan error, 1)
 		l.running = true
+		l.blocks = nil
+		if bs, ok := l.store.(runBlockStore); ok && !l.lookup {
+			// A first load: nothing to look up or tombstone, and a pass
+			// killed before its state starts from empty tables again.
+			l.blocks = bs
+		}
 		go l.writer(ctx, l.work, l.free, l.done)
 	}
 	select {
@@ -226,7 +258,49 @@ func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan
 		default:
 		}
 	}
+	if err == nil && !l.aborting.Load() {
+		err = l.flushBlock(ctx)
+	}
+	if l.block != nil {
+		l.block.Abort()
+		l.block = nil
+	}
 	done <- err
+}
+
+// insertRuns writes runs_state for a batch: at once, or on a first load
+// into the block, written when it is full and at the end.
+func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone []load.Location) error {
+	if l.blocks == nil || len(gone) > 0 {
+		if err := l.flushBlock(ctx); err != nil {
+			return err
+		}
+		return l.store.InsertRuns(ctx, runs, gone, l.version)
+	}
+	rows := l.blockRows()
+	if l.block == nil {
+		b, err := l.blocks.NewRunBlock(ctx, l.version)
+		if err != nil {
+			return err
+		}
+		l.block = b
+	}
+	if err := l.block.Add(runs); err != nil {
+		return err
+	}
+	if l.block.Len() >= rows {
+		return l.flushBlock(ctx)
+	}
+	return nil
+}
+
+func (l *runLoader) flushBlock(ctx context.Context) error {
+	if l.block == nil || l.block.Len() == 0 {
+		return nil
+	}
+	err := l.blocks.InsertRunBlock(ctx, l.block)
+	l.block = nil
+	return err
 }
 
 // write writes one batch so that a pass killed between any two of its
@@ -237,6 +311,11 @@ func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan
 //  3. add the new places to run_places (live);
 //  4. write runs_state: the runs, and a tombstone at every other place;
 //  5. remove those other places from run_places.
+//
+// A first load (nothing stored, nothing to look up) writes step 4 for
+// several batches at once (insertRuns): its places are in run_places
+// before its runs all the same, and a first load killed before its state
+// is written starts again from empty tables.
 //
 // run_places thus always holds every place live in runs_state (3 before 4,
 // 5 after 4), and a run left live at an old place by a killed pass is found
@@ -324,7 +403,7 @@ func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	if err := l.job.failpoint(ctx, fpAfterPlacesAdd); err != nil {
 		return err
 	}
-	if err := l.store.InsertRuns(ctx, b.runs, gone, l.version); err != nil {
+	if err := l.insertRuns(ctx, b.runs, gone); err != nil {
 		return err
 	}
 	if err := l.job.failpoint(ctx, fpMidRunsInsert); err != nil {
