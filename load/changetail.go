@@ -188,14 +188,14 @@ func (d *tailReader) uvarint() uint64 {
 	return v
 }
 
+// varint is binary.Varint's encoding: the uvarint of the zig-zag.
 func (d *tailReader) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err, d.b = errTailCut, nil
-		return 0
+	ux := d.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	d.b = d.b[n:]
-	return v
+	return x
 }
 
 func (d *tailReader) byte() byte {
