@@ -128,11 +128,10 @@ var errTailCut = errors.New("change tail: cut short")
 
 // DecodeTail unpacks a tail written by EncodeTail.
 func DecodeTail(s string) (*ChangeTail, error) {
-	d := tailReader{b: []byte(s)}
-	if len(d.b) == 0 || d.b[0] != tailFormat {
+	if len(s) == 0 || s[0] != tailFormat {
 		return nil, fmt.Errorf("change tail: unknown format")
 	}
-	d.b = d.b[1:]
+	d := tailReader{packedReader{b: s, pos: 1, bad: errTailCut}}
 	t := &ChangeTail{Version: d.uvarint()}
 	t.MaxDay = transform.Day(d.varint())
 	t.Plain = d.byte() == 1
@@ -167,53 +166,21 @@ func DecodeTail(s string) (*ChangeTail, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	if len(d.b) != 0 {
-		return nil, fmt.Errorf("change tail: %d bytes after the end", len(d.b))
+	if d.left() != 0 {
+		return nil, fmt.Errorf("change tail: %d bytes after the end", d.left())
 	}
 	return t, nil
 }
 
-type tailReader struct {
-	b   []byte
-	err error
-}
-
-func (d *tailReader) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err, d.b = errTailCut, nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// varint is binary.Varint's encoding: the uvarint of the zig-zag.
-func (d *tailReader) varint() int64 {
-	ux := d.uvarint()
-	x := int64(ux >> 1)
-	if ux&1 != 0 {
-		x = ^x
-	}
-	return x
-}
-
-func (d *tailReader) byte() byte {
-	if len(d.b) == 0 {
-		d.err = errTailCut
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
+// tailReader reads EncodeTail's value, its counts and values too.
+type tailReader struct{ packedReader }
 
 // count reads a count of items of at least min bytes each, bounded by what
 // is left (a corrupt count does not allocate).
 func (d *tailReader) count(min int) int {
 	n := d.uvarint()
-	if n > uint64(len(d.b)/min) {
-		d.err, d.b = errTailCut, nil
+	if n > uint64(d.left()/min) {
+		d.fail()
 		return 0
 	}
 	return int(n)
@@ -226,12 +193,12 @@ func (d *tailReader) value() float64 {
 		m := int64(z>>1) ^ -int64(z&1)
 		return float64(m) / 1000
 	}
-	if len(d.b) < 8 {
-		d.err, d.b = errTailCut, nil
+	if d.left() < 8 {
+		d.fail()
 		return 0
 	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
+	v := math.Float64frombits(binary.LittleEndian.Uint64([]byte(d.b[d.pos : d.pos+8])))
+	d.pos += 8
 	return v
 }
 

@@ -174,44 +174,8 @@ func encodeDaySteps(steps []DayStep) string {
 	return string(b)
 }
 
-// dayStepReader reads a packed value; the first error sticks.
-type dayStepReader struct {
-	b   string
-	pos int
-	err error
-}
-
-func (r *dayStepReader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, k := binary.Uvarint([]byte(r.b[r.pos:min(len(r.b), r.pos+binary.MaxVarintLen64)]))
-	if k <= 0 {
-		r.err = errBadDaySteps
-		return 0
-	}
-	r.pos += k
-	return v
-}
-
-// varint is binary.Varint's zig-zag decoding of a uvarint.
-func (r *dayStepReader) varint() int64 {
-	u := r.uvarint()
-	x := int64(u >> 1)
-	if u&1 != 0 {
-		x = ^x
-	}
-	return x
-}
-
-func (r *dayStepReader) byte() byte {
-	if r.err != nil || r.pos >= len(r.b) {
-		r.err = errBadDaySteps
-		return 0
-	}
-	r.pos++
-	return r.b[r.pos-1]
-}
+// dayStepReader reads encodeDaySteps' packed value, its texts too.
+type dayStepReader struct{ packedReader }
 
 func (r *dayStepReader) text() transform.NullString {
 	if r.err != nil {
@@ -219,7 +183,7 @@ func (r *dayStepReader) text() transform.NullString {
 	}
 	t, next, err := textAt(r.b, r.pos)
 	if err != nil {
-		r.err = errBadDaySteps
+		r.fail()
 		return transform.NullString{}
 	}
 	r.pos = next
@@ -231,7 +195,7 @@ func (r *dayStepReader) text() transform.NullString {
 
 // decodeDaySteps unpacks encodeDaySteps' value of a day.
 func decodeDaySteps(b string, day transform.Day) ([]DayStep, error) {
-	r := dayStepReader{b: b}
+	r := dayStepReader{packedReader{b: b, bad: errBadDaySteps}}
 	n := r.uvarint()
 	if r.err != nil || n > uint64(len(b)) {
 		return nil, errBadDaySteps
