@@ -13,19 +13,19 @@ import (
 // incremental pass read only the runs of its changed days.
 //
 // Every pass that recomputes a script's change points writes, in the same
-// insert as the script's change points and marks, its tail: for each
-// series, the last values before a cut — 2S when the series' quiet mark
-// is before the cut (its next quiet check needs no more), else 2r, and
-// those of the day before the cut on top (a pass that changes that day
-// takes the tail cut before it); the
-// cut: the runs before the first run from which on every run is on or
-// after the cut day (in the zone and stored) — with their runs' keys and
-// days; MaxDay, the greatest day of the
-// runs from the tail's first to the cut; Last, the last run before the cut;
-// and the pass's version. The cut day is the day of the script's last run,
-// or the pass's day when that is earlier (a run dated in the future): the
-// next pass's new runs are on or after it, and the runs of that day are
-// read again.
+// insert as the script's change points and marks, its tail:
+//   - the cut day: the day of the script's last run, or the pass's day when
+//     that is earlier (a run dated in the future). The next pass's new runs
+//     are on or after it, and the runs of that day are read again. The tail
+//     ends before the first run from which on every run is on or after the
+//     cut day (in the zone and stored);
+//   - for each series, its last values before that run — 2S when the
+//     series' quiet mark is before the cut (its next quiet check needs no
+//     more), else 2r — and those of the day before the cut on top (a pass
+//     that changes that day takes the tail cut before it), with their runs'
+//     keys and days;
+//   - MaxDay, the greatest day of the runs from the tail's first to the
+//     cut; Last, the last run before the cut; and the pass's version.
 //
 // A pass uses a script's tail instead of reading 2r values back when
 //   - its first changed day (the journal's, as for the change points) is
@@ -207,8 +207,8 @@ func tailCut(sr *scriptRuns, today transform.Day) transform.Day {
 	return min(last, today)
 }
 
-// reachesTail says a change point's samples (positions lo..hi of s)
-// include a run that came from the tail.
+// reachesTail says a change point's samples, which start at position lo
+// of s, include a run that came from the tail.
 func (sr *scriptRuns) reachesTail(s *series, lo int) bool {
 	return sr.tailRuns > 0 && int(s.runs[lo]) < sr.tailRuns
 }
