@@ -103,7 +103,9 @@ func (b *RunBlock) Len() int { return b.rows }
 func (b *RunBlock) Abort() { _ = b.batch.Abort() }
 
 // InsertRunBlock writes the block's runs to runs_state in one INSERT. A
-// retry sends the same rows again (the same versions: FINAL keeps one).
+// retry sends the same rows again (the driver's Send, called again after a
+// failure, opens a new connection and resends its block; the same versions:
+// FINAL keeps one).
 func (s *Sink) InsertRunBlock(ctx context.Context, b *RunBlock) error {
 	if b.rows == 0 {
 		b.Abort()
