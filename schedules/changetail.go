@@ -124,8 +124,11 @@ func tailBefore(t *load.ChangeTail) map[int32]bool {
 // newTail is the tail of the script's series as sr holds them, cut at day
 // cut (above); nil when no value comes before the cut. before names the
 // series with values before sr's first run; keep says how many values a
-// series keeps, given the last run before the cut.
-func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut transform.Day, keep func(step int32, last load.RunKey) int, version uint64) *load.ChangeTail {
+// series keeps, given the last run before the cut; scans holds the
+// passing scan tests of the series the pass scanned (positions in their
+// values), of which each keeps those of its kept values.
+func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut transform.Day, keep func(step int32, last load.RunKey) int,
+	scans map[int32]transform.ScanTests, version uint64) *load.ChangeTail {
 	// c: every run from c on is on or after the cut day.
 	c := 0
 	for i := len(sr.id) - 1; i >= 0; i-- {
@@ -160,7 +163,7 @@ func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut tr
 		}
 		a := max(0, n-d-keep(k, t.Last))
 		t.Series = append(t.Series, load.TailSeries{Step: k, Whole: a == 0 && !before[k],
-			Runs: slices.Clone(s.runs[a:n]), Values: slices.Clone(s.values[a:n])})
+			Runs: slices.Clone(s.runs[a:n]), Values: slices.Clone(s.values[a:n]), Scan: scans[k].Within(a, n).Shift(-a)})
 		for _, r := range s.runs[a:n] {
 			slot[r] = 0
 		}

@@ -482,6 +482,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					sum.Detect.Values += int64(res.values)
 					sum.Detect.QuietSeries += int64(res.quiet)
 					sum.Detect.NotQuiet += int64(res.notQuiet)
+					sum.Detect.ScanTestsKept += int64(res.scanKept)
 					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
 						workErr = err
 					}
@@ -620,6 +621,7 @@ type scriptResult struct {
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
 	notQuiet int // series of a quiet read not proved unchanged (recomputed)
+	scanKept int // passing scan tests taken from the tail
 }
 
 // scriptChanges computes the change points of a script's series that its
@@ -649,6 +651,16 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
 	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
+	// The passing scan tests the tail keeps for each series (positions in
+	// its values, which come first in s.values), and those of each series
+	// recomputed (positions in s.values), for the new tail.
+	known := map[int32]transform.ScanTests{}
+	if w.tail != nil && w.tail.ScanOptions == opt {
+		for _, ts := range w.tail.Series {
+			known[ts.Step] = ts.Scan
+		}
+	}
+	scans := map[int32]transform.ScanTests{}
 	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
 		if s == nil {
@@ -691,10 +703,13 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		if res.need != nil {
 			continue
 		}
-		cps, last, err := transform.DetectChangesAndLastPass(s.values[a:], sr.days(s, a), opt)
+		kept := known[k].Shift(-a).Within(0, n-a)
+		cps, last, scan, err := transform.DetectChangesWithScan(s.values[a:], sr.days(s, a), opt, kept)
 		if err != nil {
 			return scriptResult{}, err
 		}
+		scans[k] = scan.Shift(a)
+		res.scanKept += len(kept.Tests)
 		res.values += n - a
 		for _, cp := range cps {
 			if !atStart && cp.Index < w.r {
@@ -733,7 +748,10 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			}
 			return 2 * w.r
 		}
-		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, w.version)
+		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, scans, w.version)
+	}
+	if tail != nil {
+		tail.ScanOptions = opt
 	}
 	if tail != nil {
 		res.rows = append(res.rows, load.ChangeRow{Key: load.TailKey(id), Tail: load.EncodeTail(tail)})

@@ -49,6 +49,9 @@ type ScanTests struct {
 // Shift is c for the same series with positions moved by d (a stretch
 // cut at position −d: Shift(−a) for values[a:]).
 func (c ScanTests) Shift(d int) ScanTests {
+	if c.From >= c.To {
+		return ScanTests{}
+	}
 	out := ScanTests{From: c.From + d, To: c.To + d, Tests: make([]ScanTest, len(c.Tests))}
 	for k, t := range c.Tests {
 		t.Index += d
