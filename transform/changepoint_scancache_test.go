@@ -19,10 +19,10 @@ func sameScanTests(a, b ScanTests) bool {
 // p are those of the series the previous pass computed, a tail stretch of
 // them with the previous pass's tests, and the slice this pass computes.
 type scanPass struct {
-	cur, curDays []float64
-	days         []Day
-	known        ScanTests // positions in cur[a:]
-	a            int
+	cur   []float64
+	days  []Day
+	known ScanTests // positions in cur[a:]
+	a     int
 }
 
 // drawScanPass draws the previous pass's series (cur's first p values,
