@@ -2,6 +2,7 @@ package schedules
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"sort"
 
@@ -214,4 +215,30 @@ func tailCut(sr *scriptRuns, today transform.Day) transform.Day {
 // of s, include a run that came from the tail.
 func (sr *scriptRuns) reachesTail(s *series, lo int) bool {
 	return sr.tailRuns > 0 && int(s.runs[lo]) < sr.tailRuns
+}
+
+// tailScan is the scan tests of ts, a series of the script's tail t, with
+// positions in s.values (none when ts is nil or its values are not found
+// there). first says t's values come first in s.values (the pass uses
+// t). Else (a reread from further back left t aside) they are where the
+// read has them: the series' values up to t.Last, as t's series values
+// end at its last run before the cut; the tests are taken only when those
+// values are t's, bit for bit — a scan test is a function of its values
+// alone, so equal values make them the series' tests whatever was read.
+func tailScan(sr *scriptRuns, s *series, ts *load.TailSeries, first bool, t *load.ChangeTail) transform.ScanTests {
+	if ts == nil || ts.Scan.From >= ts.Scan.To {
+		return transform.ScanTests{}
+	}
+	if first {
+		return ts.Scan
+	}
+	c := sort.Search(len(s.runs), func(i int) bool { return t.Last.Less(sr.key(s.runs[i])) })
+	at := c - len(ts.Values) // the tail's first value's position (< 0: before the read)
+	lo := max(0, at)
+	for i := lo; i < c; i++ {
+		if math.Float64bits(s.values[i]) != math.Float64bits(ts.Values[i-at]) {
+			return transform.ScanTests{}
+		}
+	}
+	return ts.Scan.Shift(at).Within(lo, c)
 }

@@ -67,6 +67,10 @@ type changeWindow struct {
 	// (changetail.go); planned is where the script is read from without it.
 	tail    *load.ChangeTail
 	planned transform.Day
+	// scanTail: the tail whose scan tests the recompute may take — tail,
+	// or the tail a reread left aside (its values are found in the read:
+	// tailScan).
+	scanTail *load.ChangeTail
 	// stored: the script's change tail as stored (nil: none), replaced or
 	// removed by the pass.
 	stored  *load.ChangeTail
@@ -389,7 +393,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 			}
 			w.planned = w.from
 			if t, from := tailUsable(tails[id], w.first, counts[id]); useTails && t != nil {
-				w.tail, w.from = t, from
+				w.tail, w.scanTail, w.from = t, t, from
 				sum.Detect.Tails++
 			}
 		}
@@ -413,7 +417,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		for id, res := range short {
 			w := wins[id]
 			if w.tail != nil { // the tail was not enough: read as without it
-				w.tail, w.from = nil, w.planned
+				w.tail, w.from = nil, w.planned // (its scan tests may still serve: w.scanTail)
 				sum.Detect.Tails--
 			} else {
 				w.from = readFrom(counts[id], w.from, res.need)
@@ -651,13 +655,13 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
 	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
-	// The passing scan tests the tail keeps for each series (positions in
-	// its values, which come first in s.values), and those of each series
+	// The tail's series whose scan tests the recompute may take
+	// (changetail.go), and the passing scan tests of each series
 	// recomputed (positions in s.values), for the new tail.
-	known := map[int32]transform.ScanTests{}
-	if w.tail != nil && w.tail.ScanOptions == opt {
-		for _, ts := range w.tail.Series {
-			known[ts.Step] = ts.Scan
+	known := map[int32]*load.TailSeries{}
+	if t := w.scanTail; t != nil && t.ScanOptions == opt {
+		for i := range t.Series {
+			known[t.Series[i].Step] = &t.Series[i]
 		}
 	}
 	scans := map[int32]transform.ScanTests{}
@@ -703,13 +707,14 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		if res.need != nil {
 			continue
 		}
-		kept := known[k].Shift(-a).Within(0, n-a)
-		cps, last, scan, err := transform.DetectChangesWithScan(s.values[a:], sr.days(s, a), opt, kept)
+		kept := tailScan(sr, s, known[k], w.tail != nil, w.scanTail).Shift(-a).Within(0, n-a)
+		det, err := transform.DetectChangesWithScan(s.values[a:], sr.days(s, a), opt, kept)
 		if err != nil {
 			return scriptResult{}, err
 		}
-		scans[k] = scan.Shift(a)
-		res.scanKept += len(kept.Tests)
+		cps, last := det.Changes, det.LastPass
+		scans[k] = det.Tests.Shift(a)
+		res.scanKept += det.Taken
 		res.values += n - a
 		for _, cp := range cps {
 			if !atStart && cp.Index < w.r {

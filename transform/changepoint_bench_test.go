@@ -124,7 +124,8 @@ func BenchmarkIncrementalRecompute(b *testing.B) {
 	r, _ := opt.Radius()
 	all, days := benchDurations(3 * r)
 	values, days := all[len(all)-2*r-5:], days[len(all)-2*r-5:]
-	_, _, prev, err := DetectChangesWithScan(values[:2*r], days[:2*r], opt, ScanTests{})
+	det, err := DetectChangesWithScan(values[:2*r], days[:2*r], opt, ScanTests{})
+	prev := det.Tests
 	if err != nil || len(prev.Tests) == 0 {
 		b.Fatalf("%d passing tests, error %v; want the shift's", len(prev.Tests), err)
 	}
@@ -135,7 +136,7 @@ func BenchmarkIncrementalRecompute(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, _, err := DetectChangesWithScan(values, days, opt, c.known); err != nil {
+				if _, err := DetectChangesWithScan(values, days, opt, c.known); err != nil {
 					b.Fatal(err)
 				}
 			}

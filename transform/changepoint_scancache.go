@@ -76,18 +76,31 @@ func (c ScanTests) Within(from, to int) ScanTests {
 	return out
 }
 
+// ScanDetection is what DetectChangesWithScan returns.
+type ScanDetection struct {
+	Changes []ChangePoint
+	// LastPass is the last position whose scan test passed at some scale
+	// (−1: none), as DetectChangesAndLastPass returns it.
+	LastPass int
+	// Tests are every passing scan test of values (From 0, To
+	// len(values)), for a later call on the same series.
+	Tests ScanTests
+	// Taken is how many known tests the scan took (0 when it scanned in
+	// full: the scan alone, a series holding a −0).
+	Taken int
+}
+
 // DetectChangesWithScan is DetectChangesAndLastPass given the passing scan
 // tests of a stretch of values (known; positions in values): those tests
-// are taken as they are and only the others computed. It also returns
-// every passing scan test of values (From 0, To len(values)), for a later
-// call on the same series. known must describe values: a test listed that
-// does not pass on them, or one missing, changes the result.
-func DetectChangesWithScan(values []float64, days []Day, opt ChangeOptions, known ScanTests) ([]ChangePoint, int, ScanTests, error) {
-	cps, last, tests, err := detectChangesScan(values, days, opt, &known, true)
+// are taken as they are and only the others computed. known must describe
+// values: a test listed that does not pass on them, or one missing,
+// changes the result.
+func DetectChangesWithScan(values []float64, days []Day, opt ChangeOptions, known ScanTests) (ScanDetection, error) {
+	cps, last, tests, taken, err := detectChangesScan(values, days, opt, &known, true)
 	if err != nil {
-		return nil, -1, ScanTests{}, err
+		return ScanDetection{LastPass: -1}, err
 	}
-	return cps, last, ScanTests{From: 0, To: len(values), Tests: tests}, nil
+	return ScanDetection{Changes: cps, LastPass: last, Tests: ScanTests{From: 0, To: len(values), Tests: tests}, Taken: taken}, nil
 }
 
 // check says c can describe a series of n values scanned at scales:

@@ -72,10 +72,11 @@ func drawScanPass(t *testing.T, r *rand.Rand, opt ChangeOptions, minN, maxN, ext
 		}
 	}
 	a0 := r.IntN(p + 1)
-	_, _, prev, err := DetectChangesWithScan(old[a0:], oldDays[a0:], opt, ScanTests{})
+	prevDet, err := DetectChangesWithScan(old[a0:], oldDays[a0:], opt, ScanTests{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	prev := prevDet.Tests
 	t0 := a0 + r.IntN(p-a0+1)
 	t1 := t0 + r.IntN(p-t0+1)
 	if r.IntN(3) == 0 {
@@ -101,15 +102,20 @@ func scanCacheCheck(t *testing.T, r *rand.Rand, opt ChangeOptions, passes, minN,
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, wantTests, err := DetectChangesWithScan(values, days, opt, ScanTests{})
+		plain, err := DetectChangesWithScan(values, days, opt, ScanTests{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, gotLast, gotTests, err := DetectChangesWithScan(values, days, opt, ps.known)
+		wantTests := plain.Tests
+		det, err := DetectChangesWithScan(values, days, opt, ps.known)
 		if err != nil {
 			t.Fatal(err)
 		}
-		knownTests += len(ps.known.Tests)
+		got, gotLast, gotTests := det.Changes, det.LastPass, det.Tests
+		knownTests += det.Taken
+		if plain.Taken != 0 || !sameChangePoints(plain.Changes, want) || plain.LastPass != wantLast {
+			t.Fatalf("given no tests, DetectChangesWithScan differs from DetectChangesAndLastPass (taken %d)", plain.Taken)
+		}
 		changes += len(want)
 		if !sameChangePoints(want, got) || wantLast != gotLast || !sameScanTests(wantTests, gotTests) {
 			differing++
@@ -184,21 +190,22 @@ func TestScanTakesKnownTestsAsTheyAre(t *testing.T) {
 	dropped, added := 0, 0
 	for range 300 {
 		values, days := randomSeries(r, 200+r.IntN(200))
-		_, _, all, err := DetectChangesWithScan(values, days, opt, ScanTests{})
+		det, err := DetectChangesWithScan(values, days, opt, ScanTests{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		all := det.Tests
 		if len(all.Tests) == 0 {
 			continue
 		}
 		drop := all
 		k := r.IntN(len(all.Tests))
 		drop.Tests = slices.Delete(slices.Clone(all.Tests), k, k+1)
-		_, _, got, err := DetectChangesWithScan(values, days, opt, drop)
+		det, err = DetectChangesWithScan(values, days, opt, drop)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameScanTests(got, all) {
+		if !sameScanTests(det.Tests, all) {
 			dropped++
 		}
 		if len(drop.Tests) == 0 {
@@ -207,11 +214,11 @@ func TestScanTakesKnownTestsAsTheyAre(t *testing.T) {
 		add := drop
 		add.Tests = slices.Clone(drop.Tests)
 		add.Tests[0].P /= 2
-		_, _, got, err = DetectChangesWithScan(values, days, opt, add)
+		det, err = DetectChangesWithScan(values, days, opt, add)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !sameScanTests(got, add) {
+		if !sameScanTests(det.Tests, add) || det.Taken != len(add.Tests) {
 			t.Fatalf("a changed known test did not come back as given")
 		}
 		added++
@@ -238,7 +245,7 @@ func TestScanTestsCheck(t *testing.T) {
 		{From: 0, To: 50, Tests: []ScanTest{{Index: 20, Scale: 4, U2: 33}}},                               // 2U above 2·s²
 		{From: 10, To: 50, Tests: []ScanTest{{Index: 12, Scale: 4, U2: 3}, {Index: 20, Scale: 4, U2: 1}}}, // before From
 	} {
-		if _, _, _, err := DetectChangesWithScan(values, nil, opt, bad); err == nil {
+		if _, err := DetectChangesWithScan(values, nil, opt, bad); err == nil {
 			t.Errorf("%+v: accepted", bad)
 		}
 	}
