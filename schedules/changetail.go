@@ -24,7 +24,10 @@ import (
 //     series' quiet mark is before the cut (its next quiet check needs no
 //     more), else 2r — and those of the day before the cut on top (a pass
 //     that changes that day takes the tail cut before it), with their runs'
-//     keys and days;
+//     keys and days, and the passing scan tests of those values that the
+//     pass computed (the scan's cache: tailScan, and
+//     transform/changepoint_scancache.go), with the options they were
+//     computed with;
 //   - MaxDay, the greatest day of the runs from the tail's first to the
 //     cut; Last, the last run before the cut; and the pass's version.
 //
