@@ -54,6 +54,10 @@ type ChangeTail struct {
 	Runs   []RunKey
 	Days   []transform.Day
 	Series []TailSeries
+	// ScanOptions are the change-point options the series' Scan tests
+	// were computed with (the zero value in a tail of format 2, which
+	// keeps none): a pass with other options does not use them.
+	ScanOptions transform.ChangeOptions
 }
 
 // TailSeries is the end of one duration series before the cut.
@@ -63,9 +67,17 @@ type TailSeries struct {
 	Whole  bool
 	Runs   []int32 // index into ChangeTail.Runs of each value, ascending
 	Values []float64
+	// Scan: the passing scan tests of a stretch of Values (positions in
+	// Values), for the next pass's scan (transform.DetectChangesWithScan).
+	Scan transform.ScanTests
 }
 
-const tailFormat = 2
+// tailFormat 3 adds ScanOptions and each series' Scan to format 2, which
+// DecodeTail still reads (without them: the next pass scans in full).
+const (
+	tailFormat       = 3
+	tailFormatNoScan = 2
+)
 
 // EncodeTail packs t. Keys and days are deltas; a value that is a whole
 // number of milliseconds (most durations) is that number, any other its
@@ -83,6 +95,12 @@ func EncodeTail(t *ChangeTail) string {
 	b = binary.AppendVarint(b, int64(t.Cut))
 	b = binary.AppendVarint(b, t.Last.OrderedAtUS)
 	b = binary.AppendVarint(b, t.Last.RunID)
+	o := t.ScanOptions
+	b = binary.AppendUvarint(b, uint64(max(0, o.Window)))
+	b = binary.AppendUvarint(b, uint64(max(0, o.ConfirmWindow)))
+	for _, f := range []float64{o.MaxP, o.MinRatio, o.MinEffect} {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	}
 	b = binary.AppendUvarint(b, uint64(len(t.Runs)))
 	var prev RunKey
 	var prevDay transform.Day
@@ -107,8 +125,34 @@ func EncodeTail(t *ChangeTail) string {
 			prevRun = s.Runs[i]
 			b = appendTailValue(b, v)
 		}
+		b = appendScanTests(b, s.Scan)
 	}
 	return string(b)
+}
+
+// appendScanTests writes c: its stretch, then each test's scale, its
+// position (from the stretch's start plus the scale for the first of a
+// scale, else from the previous), 2U and p (8 bytes).
+func appendScanTests(b []byte, c transform.ScanTests) []byte {
+	if c.From >= c.To {
+		c = transform.ScanTests{}
+	}
+	b = binary.AppendUvarint(b, uint64(c.From))
+	b = binary.AppendUvarint(b, uint64(c.To-c.From))
+	b = binary.AppendUvarint(b, uint64(len(c.Tests)))
+	prev := transform.ScanTest{Scale: -1}
+	for _, t := range c.Tests {
+		b = binary.AppendUvarint(b, uint64(t.Scale))
+		if t.Scale != prev.Scale {
+			b = binary.AppendUvarint(b, uint64(t.Index-c.From-t.Scale))
+		} else {
+			b = binary.AppendUvarint(b, uint64(t.Index-prev.Index))
+		}
+		b = binary.AppendUvarint(b, uint64(t.U2))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.P))
+		prev = t
+	}
+	return b
 }
 
 // appendTailValue writes v as zigzag(milliseconds)·2 when that is exact,
@@ -128,15 +172,20 @@ var errTailCut = errors.New("change tail: cut short")
 
 // DecodeTail unpacks a tail written by EncodeTail.
 func DecodeTail(s string) (*ChangeTail, error) {
-	if len(s) == 0 || s[0] != tailFormat {
+	if len(s) == 0 || (s[0] != tailFormat && s[0] != tailFormatNoScan) {
 		return nil, fmt.Errorf("change tail: unknown format")
 	}
+	scan := s[0] == tailFormat
 	d := tailReader{packedReader{b: s, pos: 1, bad: errTailCut}}
 	t := &ChangeTail{Version: d.uvarint()}
 	t.MaxDay = transform.Day(d.varint())
 	t.Plain = d.byte() == 1
 	t.Cut = transform.Day(d.varint())
 	t.Last = RunKey{OrderedAtUS: d.varint(), RunID: d.varint()}
+	if scan {
+		t.ScanOptions = transform.ChangeOptions{Window: d.size(), ConfirmWindow: d.size(),
+			MaxP: d.float(), MinRatio: d.float(), MinEffect: d.float()}
+	}
 	n := d.count(3)
 	t.Runs, t.Days = make([]RunKey, n), make([]transform.Day, n)
 	var prev RunKey
@@ -162,6 +211,9 @@ func DecodeTail(s string) (*ChangeTail, error) {
 			s.Runs[i] = int32(prevRun)
 			s.Values[i] = d.value()
 		}
+		if scan {
+			s.Scan = d.scanTests()
+		}
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -186,13 +238,18 @@ func (d *tailReader) count(min int) int {
 	return int(n)
 }
 
-func (d *tailReader) value() float64 {
-	x := d.uvarint()
-	if x&1 == 0 {
-		z := x >> 1
-		m := int64(z>>1) ^ -int64(z&1)
-		return float64(m) / 1000
+// size reads a uvarint that is a size or a position (fits an int32).
+func (d *tailReader) size() int {
+	v := d.uvarint()
+	if v > math.MaxInt32 {
+		d.fail()
+		return 0
 	}
+	return int(v)
+}
+
+// float reads 8 bytes of IEEE 754 bits.
+func (d *tailReader) float() float64 {
 	if d.left() < 8 {
 		d.fail()
 		return 0
@@ -200,6 +257,40 @@ func (d *tailReader) value() float64 {
 	v := math.Float64frombits(binary.LittleEndian.Uint64([]byte(d.b[d.pos : d.pos+8])))
 	d.pos += 8
 	return v
+}
+
+// scanTests reads what appendScanTests wrote. (Whether the tests can be
+// a series' is checked where they are used: transform refuses others.)
+func (d *tailReader) scanTests() transform.ScanTests {
+	from := d.size()
+	c := transform.ScanTests{From: from, To: from + d.size()}
+	c.Tests = make([]transform.ScanTest, d.count(11))
+	prev := transform.ScanTest{Scale: -1}
+	for k := range c.Tests {
+		t := transform.ScanTest{Scale: d.size()}
+		if t.Scale != prev.Scale {
+			t.Index = c.From + t.Scale + d.size()
+		} else {
+			t.Index = prev.Index + d.size()
+		}
+		t.U2 = d.size()
+		t.P = d.float()
+		c.Tests[k], prev = t, t
+	}
+	if len(c.Tests) == 0 {
+		c.Tests = nil
+	}
+	return c
+}
+
+func (d *tailReader) value() float64 {
+	x := d.uvarint()
+	if x&1 == 0 {
+		z := x >> 1
+		m := int64(z>>1) ^ -int64(z&1)
+		return float64(m) / 1000
+	}
+	return d.float()
 }
 
 // Before is the tail cut at day first: its runs on days before first (a
@@ -216,7 +307,7 @@ func (t *ChangeTail) Before(first transform.Day) *ChangeTail {
 	out.Series = make([]TailSeries, len(t.Series))
 	for i, s := range t.Series {
 		m, _ := slices.BinarySearch(s.Runs, int32(n))
-		out.Series[i] = TailSeries{Step: s.Step, Whole: s.Whole, Runs: s.Runs[:m], Values: s.Values[:m]}
+		out.Series[i] = TailSeries{Step: s.Step, Whole: s.Whole, Runs: s.Runs[:m], Values: s.Values[:m], Scan: s.Scan.Within(0, m)}
 	}
 	return &out
 }

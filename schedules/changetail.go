@@ -2,6 +2,7 @@ package schedules
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"sort"
 
@@ -23,7 +24,10 @@ import (
 //     series' quiet mark is before the cut (its next quiet check needs no
 //     more), else 2r — and those of the day before the cut on top (a pass
 //     that changes that day takes the tail cut before it), with their runs'
-//     keys and days;
+//     keys and days, and the passing scan tests of those values that the
+//     pass computed (the scan's cache: tailScan, and
+//     transform/changepoint_scancache.go), with the options they were
+//     computed with;
 //   - MaxDay, the greatest day of the runs from the tail's first to the
 //     cut; Last, the last run before the cut; and the pass's version.
 //
@@ -124,8 +128,11 @@ func tailBefore(t *load.ChangeTail) map[int32]bool {
 // newTail is the tail of the script's series as sr holds them, cut at day
 // cut (above); nil when no value comes before the cut. before names the
 // series with values before sr's first run; keep says how many values a
-// series keeps, given the last run before the cut.
-func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut transform.Day, keep func(step int32, last load.RunKey) int, version uint64) *load.ChangeTail {
+// series keeps, given the last run before the cut; scans holds the
+// passing scan tests of the series the pass scanned (positions in their
+// values), of which each keeps those of its kept values.
+func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut transform.Day, keep func(step int32, last load.RunKey) int,
+	scans map[int32]transform.ScanTests, version uint64) *load.ChangeTail {
 	// c: every run from c on is on or after the cut day.
 	c := 0
 	for i := len(sr.id) - 1; i >= 0; i-- {
@@ -160,7 +167,7 @@ func newTail(sr *scriptRuns, before map[int32]bool, old *load.ChangeTail, cut tr
 		}
 		a := max(0, n-d-keep(k, t.Last))
 		t.Series = append(t.Series, load.TailSeries{Step: k, Whole: a == 0 && !before[k],
-			Runs: slices.Clone(s.runs[a:n]), Values: slices.Clone(s.values[a:n])})
+			Runs: slices.Clone(s.runs[a:n]), Values: slices.Clone(s.values[a:n]), Scan: scans[k].Within(a, n).Shift(-a)})
 		for _, r := range s.runs[a:n] {
 			slot[r] = 0
 		}
@@ -211,4 +218,30 @@ func tailCut(sr *scriptRuns, today transform.Day) transform.Day {
 // of s, include a run that came from the tail.
 func (sr *scriptRuns) reachesTail(s *series, lo int) bool {
 	return sr.tailRuns > 0 && int(s.runs[lo]) < sr.tailRuns
+}
+
+// tailScan is the scan tests of ts, a series of the script's tail t, with
+// positions in s.values (none when ts is nil or its values are not found
+// there). first says t's values come first in s.values (the pass uses
+// t). Else (a reread from further back left t aside) they are where the
+// read has them: the series' values up to t.Last, as t's series values
+// end at its last run before the cut; the tests are taken only when those
+// values are t's, bit for bit — a scan test is a function of its values
+// alone, so equal values make them the series' tests whatever was read.
+func tailScan(sr *scriptRuns, s *series, ts *load.TailSeries, first bool, t *load.ChangeTail) transform.ScanTests {
+	if ts == nil || ts.Scan.From >= ts.Scan.To {
+		return transform.ScanTests{}
+	}
+	if first {
+		return ts.Scan
+	}
+	c := sort.Search(len(s.runs), func(i int) bool { return t.Last.Less(sr.key(s.runs[i])) })
+	at := c - len(ts.Values) // the tail's first value's position (< 0: before the read)
+	lo := max(0, at)
+	for i := lo; i < c; i++ {
+		if math.Float64bits(s.values[i]) != math.Float64bits(ts.Values[i-at]) {
+			return transform.ScanTests{}
+		}
+	}
+	return ts.Scan.Shift(at).Within(lo, c)
 }

@@ -2,6 +2,7 @@ package schedules
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -23,11 +24,19 @@ import (
 // checks that tails were used and that passes using them read only the
 // runs from their cut day. The sink returns the runs of 0, 1 or 2 more
 // days than asked (the runs before a tail's cut must not be taken twice).
+// The tails' scan tests are checked against the whole series' plain scan
+// (checkTails), and the passes must have taken some from the tails.
 func TestChangeTailsKeepChangePoints(t *testing.T) {
 	ctx := context.Background()
-	for name, opt := range localOptions(t) {
+	opts := localOptions(t)
+	// A short persistence check too: many passing scan tests in short
+	// series, kept in the tails and taken from them.
+	check := transform.DefaultChangeOptions()
+	check.Window, check.ConfirmWindow, check.MaxP = 4, 16, 0.05
+	opts["short check"] = check
+	for name, opt := range opts {
 		t.Run(name, func(t *testing.T) {
-			var tails, rereads, tailPasses int64
+			var tails, rereads, tailPasses, scanKept int64
 			for seed := range uint64(3) {
 				g := newDetectStory(300 + seed)
 				g.days(1, 0, 30, 12)
@@ -119,6 +128,7 @@ func TestChangeTailsKeepChangePoints(t *testing.T) {
 					}
 					checkChanges(t, stage, g.src, sink, opt)
 					tails += sum.Detect.Tails
+					scanKept += sum.Detect.ScanTestsKept
 					rereads += sum.Detect.Rereads
 					if sum.Detect.Tails > 0 && sum.Detect.Tails == sum.Detect.Scripts && sum.Detect.Rereads == 0 {
 						tailPasses++
@@ -132,9 +142,10 @@ func TestChangeTailsKeepChangePoints(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("scripts read from their change tail %d, rereads %d, passes with every script from its tail %d", tails, rereads, tailPasses)
-			if tails == 0 || tailPasses == 0 {
-				t.Fatalf("tails %d, passes served by tails alone %d: the test must take the tails' path", tails, tailPasses)
+			t.Logf("scripts read from their change tail %d, rereads %d, passes with every script from its tail %d, scan tests taken from tails %d", tails, rereads, tailPasses, scanKept)
+			// (The scan alone, ConfirmWindow 0, takes none: it scans in full.)
+			if tails == 0 || tailPasses == 0 || (scanKept == 0) != (opt.ConfirmWindow == 0) {
+				t.Fatalf("tails %d, passes served by tails alone %d, scan tests taken from tails %d: the test must take the tails' path", tails, tailPasses, scanKept)
 			}
 		})
 	}
@@ -150,13 +161,15 @@ func TestChangeTailVersionGuard(t *testing.T) {
 		Days: []transform.Day{3, 4, 5},
 		Series: []load.TailSeries{{Step: load.RunSeries, Whole: true, Runs: []int32{0, 1, 2}, Values: []float64{1, 2, 3}},
 			{Step: 4, Runs: []int32{2}, Values: []float64{7}}}}
+	tail.Series[0].Scan = transform.ScanTests{From: 0, To: 3, Tests: []transform.ScanTest{{Index: 1, Scale: 1, P: 0.5}, {Index: 2, Scale: 1, P: 0.25}}}
 	counts := []load.DayCounts{{Day: 3, Version: 8}, {Day: 4, Version: 9}, {Day: 5, Version: 10}, {Day: 6, Version: 12}}
 	if got, from := tailUsable(tail, 6, counts); got != tail || from != 6 {
 		t.Fatalf("got %+v from %v, want the whole tail from its cut", got, from)
 	}
 	got, from := tailUsable(tail, 5, counts)
 	if got == nil || from != 5 || len(got.Runs) != 2 || got.Last != tail.Runs[1] || len(got.Series) != 2 ||
-		fmt.Sprint(got.Series[0].Values) != "[1 2]" || len(got.Series[1].Values) != 0 || got.Series[1].Whole {
+		fmt.Sprint(got.Series[0].Values) != "[1 2]" || len(got.Series[1].Values) != 0 || got.Series[1].Whole ||
+		fmt.Sprintf("%+v", got.Series[0].Scan) != "{From:0 To:2 Tests:[{Index:1 Scale:1 P:0.5 U2:0}]}" {
 		t.Fatalf("cut at day 5: got %+v from %v", got, from)
 	}
 	if got, _ := tailUsable(tail, 3, counts); got != nil {
@@ -188,18 +201,25 @@ func TestChangeTailRoundTrip(t *testing.T) {
 			{Step: load.RunSeries, Whole: true, Runs: []int32{0, 1, 2}, Values: []float64{1.234, math.Copysign(0, -1), 1e300}},
 			{Step: -3, Runs: []int32{2}, Values: []float64{math.SmallestNonzeroFloat64}},
 			{Step: 7, Runs: []int32{0, 2}, Values: []float64{0.1 + 0.2, 4503599627370.495}},
-		}}
+		},
+		ScanOptions: transform.ChangeOptions{Window: 12, MaxP: 0.001, MinRatio: 0.1, MinEffect: 0.5, ConfirmWindow: 96}}
+	tail.Series[0].Scan = transform.ScanTests{From: 1, To: 3}
+	tail.Series[2].Scan = transform.ScanTests{From: 5, To: 900, Tests: []transform.ScanTest{
+		{Index: 17, Scale: 12, P: 1e-5, U2: 288}, {Index: 18, Scale: 12, P: math.SmallestNonzeroFloat64, U2: 0},
+		{Index: 700, Scale: 12, P: 0.000999, U2: 3}, {Index: 29, Scale: 24, P: 2e-9, U2: 1151}, {Index: 804, Scale: 96, P: 1e-30, U2: 18432}}}
 	got, err := load.DecodeTail(load.EncodeTail(tail))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprintf("%+v", got.Runs) != fmt.Sprintf("%+v", tail.Runs) || got.Version != tail.Version || got.MaxDay != tail.MaxDay || got.Plain != tail.Plain ||
-		got.Cut != tail.Cut || got.Last != tail.Last || fmt.Sprint(got.Days) != fmt.Sprint(tail.Days) || len(got.Series) != len(tail.Series) {
+		got.Cut != tail.Cut || got.Last != tail.Last || fmt.Sprint(got.Days) != fmt.Sprint(tail.Days) || len(got.Series) != len(tail.Series) ||
+		got.ScanOptions != tail.ScanOptions {
 		t.Fatalf("got %+v, want %+v", got, tail)
 	}
 	for i, s := range tail.Series {
 		g := got.Series[i]
-		if g.Step != s.Step || g.Whole != s.Whole || fmt.Sprint(g.Runs) != fmt.Sprint(s.Runs) || len(g.Values) != len(s.Values) {
+		if g.Step != s.Step || g.Whole != s.Whole || fmt.Sprint(g.Runs) != fmt.Sprint(s.Runs) || len(g.Values) != len(s.Values) ||
+			fmt.Sprintf("%+v", g.Scan) != fmt.Sprintf("%+v", s.Scan) {
 			t.Fatalf("series %d: got %+v, want %+v", i, g, s)
 		}
 		for k, v := range s.Values {
@@ -216,6 +236,31 @@ func TestChangeTailRoundTrip(t *testing.T) {
 	}
 }
 
+// TestChangeTailFormat2: a tail written by the version before the scan's
+// cache (format 2, these bytes) still reads, without scan tests or their
+// options (so a pass scans its series in full).
+func TestChangeTailFormat2(t *testing.T) {
+	b, err := hex.DecodeString("0209c0b80201c2b8028080f2818389850618028080dd9af9c2800614beb802808095e789c604040202ffffffff0f010201f02e01b00906000102010000000000000080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := load.DecodeTail(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &load.ChangeTail{Version: 9, MaxDay: 20000, Plain: true, Cut: 20001, Last: load.RunKey{OrderedAtUS: 1_700_000_000_000_000, RunID: 12},
+		Runs: []load.RunKey{{OrderedAtUS: 1_690_000_000_000_000, RunID: 10}, {OrderedAtUS: 1_700_000_000_000_000, RunID: 12}},
+		Days: []transform.Day{19999, 20000},
+		Series: []load.TailSeries{{Step: load.RunSeries, Whole: true, Runs: []int32{0, 1}, Values: []float64{1.5, 0.1 + 0.2}},
+			{Step: 3, Runs: []int32{1}, Values: []float64{math.Copysign(0, -1)}}}}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) || !math.Signbit(got.Series[1].Values[0]) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	if _, err := load.DecodeTail("\x04" + string(b[1:])); err == nil {
+		t.Fatal("a tail of an unknown format decoded")
+	}
+}
+
 // checkTails checks every stored change tail against the source's series
 // (built here, as the definition builds them): each of its series holds
 // the last values before its cut, bit for bit, with their runs' keys and
@@ -225,7 +270,7 @@ func TestChangeTailRoundTrip(t *testing.T) {
 // cut day (what a pass that uses it reads). After a completed pass every
 // stored tail must be current: a script changed since its tail was written
 // is pending in that pass, which writes it again.
-func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc *time.Location) {
+func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc *time.Location, opt transform.ChangeOptions) (scanned int) {
 	t.Helper()
 	by := map[int64][]transform.Run{}
 	for _, sr := range src.runs {
@@ -254,6 +299,9 @@ func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc
 			return load.RunKey{OrderedAtUS: runs[i].OrderedAt.UnixMicro(), RunID: runs[i].ID}
 		}
 		series := refScriptSeries(runs, loc)
+		if tail.ScanOptions != opt {
+			t.Fatalf("%s: script %d: tail's scan options %+v, the pass's %+v", stage, id, tail.ScanOptions, opt)
+		}
 		inTail := map[int32]bool{}
 		for _, ts := range tail.Series {
 			inTail[ts.Step] = true
@@ -274,6 +322,22 @@ func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc
 				got := tail.Runs[ts.Runs[i]]
 				if math.Float64bits(v) != math.Float64bits(ref.values[a+i]) || got != key(ri) || tail.Days[ts.Runs[i]] != transform.DayOf(runs[ri].OrderedAt, loc) {
 					t.Fatalf("%s: script %d series %d value %d: tail %v at %+v day %v, source %v at %+v", stage, id, ts.Step, i, v, got, tail.Days[ts.Runs[i]], ref.values[a+i], key(ri))
+				}
+			}
+			// Its scan tests are the passing tests of the whole series'
+			// plain scan whose windows lie in the stretch it names.
+			if ts.Scan.From < 0 || ts.Scan.To > len(ts.Values) {
+				t.Fatalf("%s: script %d series %d: scan tests of [%d, %d) in a tail of %d values", stage, id, ts.Step, ts.Scan.From, ts.Scan.To, len(ts.Values))
+			}
+			if ts.Scan.From < ts.Scan.To {
+				scanned += len(ts.Scan.Tests)
+				det, err := transform.DetectChangesWithScan(ref.values, nil, opt, transform.ScanTests{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := det.Tests.Within(a+ts.Scan.From, a+ts.Scan.To).Shift(-a)
+				if fmt.Sprintf("%+v", want) != fmt.Sprintf("%+v", ts.Scan) {
+					t.Fatalf("%s: script %d series %d: tail's scan tests\n%+v\nthe series' (values [%d, %d) of %d)\n%+v", stage, id, ts.Step, ts.Scan, a, n, len(ref.values), want)
 				}
 			}
 		}
@@ -299,4 +363,5 @@ func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc
 			}
 		}
 	}
+	return scanned
 }

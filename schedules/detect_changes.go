@@ -67,6 +67,10 @@ type changeWindow struct {
 	// (changetail.go); planned is where the script is read from without it.
 	tail    *load.ChangeTail
 	planned transform.Day
+	// scanTail: the tail whose scan tests the recompute may take — tail,
+	// or the tail a reread left aside (its values are found in the read:
+	// tailScan).
+	scanTail *load.ChangeTail
 	// stored: the script's change tail as stored (nil: none), replaced or
 	// removed by the pass.
 	stored  *load.ChangeTail
@@ -389,7 +393,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 			}
 			w.planned = w.from
 			if t, from := tailUsable(tails[id], w.first, counts[id]); useTails && t != nil {
-				w.tail, w.from = t, from
+				w.tail, w.scanTail, w.from = t, t, from
 				sum.Detect.Tails++
 			}
 		}
@@ -413,7 +417,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		for id, res := range short {
 			w := wins[id]
 			if w.tail != nil { // the tail was not enough: read as without it
-				w.tail, w.from = nil, w.planned
+				w.tail, w.from = nil, w.planned // (its scan tests may still serve: w.scanTail)
 				sum.Detect.Tails--
 			} else {
 				w.from = readFrom(counts[id], w.from, res.need)
@@ -482,6 +486,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					sum.Detect.Values += int64(res.values)
 					sum.Detect.QuietSeries += int64(res.quiet)
 					sum.Detect.NotQuiet += int64(res.notQuiet)
+					sum.Detect.ScanTestsKept += int64(res.scanKept)
 					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
 						workErr = err
 					}
@@ -620,6 +625,7 @@ type scriptResult struct {
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
 	notQuiet int // series of a quiet read not proved unchanged (recomputed)
+	scanKept int // passing scan tests taken from the tail
 }
 
 // scriptChanges computes the change points of a script's series that its
@@ -649,6 +655,16 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
 	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
+	// The tail's series whose scan tests the recompute may take
+	// (changetail.go), and the passing scan tests of each series
+	// recomputed (positions in s.values), for the new tail.
+	known := map[int32]*load.TailSeries{}
+	if t := w.scanTail; t != nil && t.ScanOptions == opt {
+		for i := range t.Series {
+			known[t.Series[i].Step] = &t.Series[i]
+		}
+	}
+	scans := map[int32]transform.ScanTests{}
 	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
 		if s == nil {
@@ -691,10 +707,14 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		if res.need != nil {
 			continue
 		}
-		cps, last, err := transform.DetectChangesAndLastPass(s.values[a:], sr.days(s, a), opt)
+		kept := tailScan(sr, s, known[k], w.tail != nil, w.scanTail).Shift(-a).Within(0, n-a)
+		det, err := transform.DetectChangesWithScan(s.values[a:], sr.days(s, a), opt, kept)
 		if err != nil {
 			return scriptResult{}, err
 		}
+		cps, last := det.Changes, det.LastPass
+		scans[k] = det.Tests.Shift(a)
+		res.scanKept += det.Taken
 		res.values += n - a
 		for _, cp := range cps {
 			if !atStart && cp.Index < w.r {
@@ -733,7 +753,10 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			}
 			return 2 * w.r
 		}
-		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, w.version)
+		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, scans, w.version)
+	}
+	if tail != nil {
+		tail.ScanOptions = opt
 	}
 	if tail != nil {
 		res.rows = append(res.rows, load.ChangeRow{Key: load.TailKey(id), Tail: load.EncodeTail(tail)})

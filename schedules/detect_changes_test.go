@@ -264,7 +264,7 @@ func checkChangesIn(t *testing.T, stage string, src *fakeSource, sink *fakeSink,
 			t.Fatalf("%s: change point %+v stored, not in the definition: %+v", stage, k, g)
 		}
 	}
-	checkTails(t, stage, src, sink, loc)
+	checkTails(t, stage, src, sink, loc, opt)
 	return len(want)
 }
 

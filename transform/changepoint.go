@@ -101,6 +101,10 @@ type changeScanner struct {
 	// lastPass is the last position whose scan test passed at some scale
 	// (−1: none), set by scan.
 	lastPass int
+	// tests are the passing scan tests, when scan is asked to keep them;
+	// taken the number of known tests it took.
+	tests []ScanTest
+	taken int
 }
 
 // test runs the three tests on the samples before and after a split (both
@@ -222,27 +226,39 @@ func DetectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 // detectChanges is DetectChanges, also returning the last position whose
 // scan test passed at some scale (−1: none).
 func detectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoint, int, error) {
+	cps, last, _, _, err := detectChangesScan(values, days, opt, nil, false)
+	return cps, last, err
+}
+
+// detectChangesScan is detectChanges with the scan's cache
+// (changepoint_scancache.go): known, when not nil, holds passing scan
+// tests the scan takes instead of computing them (it returns how many it
+// took), and keep has it return every passing test of values.
+func detectChangesScan(values []float64, days []Day, opt ChangeOptions, known *ScanTests, keep bool) ([]ChangePoint, int, []ScanTest, int, error) {
 	w := opt.Window
 	if w < 2 || opt.ConfirmWindow < 0 || (opt.ConfirmWindow > 0 && opt.ConfirmWindow < w) || !(opt.MaxP > 0 && opt.MaxP <= 1) || opt.MinRatio < 0 || opt.MinEffect < 0 || opt.MinEffect > 1 {
-		return nil, -1, fmt.Errorf("%w: window %d, confirm window %d, max p %v, min ratio %v, min effect %v",
+		return nil, -1, nil, 0, fmt.Errorf("%w: window %d, confirm window %d, max p %v, min ratio %v, min effect %v",
 			ErrChangeOptions, w, opt.ConfirmWindow, opt.MaxP, opt.MinRatio, opt.MinEffect)
 	}
 	if days != nil && len(days) != len(values) {
-		return nil, -1, fmt.Errorf("change detection: %d days for %d values", len(days), len(values))
+		return nil, -1, nil, 0, fmt.Errorf("change detection: %d days for %d values", len(days), len(values))
 	}
 	for i, v := range values {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			return nil, -1, fmt.Errorf("change detection: value %d is %v; a duration series holds finite, non-negative values", i, v)
+			return nil, -1, nil, 0, fmt.Errorf("change detection: value %d is %v; a duration series holds finite, non-negative values", i, v)
 		}
 		if days != nil && i > 0 && days[i] < days[i-1] {
-			return nil, -1, fmt.Errorf("change detection: day of value %d is before the day of value %d; the series must be in time order", i, i-1)
+			return nil, -1, nil, 0, fmt.Errorf("change detection: day of value %d is before the day of value %d; the series must be in time order", i, i-1)
 		}
 	}
 	if len(values) < 2*w {
-		return nil, -1, nil
+		return nil, -1, nil, 0, nil
 	}
 	s := &changeScanner{opt: opt}
-	cands := s.scan(values)
+	cands, err := s.scan(values, known, keep)
+	if err != nil {
+		return nil, -1, nil, 0, err
+	}
 	var changes []change
 	if opt.ConfirmWindow == 0 {
 		changes = make([]change, len(cands))
@@ -263,7 +279,7 @@ func detectChanges(values []float64, days []Day, opt ChangeOptions) ([]ChangePoi
 			MedianBefore: t.medB, MedianAfter: t.medA, Ratio: t.ratio,
 			P: t.mw.P, Effect: t.mw.Delta, Direction: dir}
 	}
-	return out, s.lastPass, nil
+	return out, s.lastPass, s.tests, s.taken, nil
 }
 
 // candidate is a position the scan flags, at one scale.
@@ -301,12 +317,22 @@ func (o ChangeOptions) scales() []int {
 
 // scan returns the candidates of all scales, ascending by position, after
 // the rule between scales (none closer than w is better).
-func (s *changeScanner) scan(values []float64) []candidate {
+func (s *changeScanner) scan(values []float64, known *ScanTests, keep bool) ([]candidate, error) {
 	w, n := s.opt.Window, len(values)
 	s.lastPass = -1
 	var cands, passing []candidate
 	negZero := slices.ContainsFunc(values, isNegativeZero)
 	scales := s.opt.scales()
+	if known != nil {
+		if err := known.check(n, scales); err != nil {
+			return nil, err
+		}
+		if !known.usable(s.opt, negZero) {
+			known = nil
+		} else {
+			s.taken = len(known.Tests)
+		}
+	}
 	for _, sw := range scales {
 		if 2*sw > n {
 			break
@@ -314,7 +340,14 @@ func (s *changeScanner) scan(values []float64) []candidate {
 		// The positions that pass at this scale, ascending. Only they
 		// are read below: a position that does not pass is neither a
 		// candidate nor compared with one.
-		passing = s.passingAt(values, sw, negZero, passing[:0])
+		if known != nil {
+			passing = s.passingWith(values, sw, known, passing[:0])
+		} else {
+			passing = s.passingAt(values, sw, negZero, passing[:0])
+		}
+		if keep {
+			s.keepTests(passing)
+		}
 		if len(passing) > 0 {
 			s.lastPass = max(s.lastPass, passing[len(passing)-1].i)
 		}
@@ -334,7 +367,7 @@ func (s *changeScanner) scan(values []float64) []candidate {
 		}
 	}
 	if len(scales) == 1 {
-		return cands // ascending already; one per ±w
+		return cands, nil // ascending already; one per ±w
 	}
 	slices.SortFunc(cands, func(a, b candidate) int {
 		return cmp.Or(cmp.Compare(a.i, b.i), cmp.Compare(a.scale, b.scale))
@@ -352,7 +385,7 @@ func (s *changeScanner) scan(values []float64) []candidate {
 			kept = append(kept, cands[k])
 		}
 	}
-	return kept
+	return kept, nil
 }
 
 // change is a confirmed change point: its index, the candidate it comes

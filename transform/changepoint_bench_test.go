@@ -113,3 +113,33 @@ func BenchmarkDetectChanges(b *testing.B) { benchmarkDetect(b, DetectChanges) }
 // implementation (changepoint_reference_test.go), for a ratio measured in
 // the same run.
 func BenchmarkDetectChangesReference(b *testing.B) { benchmarkDetect(b, refDetectChanges) }
+
+// BenchmarkIncrementalRecompute is the recompute of an incremental pass:
+// the 2r + 5 values before a series' end (r = 517 at the defaults) with
+// a shift within them, computed plain ("full scan") and given the
+// passing scan tests of the first 2r values ("scan's cache"), as the job
+// does with a change tail.
+func BenchmarkIncrementalRecompute(b *testing.B) {
+	opt := DefaultChangeOptions()
+	r, _ := opt.Radius()
+	all, days := benchDurations(3 * r)
+	values, days := all[len(all)-2*r-5:], days[len(all)-2*r-5:]
+	det, err := DetectChangesWithScan(values[:2*r], days[:2*r], opt, ScanTests{})
+	prev := det.Tests
+	if err != nil || len(prev.Tests) == 0 {
+		b.Fatalf("%d passing tests, error %v; want the shift's", len(prev.Tests), err)
+	}
+	for _, c := range []struct {
+		name  string
+		known ScanTests
+	}{{"full scan", ScanTests{}}, {"scan's cache", prev}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DetectChangesWithScan(values, days, opt, c.known); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
