@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
@@ -153,14 +154,23 @@ func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time,
 			changed[id] = load.DayRange{First: transform.MinDay, Last: transform.MaxDay}
 		}
 	}
-	if err := j.detectChanges(ctx, changed, version, asOf, sum); err != nil {
+	// The change points and the step health at once: they read what the
+	// pass wrote before detection and write different tables
+	// (duration_changes_state; step_health_state, health_checks,
+	// health_days_state), each derived from the journal and the stored
+	// checks alone, so neither reads what the other writes, and a pass
+	// killed with one of them half written is finished by the next pass as
+	// when they ran one after the other. The first error cancels the other.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return j.detectChanges(gctx, changed, version, asOf, sum) })
+	g.Go(func() error {
+		healthStart := j.Now()
+		defer func() { sum.Detect.HealthDuration = j.Now().Sub(healthStart) }()
+		return j.detectHealth(gctx, pending, asOf, version, sum)
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	healthStart := j.Now()
-	if err := j.detectHealth(ctx, pending, asOf, version, sum); err != nil {
-		return err
-	}
-	sum.Detect.HealthDuration = j.Now().Sub(healthStart)
 	if err := j.Sink.WriteDetectionAsOf(ctx, asOf, version); err != nil {
 		return err
 	}
