@@ -182,10 +182,13 @@ func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time,
 // group in the window and of those due for a check.
 func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange, asOf time.Time, version uint64, sum *Summary) error {
 	from := healthFromDay(asOf, j.Zone)
+	tl := j.timeline()
+	defer tl.done("step health: phases")
 	due, err := j.Sink.HealthDue(ctx, asOf)
 	if err != nil {
 		return err
 	}
+	tl.mark("due_read")
 	set := map[int64]bool{}
 	for id, r := range pending {
 		if r.Last >= from {
@@ -207,11 +210,12 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 	if err != nil {
 		return err
 	}
+	tl.mark("stored_read")
 	stored := map[int64][]load.SeriesKey{}
 	for _, k := range storedList {
 		stored[k.ScriptID] = append(stored[k.ScriptID], k)
 	}
-	steps, err := j.healthSteps(ctx, ids, from, asOf, version, sum)
+	steps, err := j.healthSteps(ctx, ids, from, asOf, version, sum, tl)
 	if err != nil {
 		return err
 	}
@@ -252,7 +256,9 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 			return err
 		}
 	}
-	return flush(true)
+	err = flush(true)
+	tl.mark("classify_write")
+	return err
 }
 
 // healthRows classifies the steps of a script from their summaries
@@ -288,4 +294,35 @@ func healthRows(id int64, steps []load.StepSummary, asOf time.Time) ([]load.Heal
 	}
 	slices.SortFunc(rows, func(a, b load.HealthRow) int { return cmp.Compare(a.Step.StepIndex, b.Step.StepIndex) })
 	return rows, check
+}
+
+// timeline times the phases of a stage for one debug line (nothing when
+// the log is not at debug level): mark ends a phase and names it.
+type timeline struct {
+	now  func() time.Time
+	last time.Time
+	ev   *zerolog.Event
+}
+
+func (j *Job) timeline() *timeline {
+	t := &timeline{now: j.Now, ev: j.Log.Debug()}
+	if t.ev != nil {
+		t.last = t.now()
+	}
+	return t
+}
+
+func (t *timeline) mark(phase string) {
+	if t.ev == nil {
+		return
+	}
+	n := t.now()
+	t.ev.Dur(phase, n.Sub(t.last))
+	t.last = n
+}
+
+func (t *timeline) done(msg string) {
+	if t.ev != nil {
+		t.ev.Msg(msg)
+	}
 }

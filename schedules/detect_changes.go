@@ -3,6 +3,7 @@ package schedules
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"math/bits"
@@ -334,6 +335,8 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	}
 	start := j.Now()
 	defer func() { sum.Detect.ChangesDuration = j.Now().Sub(start) }()
+	tl := j.timeline()
+	defer tl.done("change points: phases")
 	opt := j.changeOptions()
 	r, local := opt.Radius()
 	ids := make([]int64, 0, len(pending))
@@ -345,6 +348,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	if err != nil {
 		return err
 	}
+	tl.mark("stored_read")
 	stored := map[int64][]load.ChangeKey{}
 	marks := quietMarks{}
 	tails := map[int64]*load.ChangeTail{}
@@ -365,12 +369,14 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 			marks[c.Key.Series] = c.QuietFrom
 		}
 	}
+	tl.mark("tails_decode")
 	counts := map[int64][]load.DayCounts{}
 	if local {
 		if counts, err = j.Sink.SeriesCounts(ctx, ids); err != nil {
 			return err
 		}
 	}
+	tl.mark("counts_read")
 	wins := map[int64]*changeWindow{}
 	today, useTails := transform.DayOf(asOf, j.Zone), j.tailsApply()
 	for _, id := range ids {
@@ -404,14 +410,20 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	if transform.DatesComeBack(j.Zone) {
 		readEarlier = 1
 	}
-	for todo := ids; len(todo) > 0; {
+	tl.mark("plan")
+	for todo, round := ids, 1; len(todo) > 0; round++ {
 		short, err := j.changeRound(ctx, todo, wins, counts, stored, marks, opt, readEarlier, batch, sum)
 		if err != nil {
 			return err
 		}
+		tl.mark(fmt.Sprintf("round_%d", round))
 		todo = todo[:0:0]
 		for id, res := range short {
 			w := wins[id]
+			j.Log.Debug().Int64("script_id", id).Int32("step_index", res.why.step).Str("reason", res.why.reason).
+				Int("p", res.why.p).Int("series_values", res.why.n).Int("change_at", res.why.at).Int("samples_from", res.why.lo).
+				Str("quiet_check", res.why.quiet).Bool("from_tail", w.tail != nil).Int("tail_runs", tailRuns(w.tail)).
+				Msg("change points: script read again")
 			if w.tail != nil { // the tail was not enough: read as without it
 				w.tail, w.from = nil, w.planned
 				sum.Detect.Tails--
@@ -425,7 +437,9 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	}
 	batch.mu.Lock()
 	defer batch.mu.Unlock()
-	return batch.add(ctx, nil, nil, true)
+	err = batch.add(ctx, nil, nil, true)
+	tl.mark("last_write")
+	return err
 }
 
 // changeRound reads the scripts' runs from their windows' days, by groups
@@ -616,10 +630,24 @@ type scriptResult struct {
 	need map[int32]int
 	// retail: the tail did not serve (too few values, or a change point
 	// whose samples reach its runs): read again as without it.
-	retail   bool
+	retail bool
+	// why: the series that sent the script back to the read, and why (the
+	// pass's debug log).
+	why      rereadWhy
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
 	notQuiet int // series of a quiet read not proved unchanged (recomputed)
+}
+
+// rereadWhy is why a script is read again: the series, the reason, its
+// first changed position p, its values, and the quiet check's verdict.
+type rereadWhy struct {
+	step   int32
+	reason string
+	p, n   int
+	at     int    // a change point's position and its samples' first (reaches tail)
+	lo     int    //
+	quiet  string // why the quiet check failed ("" : not checked)
 }
 
 // scriptChanges computes the change points of a script's series that its
@@ -662,11 +690,13 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		for p < n && sr.groupDay[s.runs[p]] < w.first && sr.day[s.runs[p]] < w.first {
 			p++
 		}
+		quietWhy := ""
 		if w.quiet {
-			ok, err := marks.quiet(id, s, sr, p, opt)
+			ok, why, err := marks.quiet(id, s, sr, p, opt)
 			if err != nil {
 				return scriptResult{}, err
 			}
+			quietWhy = why
 			if ok {
 				res.quiet++
 				markOf[k] = marks[load.SeriesKey{ScriptID: id, StepIndex: k}]
@@ -679,11 +709,14 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		a := max(0, p-2*w.r)
 		atStart := !w.before[k] && a == 0
 		if !atStart && p < 2*w.r {
+			why := rereadWhy{step: k, reason: "short read", p: p, n: n, quiet: quietWhy}
 			if w.tail != nil {
-				return scriptResult{retail: true}, nil
+				why.reason = "tail short"
+				return scriptResult{retail: true, why: why}, nil
 			}
 			if res.need == nil {
 				res.need = map[int32]int{}
+				res.why = why
 			}
 			res.need[k] = 2*w.r - p
 			continue
@@ -702,7 +735,8 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			}
 			cp.Index += a
 			if sr.reachesTail(s, cp.Index-cp.RunsBefore) {
-				return scriptResult{retail: true}, nil
+				return scriptResult{retail: true, why: rereadWhy{step: k, reason: "change point reaches tail", p: p, n: n,
+					at: cp.Index, lo: cp.Index - cp.RunsBefore, quiet: quietWhy}}, nil
 			}
 			res.rows = append(res.rows, changeRow(id, sr, s, cp.Index, cp))
 		}
@@ -719,7 +753,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		}
 	}
 	if res.need != nil {
-		return scriptResult{need: res.need}, nil
+		return scriptResult{need: res.need, why: res.why}, nil
 	}
 	// The script's change tail, for the next pass (changetail.go).
 	var tail *load.ChangeTail
@@ -861,4 +895,12 @@ func (w *changeWindow) start(loc *time.Location) *scriptRuns {
 		sr.addTail(w.tail)
 	}
 	return sr
+}
+
+// tailRuns is how many runs t holds (0: none).
+func tailRuns(t *load.ChangeTail) int {
+	if t == nil {
+		return 0
+	}
+	return len(t.Runs)
 }
