@@ -388,12 +388,14 @@ func (k RunKey) Less(o RunKey) bool {
 	return k.OrderedAtUS < o.OrderedAtUS || (k.OrderedAtUS == o.OrderedAtUS && k.RunID < o.RunID)
 }
 
-// StoredChange is a stored change point's key, a series' quiet mark with
-// the run it names, or a script's change tail.
+// StoredChange is a stored change point's key and the sizes of its
+// samples, a series' quiet mark with the run it names, or a script's change
+// tail.
 type StoredChange struct {
-	Key       ChangeKey
-	QuietFrom RunKey // a quiet mark's run; zero for a change point
-	Tail      string // a change tail, packed (EncodeTail); empty otherwise
+	Key                   ChangeKey
+	RunsBefore, RunsAfter int    // a change point's samples
+	QuietFrom             RunKey // a quiet mark's run; zero for a change point
+	Tail                  string // a change tail, packed (EncodeTail); empty otherwise
 }
 
 // StoredChanges returns the keys of the stored change points of the
@@ -414,10 +416,12 @@ func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]StoredChange, 
 		for rows.Next() {
 			var c StoredChange
 			k := &c.Key
+			var before, after uint64
 			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID,
-				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID, &c.Tail); err != nil {
+				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID, &c.Tail, &before, &after); err != nil {
 				return sinkErrorf("clickhouse read change points: %w", err)
 			}
+			c.RunsBefore, c.RunsAfter = int(min(before, math.MaxInt32)), int(min(after, math.MaxInt32))
 			if !k.IsQuietMark() {
 				c.QuietFrom = RunKey{}
 			}

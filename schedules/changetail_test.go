@@ -300,3 +300,44 @@ func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc
 		}
 	}
 }
+
+// TestKeepStoredChangePoint: a change point whose samples reach the tail's
+// runs keeps its stored row only when the samples end before the first
+// changed position and a row is stored at its run with samples of the same
+// sizes; otherwise the script must be read (its runs' steps are needed).
+func TestKeepStoredChangePoint(t *testing.T) {
+	sr := newScriptRuns(nil, time.UTC)
+	s := sr.series[load.RunSeries]
+	for i := range 20 {
+		sr.id, sr.orderedUS = append(sr.id, int64(100+i)), append(sr.orderedUS, int64(1000*i))
+		sr.day, sr.groupDay = append(sr.day, 1), append(sr.groupDay, 1)
+		s.values, s.runs = append(s.values, float64(i)), append(s.runs, int32(i))
+	}
+	sr.tailRuns = 10
+	cp := transform.ChangePoint{Index: 8, RunsBefore: 4, RunsAfter: 4} // samples: positions 4 to 11
+	key := load.ChangeKey{Series: load.SeriesKey{ScriptID: 3, StepIndex: load.RunSeries}, OrderedAtUS: 8000, RunID: 108}
+	same := map[load.ChangeKey][2]int{key: {4, 4}}
+	if got, ok := keepStored(3, sr, s, cp, 12, same); !ok || got != key {
+		t.Fatalf("samples in the tail and before p, same sizes stored: got %+v %v, want %+v kept", got, ok, key)
+	}
+	for name, c := range map[string]struct {
+		p         int
+		samples   map[load.ChangeKey][2]int
+		tailRuns  int
+		runsAfter int
+	}{
+		"samples reach p":                    {p: 11, samples: same, tailRuns: 10, runsAfter: 4},
+		"stored with a longer after sample":  {p: 12, samples: map[load.ChangeKey][2]int{key: {4, 5}}, tailRuns: 10, runsAfter: 4},
+		"stored with a shorter after sample": {p: 12, samples: same, tailRuns: 10, runsAfter: 3},
+		"none stored at its run":             {p: 12, samples: map[load.ChangeKey][2]int{{Series: key.Series, OrderedAtUS: 7000, RunID: 107}: {4, 4}}, tailRuns: 10, runsAfter: 4},
+		"samples after the tail":             {p: 12, samples: same, tailRuns: 4, runsAfter: 4},
+		"no tail":                            {p: 12, samples: same, tailRuns: 0, runsAfter: 4},
+	} {
+		sr.tailRuns = c.tailRuns
+		cp := cp
+		cp.RunsAfter = c.runsAfter
+		if got, ok := keepStored(3, sr, s, cp, c.p, c.samples); ok {
+			t.Errorf("%s: kept %+v", name, got)
+		}
+	}
+}

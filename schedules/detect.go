@@ -48,6 +48,7 @@ type DetectSummary struct {
 	QuietSeries     int64 // series proved unchanged by their quiet mark (nothing recomputed)
 	NotQuiet        int64 // series of a quiet read not proved unchanged (recomputed)
 	Tails           int64 // scripts whose values before the changed days came from their change tail
+	Kept            int64 // change points whose samples reach a tail's runs, kept as stored (keepStored)
 	StepsClassified int64 // step health rows written
 	// Step health's days: taken whole from their stored summary, read run
 	// by run (and the runs read), summaries written.
@@ -60,7 +61,7 @@ type DetectSummary struct {
 func (d DetectSummary) dict() *zerolog.Event {
 	return zerolog.Dict().Int64("scripts", d.Scripts).Int64("change_points_written", d.Changes).
 		Int64("runs_read", d.RunsRead).Int64("values", d.Values).Int64("rereads", d.Rereads).
-		Int64("quiet_series", d.QuietSeries).Int64("not_quiet", d.NotQuiet).Int64("tails", d.Tails).
+		Int64("quiet_series", d.QuietSeries).Int64("not_quiet", d.NotQuiet).Int64("tails", d.Tails).Int64("change_points_kept", d.Kept).
 		Int64("steps_classified", d.StepsClassified).Int64("health_days_summarized", d.HealthDaysSummarized).
 		Int64("health_days_read", d.HealthDaysRead).Int64("health_runs_read", d.HealthRunsRead).
 		Int64("health_days_written", d.HealthDaysWritten).Dur("duration", d.Duration).

@@ -72,6 +72,9 @@ type changeWindow struct {
 	// removed by the pass.
 	stored  *load.ChangeTail
 	hasTail bool
+	// samples: the sizes of the samples of each stored change point of the
+	// script (keepStored).
+	samples map[load.ChangeKey][2]int
 	tails   bool          // the pass writes change tails (changetail.go)
 	cut     transform.Day // the cut day of the tail the pass writes
 	version uint64
@@ -350,6 +353,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	}
 	tl.mark("stored_read")
 	stored := map[int64][]load.ChangeKey{}
+	samples := map[int64]map[load.ChangeKey][2]int{}
 	marks := quietMarks{}
 	tails := map[int64]*load.ChangeTail{}
 	hasTail := map[int64]bool{}
@@ -367,7 +371,12 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		stored[c.Key.Series.ScriptID] = append(stored[c.Key.Series.ScriptID], c.Key)
 		if c.Key.IsQuietMark() {
 			marks[c.Key.Series] = c.QuietFrom
+			continue
 		}
+		if samples[c.Key.Series.ScriptID] == nil {
+			samples[c.Key.Series.ScriptID] = map[load.ChangeKey][2]int{}
+		}
+		samples[c.Key.Series.ScriptID][c.Key] = [2]int{c.RunsBefore, c.RunsAfter}
 	}
 	tl.mark("tails_decode")
 	counts := map[int64][]load.DayCounts{}
@@ -381,7 +390,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	today, useTails := transform.DayOf(asOf, j.Zone), j.tailsApply()
 	for _, id := range ids {
 		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r, marks: local,
-			stored: tails[id], hasTail: hasTail[id], tails: useTails, cut: today, version: version}
+			stored: tails[id], hasTail: hasTail[id], tails: useTails, cut: today, version: version, samples: samples[id]}
 		if local {
 			w.first = pending[id].First
 			// Series with a quiet mark are checked against it first; when
@@ -496,6 +505,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					sum.Detect.Values += int64(res.values)
 					sum.Detect.QuietSeries += int64(res.quiet)
 					sum.Detect.NotQuiet += int64(res.notQuiet)
+					sum.Detect.Kept += int64(res.kept)
 					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
 						workErr = err
 					}
@@ -637,6 +647,7 @@ type scriptResult struct {
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
 	notQuiet int // series of a quiet read not proved unchanged (recomputed)
+	kept     int // stored change points kept as they are (keepStored)
 }
 
 // rereadWhy is why a script is read again: the series, the reason, its
@@ -676,6 +687,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// are replaced; whole[k]: all of them are.
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
+	kept := map[load.ChangeKey]bool{} // stored change points kept as they are (keepStored)
 	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
 	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
@@ -734,6 +746,10 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 				continue // depends on values before the slice
 			}
 			cp.Index += a
+			if key, ok := keepStored(id, sr, s, cp, p, w.samples); ok {
+				kept[key] = true
+				continue
+			}
 			if sr.reachesTail(s, cp.Index-cp.RunsBefore) {
 				return scriptResult{retail: true, why: rereadWhy{step: k, reason: "change point reaches tail", p: p, n: n,
 					at: cp.Index, lo: cp.Index - cp.RunsBefore, quiet: quietWhy}}, nil
@@ -778,7 +794,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// stored row (a higher version, same sorting key); the others in the
 	// recomputed range go — a series' quiet mark sorts after all its
 	// change points, so it is always in that range.
-	written := map[load.ChangeKey]bool{}
+	written := kept
 	for _, r := range res.rows {
 		written[r.Key] = true
 	}
@@ -789,11 +805,36 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			res.gone = append(res.gone, k)
 		}
 	}
+	res.kept = len(kept)
 	slices.SortFunc(res.rows, func(x, y load.ChangeRow) int {
 		return cmp.Or(cmp.Compare(x.Key.Series.StepIndex, y.Key.Series.StepIndex),
 			cmp.Compare(x.Key.OrderedAtUS, y.Key.OrderedAtUS), cmp.Compare(x.Key.RunID, y.Key.RunID))
 	})
 	return res, nil
+}
+
+// keepStored says the stored row of change point cp (at cp.Index of s) is
+// the row a recompute would write, so that it stays as it is: its samples
+// hold runs that came from the change tail (whose steps and names the row
+// needs and the tail does not keep), and end before p, the series' first
+// changed position, and a change point is stored at the same run with
+// samples of the same sizes. Then the stored row was computed over the same
+// runs: every value before p is unchanged since the last completed pass,
+// and every stored row whose samples end before p is one computed over the
+// series of that pass, or of a killed pass after it whose first changed
+// position is not before p (the top of this file) — the same runs at the
+// same positions. Every figure of a row is a function of its samples' runs
+// (values, steps, names) and of the run before them.
+func keepStored(id int64, sr *scriptRuns, s *series, cp transform.ChangePoint, p int, samples map[load.ChangeKey][2]int) (load.ChangeKey, bool) {
+	if !sr.reachesTail(s, cp.Index-cp.RunsBefore) || cp.Index+cp.RunsAfter > p {
+		return load.ChangeKey{}, false
+	}
+	i := s.runs[cp.Index]
+	key := load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: s.step}, OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]}
+	if n, ok := samples[key]; !ok || n != [2]int{cp.RunsBefore, cp.RunsAfter} {
+		return load.ChangeKey{}, false
+	}
+	return key, true
 }
 
 // changeRow makes the row of the change point at position at of s.

@@ -483,7 +483,8 @@ func (s *fakeSink) StoredChanges(_ context.Context, ids []int64) ([]load.StoredC
 	var out []load.StoredChange
 	for k, c := range s.changes {
 		if !c.deleted && slices.Contains(ids, k.Series.ScriptID) {
-			out = append(out, load.StoredChange{Key: k, QuietFrom: c.row.QuietFrom, Tail: c.row.Tail})
+			out = append(out, load.StoredChange{Key: k, RunsBefore: c.row.Change.RunsBefore, RunsAfter: c.row.Change.RunsAfter,
+				QuietFrom: c.row.QuietFrom, Tail: c.row.Tail})
 		}
 	}
 	return out, nil
