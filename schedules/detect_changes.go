@@ -794,6 +794,7 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// stored row (a higher version, same sorting key); the others in the
 	// recomputed range go — a series' quiet mark sorts after all its
 	// change points, so it is always in that range.
+	res.kept = len(kept)
 	written := kept
 	for _, r := range res.rows {
 		written[r.Key] = true
@@ -805,7 +806,6 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			res.gone = append(res.gone, k)
 		}
 	}
-	res.kept = len(kept)
 	slices.SortFunc(res.rows, func(x, y load.ChangeRow) int {
 		return cmp.Or(cmp.Compare(x.Key.Series.StepIndex, y.Key.Series.StepIndex),
 			cmp.Compare(x.Key.OrderedAtUS, y.Key.OrderedAtUS), cmp.Compare(x.Key.RunID, y.Key.RunID))
