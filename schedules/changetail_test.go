@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -339,5 +340,68 @@ func TestKeepStoredChangePoint(t *testing.T) {
 		if got, ok := keepStored(3, sr, s, cp, c.p, c.samples); ok {
 			t.Errorf("%s: kept %+v", name, got)
 		}
+	}
+}
+
+// TestTailNotServingReadsTwoRAtOnce: when a script's tail does not serve
+// (a series whose quiet check fails on a tail of 2S values: its mark was
+// before the cut; or a change point whose samples reach the tail's runs),
+// the script is read again with 2r values before the first changed day of
+// every series not proved unchanged, at once: never a third read because
+// the read planned for the quiet checks (2S values) is short of 2r. Runs
+// with one step, all with valid durations (the counts are exact), fewer a
+// day than (2r − 2S)/2; now and then the level moves, so that quiet checks
+// fail. Every pass stays exact.
+func TestTailNotServingReadsTwoRAtOnce(t *testing.T) {
+	ctx := context.Background()
+	opt := localOptions(t)["short scan"]
+	r, _ := opt.Radius()
+	// The tail: 2S values before the day before its cut, and that day's;
+	// the read: the cut day's. So p = 2S + 2·perDay, short of 2r.
+	perDay := (2*r-quietTail(opt))/2 - 1
+	var notServed, passes int
+	for seed := range uint64(6) {
+		rng := rand.New(rand.NewPCG(seed, 77))
+		src, sink := newFakeSource(), newFakeSink()
+		start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+		level, id := 20.0, int64(1)
+		day := func(d int) {
+			for k := range perDay {
+				at := start.Add(time.Duration(d)*24*time.Hour + time.Duration(k*1440/perDay)*time.Minute)
+				src.put(id, 5, "success", at, level*(1+0.05*rng.NormFloat64()))
+				id++
+			}
+		}
+		for d := range 20 {
+			day(d)
+		}
+		job := crashingJob(src, sink, opt, 0)
+		if _, err := job.Run(ctx, RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for d := 20; d < 60; d++ {
+			if rng.IntN(3) == 0 {
+				level *= 0.4 + 1.6*rng.Float64()
+			}
+			day(d)
+			reads := len(sink.changeReads)
+			sum, err := job.Run(ctx, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stage := fmt.Sprintf("seed %d day %d", seed, d)
+			checkChanges(t, stage, src, sink, opt)
+			passes++
+			if sum.Detect.Rereads > 0 && sum.Detect.Tails == 0 {
+				notServed++ // the tail was used, then did not serve (Tails counted back)
+			}
+			if n := len(sink.changeReads) - reads; n > 2 {
+				t.Fatalf("%s: %d reads of the script in one pass (rereads %d), want at most 2: %+v", stage, n, sum.Detect.Rereads, sink.changeReads[reads:])
+			}
+		}
+	}
+	t.Logf("passes %d, of which the tail did not serve %d", passes, notServed)
+	if notServed == 0 {
+		t.Fatal("no pass where the tail did not serve: the test must take that path")
 	}
 }

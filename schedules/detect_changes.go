@@ -68,6 +68,7 @@ type changeWindow struct {
 	// (changetail.go); planned is where the script is read from without it.
 	tail    *load.ChangeTail
 	planned transform.Day
+	plan    map[int32]int // the values before first each series was planned with
 	// stored: the script's change tail as stored (nil: none), replaced or
 	// removed by the pass.
 	stored  *load.ChangeTail
@@ -398,10 +399,11 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 			// enough (quiet.go).
 			w.quiet = w.first > transform.MinDay
 			if marks.cover(id, counts[id], w.first) {
-				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, opt.LargestScale()))
+				w.plan = needBefore(counts[id], w.first, opt.LargestScale())
 			} else {
-				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
+				w.plan = needBefore(counts[id], w.first, r)
 			}
+			w.from = readFrom(counts[id], w.first, w.plan)
 			w.planned = w.from
 			if t, from := tailUsable(tails[id], w.first, counts[id]); useTails && t != nil {
 				w.tail, w.from = t, from
@@ -435,6 +437,17 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 				Msg("change points: script read again")
 			if w.tail != nil { // the tail was not enough: read as without it
 				w.tail, w.from = nil, w.planned
+				if len(res.need) > 0 {
+					// The series not proved unchanged: 2r of theirs before
+					// the first changed day at once (else the read planned
+					// for the quiet checks, 2S values, is short for their
+					// recompute, and a third round reads further back).
+					need := maps.Clone(w.plan)
+					for k, n := range res.need {
+						need[k] = max(need[k], n)
+					}
+					w.from = min(w.planned, readFrom(counts[id], w.first, need))
+				}
 				sum.Detect.Tails--
 			} else {
 				w.from = readFrom(counts[id], w.from, res.need)
@@ -636,7 +649,8 @@ type scriptResult struct {
 	gone []load.ChangeKey // stored ones that go
 	// need: series with fewer than 2r values before their first changed
 	// one that may have more before w.from, and how many more each needs
-	// (nothing else is set: the script is read again).
+	// (nothing else is set: the script is read again); with retail, how
+	// many values before the first changed day each needs (2r).
 	need map[int32]int
 	// retail: the tail did not serve (too few values, or a change point
 	// whose samples reach its runs): read again as without it.
@@ -689,6 +703,17 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	whole := map[int32]bool{}
 	kept := map[load.ChangeKey]bool{} // stored change points kept as they are (keepStored)
 	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
+	// recomputed: the series not proved unchanged. When the tail does not
+	// serve, each needs 2r values before the first changed day in the read
+	// again (the read planned for the quiet checks holds 2S).
+	var recomputed []int32
+	retail := func(why rereadWhy) scriptResult {
+		need := map[int32]int{}
+		for _, k := range recomputed {
+			need[k] = 2 * w.r
+		}
+		return scriptResult{retail: true, need: need, why: why}
+	}
 	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
 		if s == nil {
@@ -718,17 +743,19 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			// the script read from further back.
 			res.notQuiet++
 		}
+		recomputed = append(recomputed, k)
 		a := max(0, p-2*w.r)
 		atStart := !w.before[k] && a == 0
 		if !atStart && p < 2*w.r {
 			why := rereadWhy{step: k, reason: "short read", p: p, n: n, quiet: quietWhy}
-			if w.tail != nil {
-				why.reason = "tail short"
-				return scriptResult{retail: true, why: why}, nil
-			}
 			if res.need == nil {
 				res.need = map[int32]int{}
 				res.why = why
+			}
+			if w.tail != nil {
+				// The tail holds too few values: read as without it.
+				res.why.reason, res.retail = "tail short", true
+				continue
 			}
 			res.need[k] = 2*w.r - p
 			continue
@@ -751,8 +778,8 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 				continue
 			}
 			if sr.reachesTail(s, cp.Index-cp.RunsBefore) {
-				return scriptResult{retail: true, why: rereadWhy{step: k, reason: "change point reaches tail", p: p, n: n,
-					at: cp.Index, lo: cp.Index - cp.RunsBefore, quiet: quietWhy}}, nil
+				return retail(rereadWhy{step: k, reason: "change point reaches tail", p: p, n: n,
+					at: cp.Index, lo: cp.Index - cp.RunsBefore, quiet: quietWhy}), nil
 			}
 			res.rows = append(res.rows, changeRow(id, sr, s, cp.Index, cp))
 		}
@@ -767,6 +794,9 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			boundary[k] = load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: k},
 				OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]}
 		}
+	}
+	if res.retail {
+		return retail(res.why), nil
 	}
 	if res.need != nil {
 		return scriptResult{need: res.need, why: res.why}, nil

@@ -1,6 +1,9 @@
 package schedules
 
 import (
+	"fmt"
+	"sort"
+
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -75,7 +78,8 @@ func (m quietMarks) quiet(id int64, s *series, sr *scriptRuns, p int, opt transf
 	// ones, after the mark's last passing test (LastScanPassReaching).
 	last, err := transform.LastScanPassReaching(s.values[p-tail:], tail, opt)
 	if last != -1 {
-		return false, "a test passes", err
+		at := sort.Search(p, func(i int) bool { return !runKeyLess(sr.key(s.runs[i]), mark) })
+		return false, fmt.Sprintf("a test passes (at %d of the %d values before p and after; the mark %d values before p)", last, len(s.values)-(p-tail), p-at), err
 	}
 	return err == nil, "", err
 }
