@@ -343,9 +343,9 @@ func TestKeepStoredChangePoint(t *testing.T) {
 	}
 }
 
-// TestTailNotServingReadsTwoRAtOnce: when a script's tail does not serve
-// (a series whose quiet check fails on a tail of 2S values: its mark was
-// before the cut; or a change point whose samples reach the tail's runs),
+// TestTailNotServingReadsTwoRAtOnce: every series keeps 2r values in the
+// tail, so that a failing quiet check is served by it; when a script's tail
+// does not serve (a change point whose samples reach the tail's runs),
 // the script is read again with 2r values before the first changed day of
 // every series not proved unchanged, at once: never a third read because
 // the read planned for the quiet checks (2S values) is short of 2r. Runs
@@ -394,6 +394,19 @@ func TestTailNotServingReadsTwoRAtOnce(t *testing.T) {
 			passes++
 			if sum.Detect.Rereads > 0 && sum.Detect.Tails == 0 {
 				notServed++ // the tail was used, then did not serve (Tails counted back)
+			}
+			// Every series of the tail keeps 2r values (or all it has):
+			// a failing quiet check is then served by the tail.
+			if c, ok := sink.changes[load.TailKey(5)]; ok && !c.deleted {
+				tl, err := load.DecodeTail(c.row.Tail)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ts := range tl.Series {
+					if !ts.Whole && len(ts.Values) < 2*r {
+						t.Fatalf("%s: series %d keeps %d values in its tail, want at least 2r = %d", stage, ts.Step, len(ts.Values), 2*r)
+					}
+				}
 			}
 			if n := len(sink.changeReads) - reads; n > 2 {
 				t.Fatalf("%s: %d reads of the script in one pass (rereads %d), want at most 2: %+v", stage, n, sum.Detect.Rereads, sink.changeReads[reads:])

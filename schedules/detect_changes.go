@@ -745,7 +745,6 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
 	kept := map[load.ChangeKey]bool{} // stored change points kept as they are (keepStored)
-	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
 	// recomputed: the series not proved unchanged. When the tail does not
 	// serve, each needs 2r values before the first changed day in the read
 	// again (the read planned for the quiet checks holds 2S).
@@ -779,7 +778,6 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			quietWhy = why
 			if ok {
 				res.quiet++
-				markOf[k] = marks[load.SeriesKey{ScriptID: id, StepIndex: k}]
 				continue
 			}
 			// Not proved unchanged: the bounded recompute, which may need
@@ -828,7 +826,6 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		}
 		if mark, ok := quietMark(id, s, sr, a, last, atStart, opt); ok && w.marks {
 			res.rows = append(res.rows, mark)
-			markOf[k] = mark.QuietFrom
 		}
 		if atStart {
 			whole[k] = true
@@ -847,15 +844,14 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// The script's change tail, for the next pass (changetail.go).
 	var tail *load.ChangeTail
 	if w.marks && w.tails {
-		// A series whose mark is before the cut keeps 2S values (enough for
-		// its next quiet check); the others 2r (the bounded recompute). A
-		// quiet check that fails then sends the script back to the read.
-		keep := func(k int32, last load.RunKey) int {
-			if m, ok := markOf[k]; ok && !last.Less(m) {
-				return quietTail(opt)
-			}
-			return 2 * w.r
-		}
+		// Every series keeps 2r values: a quiet check that fails is
+		// followed by the bounded recompute, which needs 2r. Keeping 2S
+		// (enough for the quiet check alone) where the mark is before the
+		// cut halved the tails, but sent every script with a failing quiet
+		// check back to the read of 2r values: 5–24 scripts a pass at 1M
+		// runs, ~2,500 runs each, which cost more than the bytes saved
+		// (docs/performance.md, "Eighth round: detection's wall time").
+		keep := func(int32, load.RunKey) int { return 2 * w.r }
 		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, w.version)
 	}
 	if tail != nil {
