@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -400,18 +399,14 @@ type StoredChange struct {
 }
 
 // StoredChanges returns the keys of the stored change points of the
-// scripts, their series' quiet marks and the scripts' change tails: the
-// rows FINAL keeps, the tails' bytes read apart at the versions kept
-// (detect_stored_tails.sql).
+// scripts, their series' quiet marks and the scripts' change tails.
 func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]StoredChange, error) {
 	var out []StoredChange
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	tailAt := map[int64]uint64{} // each script's tail: the version kept
 	err := s.retry(ctx, func() error {
 		out = out[:0]
-		clear(tailAt)
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"ids": int64List(ids)}))
 		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectStoredChanges)
 		if err != nil {
@@ -421,70 +416,16 @@ func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]StoredChange, 
 		for rows.Next() {
 			var c StoredChange
 			k := &c.Key
-			var before, after, version uint64
+			var before, after uint64
 			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID,
-				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID, &before, &after, &version); err != nil {
+				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID, &c.Tail, &before, &after); err != nil {
 				return sinkErrorf("clickhouse read change points: %w", err)
 			}
 			c.RunsBefore, c.RunsAfter = int(min(before, math.MaxInt32)), int(min(after, math.MaxInt32))
 			if !k.IsQuietMark() {
 				c.QuietFrom = RunKey{}
 			}
-			if k.IsTail() {
-				tailAt[k.Series.ScriptID] = version
-			}
 			out = append(out, c)
-		}
-		return rows.Err()
-	})
-	if err != nil || len(tailAt) == 0 {
-		return out, err
-	}
-	tails, err := s.storedTails(ctx, tailAt)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if k := out[i].Key; k.IsTail() {
-			t, ok := tails[k.Series.ScriptID]
-			if !ok {
-				return nil, sinkErrorf("clickhouse read change tails: the tail of script %d at version %d is gone (merged away by a newer one? run the pass again)", k.Series.ScriptID, tailAt[k.Series.ScriptID])
-			}
-			out[i].Tail = t
-		}
-	}
-	return out, nil
-}
-
-// storedTails reads the scripts' change tails at the given versions.
-func (s *Sink) storedTails(ctx context.Context, at map[int64]uint64) (map[int64]string, error) {
-	ids, versions := make([]int64, 0, len(at)), make([]uint64, 0, len(at))
-	for id, v := range at {
-		ids, versions = append(ids, id), append(versions, v)
-	}
-	slices.Sort(ids)
-	slices.Sort(versions)
-	versions = slices.Compact(versions)
-	out := map[int64]string{}
-	err := s.retry(ctx, func() error {
-		clear(out)
-		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
-			"ids": int64List(ids), "versions": uint64List(versions)}))
-		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectStoredTails)
-		if err != nil {
-			return sinkErrorf("clickhouse read change tails: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var version uint64
-			var tail string
-			if err := rows.Scan(&id, &version, &tail); err != nil {
-				return sinkErrorf("clickhouse read change tails: %w", err)
-			}
-			if at[id] == version { // not another script's version
-				out[id] = tail
-			}
 		}
 		return rows.Err()
 	})
@@ -707,18 +648,4 @@ func storableTime(t time.Time) *time.Time {
 	}
 	t = t.UTC()
 	return &t
-}
-
-// uint64List is a ClickHouse array literal of the values.
-func uint64List(vs []uint64) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, v := range vs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatUint(v, 10))
-	}
-	b.WriteByte(']')
-	return b.String()
 }

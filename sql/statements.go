@@ -194,11 +194,6 @@ var ClickHouseDetectStoredChanges string
 //go:embed clickhouse/queries/detect_stored_health.sql
 var ClickHouseDetectStoredHealth string
 
-// ClickHouseDetectStoredTails is the ClickHouse statement clickhouse/queries/detect_stored_tails.sql.
-//
-//go:embed clickhouse/queries/detect_stored_tails.sql
-var ClickHouseDetectStoredTails string
-
 // ClickHouseInsertDetectionAsOf is the ClickHouse statement clickhouse/queries/insert_detection_as_of.sql.
 //
 //go:embed clickhouse/queries/insert_detection_as_of.sql
