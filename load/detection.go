@@ -1,9 +1,13 @@
 package load
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -96,17 +100,123 @@ func (s *Sink) SeriesCounts(ctx context.Context, ids []int64) (map[int64][]DayCo
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
-			var d time.Time
-			var c DayCounts
-			if err := rows.Scan(&id, &d, &c.Runs, &c.StepIndex, &c.StepSuccess, &c.Version); err != nil {
+			var packed string
+			if err := rows.Scan(&id, &packed); err != nil {
 				return sinkErrorf("clickhouse read series counts: %w", err)
 			}
-			c.Day = dayOf(d)
-			out[id] = append(out[id], c)
+			counts, err := parseSeriesCounts(packed)
+			if err != nil {
+				return sinkErrorf("clickhouse read series counts: script %d: %w", id, err)
+			}
+			out[id] = counts
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// parseSeriesCounts reads one script's groups as detect_series_counts.sql
+// packs them ("day success version[ step:successes]…", ';' between groups),
+// sorted by day. The steps of all the groups share one backing array each.
+func parseSeriesCounts(packed string) ([]DayCounts, error) {
+	if packed == "" {
+		return nil, nil
+	}
+	n := strings.Count(packed, ";") + 1
+	steps := strings.Count(packed, ":")
+	out := make([]DayCounts, 0, n)
+	index, success := make([]int32, 0, steps), make([]uint64, 0, steps)
+	p := packedCounts{s: packed}
+	for !p.done() {
+		var c DayCounts
+		day := p.int(math.MinInt32, math.MaxInt32, ' ')
+		c.Day = transform.Day(day)
+		c.Runs = p.uint(' ')
+		c.Version = p.uint(' ', ';')
+		at := len(index)
+		for p.err == nil && p.last == ' ' {
+			k := p.int(math.MinInt32, math.MaxInt32, ':')
+			index, success = append(index, int32(k)), append(success, p.uint(' ', ';'))
+		}
+		if p.err != nil {
+			return nil, fmt.Errorf("series counts: %w in %q", p.err, packed[:min(len(packed), p.pos+1)])
+		}
+		if len(index) > at {
+			c.StepIndex, c.StepSuccess = index[at:len(index):len(index)], success[at:len(success):len(success)]
+		}
+		out = append(out, c)
+	}
+	if !slices.IsSortedFunc(out, func(a, b DayCounts) int { return cmp.Compare(a.Day, b.Day) }) {
+		slices.SortFunc(out, func(a, b DayCounts) int { return cmp.Compare(a.Day, b.Day) })
+	}
+	return out, nil
+}
+
+// packedCounts reads the numbers of a packed counts string, each ended by
+// one of the separators given (or the end of the string, which then reads
+// as ';'); last is the separator that ended the last number.
+type packedCounts struct {
+	s    string
+	pos  int
+	last byte
+	err  error
+}
+
+func (p *packedCounts) done() bool { return p.err != nil || p.pos >= len(p.s) }
+
+// digits reads an unsigned decimal number and the separator after it.
+func (p *packedCounts) digits(seps ...byte) uint64 {
+	if p.err != nil {
+		return 0
+	}
+	start := p.pos
+	var u uint64
+	for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
+		d := uint64(p.s[p.pos] - '0')
+		if u > (math.MaxUint64-d)/10 {
+			p.err = errors.New("a number out of range")
+			return 0
+		}
+		u = u*10 + d
+		p.pos++
+	}
+	if p.pos == start {
+		p.err = errors.New("a number expected")
+		return 0
+	}
+	p.last = ';'
+	if p.pos < len(p.s) {
+		p.last = p.s[p.pos]
+		p.pos++
+	}
+	if !slices.Contains(seps, p.last) {
+		p.err = fmt.Errorf("%q after a number", p.last)
+		return 0
+	}
+	return u
+}
+
+func (p *packedCounts) uint(seps ...byte) uint64 { return p.digits(seps...) }
+
+// int reads a signed number in [lo, hi].
+func (p *packedCounts) int(lo, hi int64, seps ...byte) int64 {
+	neg := p.pos < len(p.s) && p.s[p.pos] == '-'
+	if neg {
+		p.pos++
+	}
+	u := p.digits(seps...)
+	if p.err != nil {
+		return 0
+	}
+	v := int64(u)
+	if neg {
+		v = -v
+	}
+	if u > 1<<63 || (neg && v > 0) || (!neg && v < 0) || v < lo || v > hi {
+		p.err = errors.New("a number out of range")
+		return 0
+	}
+	return v
 }
 
 // RunFunc receives the counted runs read by ChangeRuns one at a time, in
@@ -278,12 +388,14 @@ func (k RunKey) Less(o RunKey) bool {
 	return k.OrderedAtUS < o.OrderedAtUS || (k.OrderedAtUS == o.OrderedAtUS && k.RunID < o.RunID)
 }
 
-// StoredChange is a stored change point's key, a series' quiet mark with
-// the run it names, or a script's change tail.
+// StoredChange is a stored change point's key and the sizes of its
+// samples, a series' quiet mark with the run it names, or a script's change
+// tail.
 type StoredChange struct {
-	Key       ChangeKey
-	QuietFrom RunKey // a quiet mark's run; zero for a change point
-	Tail      string // a change tail, packed (EncodeTail); empty otherwise
+	Key                   ChangeKey
+	RunsBefore, RunsAfter int    // a change point's samples
+	QuietFrom             RunKey // a quiet mark's run; zero for a change point
+	Tail                  string // a change tail, packed (EncodeTail); empty otherwise
 }
 
 // StoredChanges returns the keys of the stored change points of the
@@ -304,10 +416,12 @@ func (s *Sink) StoredChanges(ctx context.Context, ids []int64) ([]StoredChange, 
 		for rows.Next() {
 			var c StoredChange
 			k := &c.Key
+			var before, after uint64
 			if err := rows.Scan(&k.Series.ScriptID, &k.Series.StepIndex, &k.OrderedAtUS, &k.RunID,
-				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID, &c.Tail); err != nil {
+				&c.QuietFrom.OrderedAtUS, &c.QuietFrom.RunID, &c.Tail, &before, &after); err != nil {
 				return sinkErrorf("clickhouse read change points: %w", err)
 			}
+			c.RunsBefore, c.RunsAfter = int(min(before, math.MaxInt32)), int(min(after, math.MaxInt32))
 			if !k.IsQuietMark() {
 				c.QuietFrom = RunKey{}
 			}

@@ -20,9 +20,9 @@ import (
 //     are on or after it, and the runs of that day are read again. The tail
 //     ends before the first run from which on every run is on or after the
 //     cut day (in the zone and stored);
-//   - for each series, its last values before that run — 2S when the
-//     series' quiet mark is before the cut (its next quiet check needs no
-//     more), else 2r — and those of the day before the cut on top (a pass
+//   - for each series, its last values before that run — 2r, what the
+//     bounded recompute after a failing quiet check needs — and those of
+//     the day before the cut on top (a pass
 //     that changes that day takes the tail cut before it), with their runs'
 //     keys and days, and the passing scan tests of those values that the
 //     pass computed (the scan's cache: tailScan, and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -364,4 +365,121 @@ func checkTails(t *testing.T, stage string, src *fakeSource, sink *fakeSink, loc
 		}
 	}
 	return scanned
+}
+
+// TestKeepStoredChangePoint: a change point whose samples reach the tail's
+// runs keeps its stored row only when the samples end before the first
+// changed position and a row is stored at its run with samples of the same
+// sizes; otherwise the script must be read (its runs' steps are needed).
+func TestKeepStoredChangePoint(t *testing.T) {
+	sr := newScriptRuns(nil, time.UTC)
+	s := sr.series[load.RunSeries]
+	for i := range 20 {
+		sr.id, sr.orderedUS = append(sr.id, int64(100+i)), append(sr.orderedUS, int64(1000*i))
+		sr.day, sr.groupDay = append(sr.day, 1), append(sr.groupDay, 1)
+		s.values, s.runs = append(s.values, float64(i)), append(s.runs, int32(i))
+	}
+	sr.tailRuns = 10
+	cp := transform.ChangePoint{Index: 8, RunsBefore: 4, RunsAfter: 4} // samples: positions 4 to 11
+	key := load.ChangeKey{Series: load.SeriesKey{ScriptID: 3, StepIndex: load.RunSeries}, OrderedAtUS: 8000, RunID: 108}
+	same := map[load.ChangeKey][2]int{key: {4, 4}}
+	if got, ok := keepStored(3, sr, s, cp, 12, same); !ok || got != key {
+		t.Fatalf("samples in the tail and before p, same sizes stored: got %+v %v, want %+v kept", got, ok, key)
+	}
+	for name, c := range map[string]struct {
+		p         int
+		samples   map[load.ChangeKey][2]int
+		tailRuns  int
+		runsAfter int
+	}{
+		"samples reach p":                    {p: 11, samples: same, tailRuns: 10, runsAfter: 4},
+		"stored with a longer after sample":  {p: 12, samples: map[load.ChangeKey][2]int{key: {4, 5}}, tailRuns: 10, runsAfter: 4},
+		"stored with a shorter after sample": {p: 12, samples: same, tailRuns: 10, runsAfter: 3},
+		"none stored at its run":             {p: 12, samples: map[load.ChangeKey][2]int{{Series: key.Series, OrderedAtUS: 7000, RunID: 107}: {4, 4}}, tailRuns: 10, runsAfter: 4},
+		"samples after the tail":             {p: 12, samples: same, tailRuns: 4, runsAfter: 4},
+		"no tail":                            {p: 12, samples: same, tailRuns: 0, runsAfter: 4},
+	} {
+		sr.tailRuns = c.tailRuns
+		cp := cp
+		cp.RunsAfter = c.runsAfter
+		if got, ok := keepStored(3, sr, s, cp, c.p, c.samples); ok {
+			t.Errorf("%s: kept %+v", name, got)
+		}
+	}
+}
+
+// TestTailNotServingReadsTwoRAtOnce: every series keeps 2r values in the
+// tail, so that a failing quiet check is served by it; when a script's tail
+// does not serve (a change point whose samples reach the tail's runs),
+// the script is read again with 2r values before the first changed day of
+// every series not proved unchanged, at once: never a third read because
+// the read planned for the quiet checks (2S values) is short of 2r. Runs
+// with one step, all with valid durations (the counts are exact), fewer a
+// day than (2r − 2S)/2; now and then the level moves, so that quiet checks
+// fail. Every pass stays exact.
+func TestTailNotServingReadsTwoRAtOnce(t *testing.T) {
+	ctx := context.Background()
+	opt := localOptions(t)["short scan"]
+	r, _ := opt.Radius()
+	// The tail: 2S values before the day before its cut, and that day's;
+	// the read: the cut day's. So p = 2S + 2·perDay, short of 2r.
+	perDay := (2*r-quietTail(opt))/2 - 1
+	var notServed, passes int
+	for seed := range uint64(6) {
+		rng := rand.New(rand.NewPCG(seed, 77))
+		src, sink := newFakeSource(), newFakeSink()
+		start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+		level, id := 20.0, int64(1)
+		day := func(d int) {
+			for k := range perDay {
+				at := start.Add(time.Duration(d)*24*time.Hour + time.Duration(k*1440/perDay)*time.Minute)
+				src.put(id, 5, "success", at, level*(1+0.05*rng.NormFloat64()))
+				id++
+			}
+		}
+		for d := range 20 {
+			day(d)
+		}
+		job := crashingJob(src, sink, opt, 0)
+		if _, err := job.Run(ctx, RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for d := 20; d < 60; d++ {
+			if rng.IntN(3) == 0 {
+				level *= 0.4 + 1.6*rng.Float64()
+			}
+			day(d)
+			reads := len(sink.changeReads)
+			sum, err := job.Run(ctx, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stage := fmt.Sprintf("seed %d day %d", seed, d)
+			checkChanges(t, stage, src, sink, opt)
+			passes++
+			if sum.Detect.Rereads > 0 && sum.Detect.Tails == 0 {
+				notServed++ // the tail was used, then did not serve (Tails counted back)
+			}
+			// Every series of the tail keeps 2r values (or all it has):
+			// a failing quiet check is then served by the tail.
+			if c, ok := sink.changes[load.TailKey(5)]; ok && !c.deleted {
+				tl, err := load.DecodeTail(c.row.Tail)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ts := range tl.Series {
+					if !ts.Whole && len(ts.Values) < 2*r {
+						t.Fatalf("%s: series %d keeps %d values in its tail, want at least 2r = %d", stage, ts.Step, len(ts.Values), 2*r)
+					}
+				}
+			}
+			if n := len(sink.changeReads) - reads; n > 2 {
+				t.Fatalf("%s: %d reads of the script in one pass (rereads %d), want at most 2: %+v", stage, n, sum.Detect.Rereads, sink.changeReads[reads:])
+			}
+		}
+	}
+	t.Logf("passes %d, of which the tail did not serve %d", passes, notServed)
+	if notServed == 0 {
+		t.Fatal("no pass where the tail did not serve: the test must take that path")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
@@ -48,6 +49,7 @@ type DetectSummary struct {
 	NotQuiet        int64 // series of a quiet read not proved unchanged (recomputed)
 	Tails           int64 // scripts whose values before the changed days came from their change tail
 	ScanTestsKept   int64 // passing scan tests taken from change tails, not computed again
+	Kept            int64 // change points whose samples reach a tail's runs, kept as stored (keepStored)
 	StepsClassified int64 // step health rows written
 	// Step health's days: taken whole from their stored summary, read run
 	// by run (and the runs read), summaries written.
@@ -61,6 +63,7 @@ func (d DetectSummary) dict() *zerolog.Event {
 	return zerolog.Dict().Int64("scripts", d.Scripts).Int64("change_points_written", d.Changes).
 		Int64("runs_read", d.RunsRead).Int64("values", d.Values).Int64("rereads", d.Rereads).
 		Int64("quiet_series", d.QuietSeries).Int64("not_quiet", d.NotQuiet).Int64("tails", d.Tails).Int64("scan_tests_kept", d.ScanTestsKept).
+		Int64("change_points_kept", d.Kept).
 		Int64("steps_classified", d.StepsClassified).Int64("health_days_summarized", d.HealthDaysSummarized).
 		Int64("health_days_read", d.HealthDaysRead).Int64("health_runs_read", d.HealthRunsRead).
 		Int64("health_days_written", d.HealthDaysWritten).Dur("duration", d.Duration).
@@ -154,14 +157,23 @@ func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time,
 			changed[id] = load.DayRange{First: transform.MinDay, Last: transform.MaxDay}
 		}
 	}
-	if err := j.detectChanges(ctx, changed, version, asOf, sum); err != nil {
+	// The change points and the step health at once: they read what the
+	// pass wrote before detection and write different tables
+	// (duration_changes_state; step_health_state, health_checks,
+	// health_days_state), each derived from the journal and the stored
+	// checks alone, so neither reads what the other writes, and a pass
+	// killed with one of them half written is finished by the next pass as
+	// when they ran one after the other. The first error cancels the other.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return j.detectChanges(gctx, changed, version, asOf, sum) })
+	g.Go(func() error {
+		healthStart := j.Now()
+		defer func() { sum.Detect.HealthDuration = j.Now().Sub(healthStart) }()
+		return j.detectHealth(gctx, pending, asOf, version, sum)
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	healthStart := j.Now()
-	if err := j.detectHealth(ctx, pending, asOf, version, sum); err != nil {
-		return err
-	}
-	sum.Detect.HealthDuration = j.Now().Sub(healthStart)
 	if err := j.Sink.WriteDetectionAsOf(ctx, asOf, version); err != nil {
 		return err
 	}
@@ -173,10 +185,13 @@ func (j *Job) detect(ctx context.Context, after, version uint64, asOf time.Time,
 // group in the window and of those due for a check.
 func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange, asOf time.Time, version uint64, sum *Summary) error {
 	from := healthFromDay(asOf, j.Zone)
+	tl := j.timeline()
+	defer tl.done("step health: phases")
 	due, err := j.Sink.HealthDue(ctx, asOf)
 	if err != nil {
 		return err
 	}
+	tl.mark("due_read")
 	set := map[int64]bool{}
 	for id, r := range pending {
 		if r.Last >= from {
@@ -198,11 +213,12 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 	if err != nil {
 		return err
 	}
+	tl.mark("stored_read")
 	stored := map[int64][]load.SeriesKey{}
 	for _, k := range storedList {
 		stored[k.ScriptID] = append(stored[k.ScriptID], k)
 	}
-	steps, err := j.healthSteps(ctx, ids, from, asOf, version, sum)
+	steps, err := j.healthSteps(ctx, ids, from, asOf, version, sum, tl)
 	if err != nil {
 		return err
 	}
@@ -243,7 +259,9 @@ func (j *Job) detectHealth(ctx context.Context, pending map[int64]load.DayRange,
 			return err
 		}
 	}
-	return flush(true)
+	err = flush(true)
+	tl.mark("classify_write")
+	return err
 }
 
 // healthRows classifies the steps of a script from their summaries
@@ -279,4 +297,35 @@ func healthRows(id int64, steps []load.StepSummary, asOf time.Time) ([]load.Heal
 	}
 	slices.SortFunc(rows, func(a, b load.HealthRow) int { return cmp.Compare(a.Step.StepIndex, b.Step.StepIndex) })
 	return rows, check
+}
+
+// timeline times the phases of a stage for one debug line (nothing when
+// the log is not at debug level): mark ends a phase and names it.
+type timeline struct {
+	now  func() time.Time
+	last time.Time
+	ev   *zerolog.Event
+}
+
+func (j *Job) timeline() *timeline {
+	t := &timeline{now: j.Now, ev: j.Log.Debug()}
+	if t.ev != nil {
+		t.last = t.now()
+	}
+	return t
+}
+
+func (t *timeline) mark(phase string) {
+	if t.ev == nil {
+		return
+	}
+	n := t.now()
+	t.ev.Dur(phase, n.Sub(t.last))
+	t.last = n
+}
+
+func (t *timeline) done(msg string) {
+	if t.ev != nil {
+		t.ev.Msg(msg)
+	}
 }

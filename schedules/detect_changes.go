@@ -3,6 +3,7 @@ package schedules
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"math/bits"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
@@ -71,10 +74,14 @@ type changeWindow struct {
 	// or the tail a reread left aside (its values are found in the read:
 	// tailScan).
 	scanTail *load.ChangeTail
+	plan     map[int32]int // the values before first each series was planned with
 	// stored: the script's change tail as stored (nil: none), replaced or
 	// removed by the pass.
 	stored  *load.ChangeTail
 	hasTail bool
+	// samples: the sizes of the samples of each stored change point of the
+	// script (keepStored).
+	samples map[load.ChangeKey][2]int
 	tails   bool          // the pass writes change tails (changetail.go)
 	cut     transform.Day // the cut day of the tail the pass writes
 	version uint64
@@ -338,6 +345,8 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	}
 	start := j.Now()
 	defer func() { sum.Detect.ChangesDuration = j.Now().Sub(start) }()
+	tl := j.timeline()
+	defer tl.done("change points: phases")
 	opt := j.changeOptions()
 	r, local := opt.Radius()
 	ids := make([]int64, 0, len(pending))
@@ -345,41 +354,54 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	// The counts are read while the stored change points are read and
+	// their tails decoded: two round trips at once.
+	counts := map[int64][]load.DayCounts{}
+	var countsErr error
+	countsRead := make(chan struct{})
+	go func() {
+		defer close(countsRead)
+		if local {
+			counts, countsErr = j.Sink.SeriesCounts(ctx, ids)
+		}
+	}()
 	storedList, err := j.Sink.StoredChanges(ctx, ids)
 	if err != nil {
+		<-countsRead
 		return err
 	}
+	tl.mark("stored_read")
 	stored := map[int64][]load.ChangeKey{}
+	samples := map[int64]map[load.ChangeKey][2]int{}
 	marks := quietMarks{}
-	tails := map[int64]*load.ChangeTail{}
 	hasTail := map[int64]bool{}
+	tails := decodeTails(storedList, j.Log)
 	for _, c := range storedList {
 		if c.Key.IsTail() {
 			hasTail[c.Key.Series.ScriptID] = true
-			t, err := load.DecodeTail(c.Tail)
-			if err != nil { // read as if there were none; the pass replaces it
-				j.Log.Warn().Err(err).Int64("script_id", c.Key.Series.ScriptID).Msg("change tail does not decode: reading the runs instead")
-				continue
-			}
-			tails[c.Key.Series.ScriptID] = t
 			continue
 		}
 		stored[c.Key.Series.ScriptID] = append(stored[c.Key.Series.ScriptID], c.Key)
 		if c.Key.IsQuietMark() {
 			marks[c.Key.Series] = c.QuietFrom
+			continue
 		}
-	}
-	counts := map[int64][]load.DayCounts{}
-	if local {
-		if counts, err = j.Sink.SeriesCounts(ctx, ids); err != nil {
-			return err
+		if samples[c.Key.Series.ScriptID] == nil {
+			samples[c.Key.Series.ScriptID] = map[load.ChangeKey][2]int{}
 		}
+		samples[c.Key.Series.ScriptID][c.Key] = [2]int{c.RunsBefore, c.RunsAfter}
 	}
+	tl.mark("tails_decode")
+	<-countsRead
+	if countsErr != nil {
+		return countsErr
+	}
+	tl.mark("counts_read")
 	wins := map[int64]*changeWindow{}
 	today, useTails := transform.DayOf(asOf, j.Zone), j.tailsApply()
 	for _, id := range ids {
 		w := &changeWindow{first: transform.MinDay, from: transform.MinDay, r: r, marks: local,
-			stored: tails[id], hasTail: hasTail[id], tails: useTails, cut: today, version: version}
+			stored: tails[id], hasTail: hasTail[id], tails: useTails, cut: today, version: version, samples: samples[id]}
 		if local {
 			w.first = pending[id].First
 			// Series with a quiet mark are checked against it first; when
@@ -387,10 +409,11 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 			// enough (quiet.go).
 			w.quiet = w.first > transform.MinDay
 			if marks.cover(id, counts[id], w.first) {
-				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, opt.LargestScale()))
+				w.plan = needBefore(counts[id], w.first, opt.LargestScale())
 			} else {
-				w.from = readFrom(counts[id], w.first, needBefore(counts[id], w.first, r))
+				w.plan = needBefore(counts[id], w.first, r)
 			}
+			w.from = readFrom(counts[id], w.first, w.plan)
 			w.planned = w.from
 			if t, from := tailUsable(tails[id], w.first, counts[id]); useTails && t != nil {
 				w.tail, w.scanTail, w.from = t, t, from
@@ -408,16 +431,33 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	if transform.DatesComeBack(j.Zone) {
 		readEarlier = 1
 	}
-	for todo := ids; len(todo) > 0; {
+	tl.mark("plan")
+	for todo, round := ids, 1; len(todo) > 0; round++ {
 		short, err := j.changeRound(ctx, todo, wins, counts, stored, marks, opt, readEarlier, batch, sum)
 		if err != nil {
 			return err
 		}
+		tl.mark(fmt.Sprintf("round_%d", round))
 		todo = todo[:0:0]
 		for id, res := range short {
 			w := wins[id]
+			j.Log.Debug().Int64("script_id", id).Int32("step_index", res.why.step).Str("reason", res.why.reason).
+				Int("p", res.why.p).Int("series_values", res.why.n).Int("change_at", res.why.at).Int("samples_from", res.why.lo).
+				Str("quiet_check", res.why.quiet).Bool("from_tail", w.tail != nil).Int("tail_runs", tailRuns(w.tail)).
+				Msg("change points: script read again")
 			if w.tail != nil { // the tail was not enough: read as without it
 				w.tail, w.from = nil, w.planned // (its scan tests may still serve: w.scanTail)
+				if len(res.need) > 0 {
+					// The series not proved unchanged: 2r of theirs before
+					// the first changed day at once (else the read planned
+					// for the quiet checks, 2S values, is short for their
+					// recompute, and a third round reads further back).
+					need := maps.Clone(w.plan)
+					for k, n := range res.need {
+						need[k] = max(need[k], n)
+					}
+					w.from = min(w.planned, readFrom(counts[id], w.first, need))
+				}
 				sum.Detect.Tails--
 			} else {
 				w.from = readFrom(counts[id], w.from, res.need)
@@ -429,7 +469,46 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	}
 	batch.mu.Lock()
 	defer batch.mu.Unlock()
-	return batch.add(ctx, nil, nil, true)
+	err = batch.add(ctx, nil, nil, true)
+	tl.mark("last_write")
+	return err
+}
+
+// decodeTails decodes the stored change tails, by script, on every core (a
+// pass at 1M runs decodes ~4.5 MB of them). A tail that does not decode is
+// left out: the script is read as if it had none, and the pass replaces it.
+func decodeTails(stored []load.StoredChange, log zerolog.Logger) map[int64]*load.ChangeTail {
+	var packed []*load.StoredChange
+	for i := range stored {
+		if stored[i].Key.IsTail() {
+			packed = append(packed, &stored[i])
+		}
+	}
+	decoded := make([]*load.ChangeTail, len(packed))
+	var wg sync.WaitGroup
+	workers := min(len(packed), max(1, runtime.GOMAXPROCS(0)))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(packed); i += workers {
+				t, err := load.DecodeTail(packed[i].Tail)
+				if err != nil {
+					log.Warn().Err(err).Int64("script_id", packed[i].Key.Series.ScriptID).Msg("change tail does not decode: reading the runs instead")
+					continue
+				}
+				decoded[i] = t
+			}
+		}()
+	}
+	wg.Wait()
+	out := make(map[int64]*load.ChangeTail, len(packed))
+	for i, t := range decoded {
+		if t != nil {
+			out[packed[i].Key.Series.ScriptID] = t
+		}
+	}
+	return out
 }
 
 // changeRound reads the scripts' runs from their windows' days, by groups
@@ -487,6 +566,7 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					sum.Detect.QuietSeries += int64(res.quiet)
 					sum.Detect.NotQuiet += int64(res.notQuiet)
 					sum.Detect.ScanTestsKept += int64(res.scanKept)
+					sum.Detect.Kept += int64(res.kept)
 					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
 						workErr = err
 					}
@@ -617,15 +697,31 @@ type scriptResult struct {
 	gone []load.ChangeKey // stored ones that go
 	// need: series with fewer than 2r values before their first changed
 	// one that may have more before w.from, and how many more each needs
-	// (nothing else is set: the script is read again).
+	// (nothing else is set: the script is read again); with retail, how
+	// many values before the first changed day each needs (2r).
 	need map[int32]int
 	// retail: the tail did not serve (too few values, or a change point
 	// whose samples reach its runs): read again as without it.
-	retail   bool
+	retail bool
+	// why: the series that sent the script back to the read, and why (the
+	// pass's debug log).
+	why      rereadWhy
 	values   int // series values computed over
 	quiet    int // series kept by their quiet mark
 	notQuiet int // series of a quiet read not proved unchanged (recomputed)
 	scanKept int // passing scan tests taken from the tail
+	kept     int // stored change points kept as they are (keepStored)
+}
+
+// rereadWhy is why a script is read again: the series, the reason, its
+// first changed position p, its values, and the quiet check's verdict.
+type rereadWhy struct {
+	step   int32
+	reason string
+	p, n   int
+	at     int    // a change point's position and its samples' first (reaches tail)
+	lo     int    //
+	quiet  string // why the quiet check failed ("" : not checked)
 }
 
 // scriptChanges computes the change points of a script's series that its
@@ -654,7 +750,6 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// are replaced; whole[k]: all of them are.
 	boundary := map[int32]load.ChangeKey{}
 	whole := map[int32]bool{}
-	markOf := map[int32]load.RunKey{} // each series' quiet mark after the pass
 	// The tail's series whose scan tests the recompute may take
 	// (changetail.go), and the passing scan tests of each series
 	// recomputed (positions in s.values), for the new tail.
@@ -665,6 +760,18 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		}
 	}
 	scans := map[int32]transform.ScanTests{}
+	kept := map[load.ChangeKey]bool{} // stored change points kept as they are (keepStored)
+	// recomputed: the series not proved unchanged. When the tail does not
+	// serve, each needs 2r values before the first changed day in the read
+	// again (the read planned for the quiet checks holds 2S).
+	var recomputed []int32
+	retail := func(why rereadWhy) scriptResult {
+		need := map[int32]int{}
+		for _, k := range recomputed {
+			need[k] = 2 * w.r
+		}
+		return scriptResult{retail: true, need: need, why: why}
+	}
 	for _, k := range slices.Sorted(maps.Keys(steps)) {
 		s := all[k]
 		if s == nil {
@@ -678,28 +785,34 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		for p < n && sr.groupDay[s.runs[p]] < w.first && sr.day[s.runs[p]] < w.first {
 			p++
 		}
+		quietWhy := ""
 		if w.quiet {
-			ok, err := marks.quiet(id, s, sr, p, opt)
+			ok, why, err := marks.quiet(id, s, sr, p, opt)
 			if err != nil {
 				return scriptResult{}, err
 			}
+			quietWhy = why
 			if ok {
 				res.quiet++
-				markOf[k] = marks[load.SeriesKey{ScriptID: id, StepIndex: k}]
 				continue
 			}
 			// Not proved unchanged: the bounded recompute, which may need
 			// the script read from further back.
 			res.notQuiet++
 		}
+		recomputed = append(recomputed, k)
 		a := max(0, p-2*w.r)
 		atStart := !w.before[k] && a == 0
 		if !atStart && p < 2*w.r {
-			if w.tail != nil {
-				return scriptResult{retail: true}, nil
-			}
+			why := rereadWhy{step: k, reason: "short read", p: p, n: n, quiet: quietWhy}
 			if res.need == nil {
 				res.need = map[int32]int{}
+				res.why = why
+			}
+			if w.tail != nil {
+				// The tail holds too few values: read as without it.
+				res.why.reason, res.retail = "tail short", true
+				continue
 			}
 			res.need[k] = 2*w.r - p
 			continue
@@ -707,8 +820,8 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 		if res.need != nil {
 			continue
 		}
-		kept := tailScan(sr, s, known[k], w.tail != nil, w.scanTail).Shift(-a).Within(0, n-a)
-		det, err := transform.DetectChangesWithScan(s.values[a:], sr.days(s, a), opt, kept)
+		knownTests := tailScan(sr, s, known[k], w.tail != nil, w.scanTail).Shift(-a).Within(0, n-a)
+		det, err := transform.DetectChangesWithScan(s.values[a:], sr.days(s, a), opt, knownTests)
 		if err != nil {
 			return scriptResult{}, err
 		}
@@ -721,14 +834,18 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 				continue // depends on values before the slice
 			}
 			cp.Index += a
+			if key, ok := keepStored(id, sr, s, cp, p, w.samples); ok {
+				kept[key] = true
+				continue
+			}
 			if sr.reachesTail(s, cp.Index-cp.RunsBefore) {
-				return scriptResult{retail: true}, nil
+				return retail(rereadWhy{step: k, reason: "change point reaches tail", p: p, n: n,
+					at: cp.Index, lo: cp.Index - cp.RunsBefore, quiet: quietWhy}), nil
 			}
 			res.rows = append(res.rows, changeRow(id, sr, s, cp.Index, cp))
 		}
 		if mark, ok := quietMark(id, s, sr, a, last, atStart, opt); ok && w.marks {
 			res.rows = append(res.rows, mark)
-			markOf[k] = mark.QuietFrom
 		}
 		if atStart {
 			whole[k] = true
@@ -738,21 +855,23 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 				OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]}
 		}
 	}
+	if res.retail {
+		return retail(res.why), nil
+	}
 	if res.need != nil {
-		return scriptResult{need: res.need}, nil
+		return scriptResult{need: res.need, why: res.why}, nil
 	}
 	// The script's change tail, for the next pass (changetail.go).
 	var tail *load.ChangeTail
 	if w.marks && w.tails {
-		// A series whose mark is before the cut keeps 2S values (enough for
-		// its next quiet check); the others 2r (the bounded recompute). A
-		// quiet check that fails then sends the script back to the read.
-		keep := func(k int32, last load.RunKey) int {
-			if m, ok := markOf[k]; ok && !last.Less(m) {
-				return quietTail(opt)
-			}
-			return 2 * w.r
-		}
+		// Every series keeps 2r values: a quiet check that fails is
+		// followed by the bounded recompute, which needs 2r. Keeping 2S
+		// (enough for the quiet check alone) where the mark is before the
+		// cut halved the tails, but sent every script with a failing quiet
+		// check back to the read of 2r values: 5–24 scripts a pass at 1M
+		// runs, ~2,500 runs each, which cost more than the bytes saved
+		// (docs/performance.md, "Eighth round: detection's wall time").
+		keep := func(int32, load.RunKey) int { return 2 * w.r }
 		tail = newTail(sr, w.before, w.tail, tailCut(sr, w.cut), keep, scans, w.version)
 	}
 	if tail != nil {
@@ -767,7 +886,8 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	// stored row (a higher version, same sorting key); the others in the
 	// recomputed range go — a series' quiet mark sorts after all its
 	// change points, so it is always in that range.
-	written := map[load.ChangeKey]bool{}
+	res.kept = len(kept)
+	written := kept
 	for _, r := range res.rows {
 		written[r.Key] = true
 	}
@@ -783,6 +903,30 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			cmp.Compare(x.Key.OrderedAtUS, y.Key.OrderedAtUS), cmp.Compare(x.Key.RunID, y.Key.RunID))
 	})
 	return res, nil
+}
+
+// keepStored says the stored row of change point cp (at cp.Index of s) is
+// the row a recompute would write, so that it stays as it is: its samples
+// hold runs that came from the change tail (whose steps and names the row
+// needs and the tail does not keep), and end before p, the series' first
+// changed position, and a change point is stored at the same run with
+// samples of the same sizes. Then the stored row was computed over the same
+// runs: every value before p is unchanged since the last completed pass,
+// and every stored row whose samples end before p is one computed over the
+// series of that pass, or of a killed pass after it whose first changed
+// position is not before p (the top of this file) — the same runs at the
+// same positions. Every figure of a row is a function of its samples' runs
+// (values, steps, names) and of the run before them.
+func keepStored(id int64, sr *scriptRuns, s *series, cp transform.ChangePoint, p int, samples map[load.ChangeKey][2]int) (load.ChangeKey, bool) {
+	if !sr.reachesTail(s, cp.Index-cp.RunsBefore) || cp.Index+cp.RunsAfter > p {
+		return load.ChangeKey{}, false
+	}
+	i := s.runs[cp.Index]
+	key := load.ChangeKey{Series: load.SeriesKey{ScriptID: id, StepIndex: s.step}, OrderedAtUS: sr.orderedUS[i], RunID: sr.id[i]}
+	if n, ok := samples[key]; !ok || n != [2]int{cp.RunsBefore, cp.RunsAfter} {
+		return load.ChangeKey{}, false
+	}
+	return key, true
 }
 
 // changeRow makes the row of the change point at position at of s.
@@ -884,4 +1028,12 @@ func (w *changeWindow) start(loc *time.Location) *scriptRuns {
 		sr.addTail(w.tail)
 	}
 	return sr
+}
+
+// tailRuns is how many runs t holds (0: none).
+func tailRuns(t *load.ChangeTail) int {
+	if t == nil {
+		return 0
+	}
+	return len(t.Runs)
 }

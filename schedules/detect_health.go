@@ -70,12 +70,13 @@ func newHealthWindow(asOf time.Time, loc *time.Location) healthWindow {
 // (every step with an execution in the window or after as-of), composed
 // from the stored day summaries and the runs of the days that have none,
 // and writes the summaries it recomputed.
-func (j *Job) healthSteps(ctx context.Context, ids []int64, from transform.Day, asOf time.Time, version uint64, sum *Summary) ([]load.StepSummary, error) {
+func (j *Job) healthSteps(ctx context.Context, ids []int64, from transform.Day, asOf time.Time, version uint64, sum *Summary, tl *timeline) ([]load.StepSummary, error) {
 	w := newHealthWindow(asOf, j.Zone)
 	days, err := j.Sink.HealthDays(ctx, ids, from)
 	if err != nil {
 		return nil, err
 	}
+	tl.mark("days_read")
 	scripts := make(map[int64]*healthScript, len(ids))
 	for _, id := range ids {
 		scripts[id] = &healthScript{id: id, write: map[transform.Day]uint64{}, next: map[int32]time.Time{}}
@@ -173,6 +174,7 @@ func (j *Job) healthSteps(ctx context.Context, ids []int64, from transform.Day, 
 	if err := flushWrites(true); err != nil {
 		return nil, err
 	}
+	tl.mark("day_runs_read_compose_write")
 	// Days whose summary is current but not a contiguous segment, read run
 	// by run (a zone whose clocks went back over midnight); reading them
 	// can show more such days, hence the loop.

@@ -49,6 +49,11 @@ func parseFailpoints(spec string) map[string]string {
 // SCRIPTSTATS_FAILPOINTS.
 func (j *Job) failpoint(ctx context.Context, name string) error {
 	if j.Failpoint != nil {
+		// One call at a time: detection's change points and step health
+		// pass through fpMidDetect from two goroutines, and a hook counts
+		// the calls.
+		j.failpointMu.Lock()
+		defer j.failpointMu.Unlock()
 		return j.Failpoint(ctx, name)
 	}
 	return failpoint(ctx, name)

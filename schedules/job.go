@@ -7,6 +7,7 @@ package schedules
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -57,7 +58,8 @@ type Job struct {
 	Now func() time.Time
 	// Failpoint, when set, is called at every crash window of a pass
 	// instead of the SCRIPTSTATS_FAILPOINTS actions (tests inject faults).
-	Failpoint func(ctx context.Context, name string) error
+	Failpoint   func(ctx context.Context, name string) error
+	failpointMu sync.Mutex // one Failpoint call at a time (failpoint.go)
 	// Progress, when set, is told how far the run loading of a full load or
 	// a backfill is (total: the planner's estimate for a full load, a count
 	// for a backfill).

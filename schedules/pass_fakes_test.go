@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -138,6 +139,10 @@ func (s *fakeSnapshot) RunsByID(_ context.Context, ids []int64, _ int, fn extrac
 
 // fakeSink keeps the private tables as FINAL reads them.
 type fakeSink struct {
+	// mu: detection's change points and step health call the sink from
+	// two goroutines at once (detect.go); its methods lock it, never
+	// while they call back.
+	mu      sync.Mutex
 	calls   []string // the writes, in order
 	state   *load.State
 	stateV  uint64
@@ -396,6 +401,8 @@ func (s *fakeSink) DetectionScripts(context.Context) ([]int64, error) {
 
 // SeriesCounts is what detect_series_counts.sql reads of groups_state.
 func (s *fakeSink) SeriesCounts(_ context.Context, ids []int64) (map[int64][]load.DayCounts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := map[int64][]load.DayCounts{}
 	for k, g := range s.groups {
 		if !slices.Contains(ids, k.ScriptID) || !g.group.HasDay {
@@ -418,6 +425,7 @@ func (s *fakeSink) SeriesCounts(_ context.Context, ids []int64) (map[int64][]loa
 // counted live runs of the scripts from a stored day on, in series order,
 // with only the columns it selects.
 func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day, fn load.RunFunc) error {
+	s.mu.Lock()
 	s.changeReads = append(s.changeReads, fakeChangeRead{ids: slices.Clone(ids), from: from})
 	if from > transform.MinDay {
 		from -= s.readEarlier // more runs than asked: the job must not take them twice
@@ -435,6 +443,10 @@ func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day
 		}
 		by[k.key.ScriptID] = append(by[k.key.ScriptID], narrow)
 	}
+	for _, runs := range by {
+		s.changeRunsRead += len(runs)
+	}
+	s.mu.Unlock()
 	scripts := slices.Sorted(maps.Keys(by))
 	for _, id := range scripts {
 		runs := by[id]
@@ -444,7 +456,6 @@ func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day
 			}
 			return int(a.ID - b.ID)
 		})
-		s.changeRunsRead += len(runs)
 		// One run and one steps slice for every call, scribbled over after
 		// each, as the real sink reuses them: whatever fn keeps of them
 		// shows as wrong values.
@@ -467,15 +478,20 @@ func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day
 	return nil
 }
 func (s *fakeSink) StoredChanges(_ context.Context, ids []int64) ([]load.StoredChange, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []load.StoredChange
 	for k, c := range s.changes {
 		if !c.deleted && slices.Contains(ids, k.Series.ScriptID) {
-			out = append(out, load.StoredChange{Key: k, QuietFrom: c.row.QuietFrom, Tail: c.row.Tail})
+			out = append(out, load.StoredChange{Key: k, RunsBefore: c.row.Change.RunsBefore, RunsAfter: c.row.Change.RunsAfter,
+				QuietFrom: c.row.QuietFrom, Tail: c.row.Tail})
 		}
 	}
 	return out, nil
 }
 func (s *fakeSink) WriteChanges(_ context.Context, rows []load.ChangeRow, gone []load.ChangeKey, v uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.maxV = max(s.maxV, v)
 	put := func(k load.ChangeKey, c fakeChangeRow) {
 		if old, ok := s.changes[k]; ok && old.version > c.version {
@@ -516,6 +532,8 @@ type fakeCheck struct {
 // day on, each with its summary when that was computed against the
 // group's version.
 func (s *fakeSink) HealthDays(_ context.Context, ids []int64, from transform.Day) ([]load.HealthDay, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []load.HealthDay
 	for k, g := range s.groups {
 		if !g.group.HasDay || k.Day < from || !slices.Contains(ids, k.ScriptID) {
@@ -546,6 +564,7 @@ func (s *fakeSink) HealthDays(_ context.Context, ids []int64, from transform.Day
 // HealthDayRuns is what detect_health_day_runs.sql reads: the counted live
 // runs with steps of the groups, group by group, in run id order.
 func (s *fakeSink) HealthDayRuns(_ context.Context, days []transform.GroupKey, fn load.HealthDayFunc) error {
+	s.mu.Lock()
 	by := map[transform.GroupKey][]load.HealthRun{}
 	for k, row := range s.runs {
 		r := row.run
@@ -566,6 +585,7 @@ func (s *fakeSink) HealthDayRuns(_ context.Context, days []transform.GroupKey, f
 		by[k.key] = append(by[k.key], hr)
 	}
 	s.healthRunsRead += len(by)
+	s.mu.Unlock()
 	keys := slices.Collect(maps.Keys(by))
 	slices.SortFunc(keys, func(a, b transform.GroupKey) int {
 		if a.ScriptID != b.ScriptID {
@@ -584,6 +604,8 @@ func (s *fakeSink) HealthDayRuns(_ context.Context, days []transform.GroupKey, f
 }
 
 func (s *fakeSink) WriteHealthDays(_ context.Context, rows []load.HealthDayRow, v uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.loseHealthDays != nil && s.loseHealthDays() {
 		return nil // as if the rows never landed: the older summaries stay
 	}
@@ -599,6 +621,8 @@ func (s *fakeSink) WriteHealthDays(_ context.Context, rows []load.HealthDayRow, 
 }
 
 func (s *fakeSink) HealthDue(_ context.Context, asOf time.Time) ([]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []int64
 	for id, c := range s.checks {
 		if !c.check.None && !c.check.Next.After(asOf) {
@@ -609,6 +633,8 @@ func (s *fakeSink) HealthDue(_ context.Context, asOf time.Time) ([]int64, error)
 	return out, nil
 }
 func (s *fakeSink) StoredHealth(_ context.Context, ids []int64) ([]load.SeriesKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []load.SeriesKey
 	for k, h := range s.health {
 		if !h.deleted && slices.Contains(ids, k.ScriptID) {
@@ -618,6 +644,8 @@ func (s *fakeSink) StoredHealth(_ context.Context, ids []int64) ([]load.SeriesKe
 	return out, nil
 }
 func (s *fakeSink) WriteHealth(_ context.Context, rows []load.HealthRow, gone []load.SeriesKey, checks []load.HealthCheck, v uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	put := func(k load.SeriesKey, h fakeHealthRow) {
 		if old, ok := s.health[k]; ok && old.version > h.version {
 			return

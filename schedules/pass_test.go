@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +22,14 @@ var errCrash = errors.New("crashed at a failpoint")
 // first crash window of that name.
 func fakeJob(src *fakeSource, sink *fakeSink, crashAt string) *Job {
 	now := time.Unix(1_800_000_000, 0)
+	var clock sync.Mutex // detection reads it from two goroutines
 	j := &Job{Source: src, Sink: sink, Zone: time.UTC, ZoneName: "UTC", Limits: transform.DefaultLimits,
-		BatchSize: 7, Log: zerolog.Nop(), Now: func() time.Time { now = now.Add(time.Millisecond); return now }}
+		BatchSize: 7, Log: zerolog.Nop(), Now: func() time.Time {
+			clock.Lock()
+			defer clock.Unlock()
+			now = now.Add(time.Millisecond)
+			return now
+		}}
 	j.Failpoint = func(_ context.Context, name string) error {
 		if name == crashAt {
 			return errCrash

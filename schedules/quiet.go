@@ -1,6 +1,9 @@
 package schedules
 
 import (
+	"fmt"
+	"sort"
+
 	"github.com/scriptstats/scriptstats/load"
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -59,20 +62,26 @@ func quietTail(opt transform.ChangeOptions) int { return 2 * opt.LargestScale() 
 // quiet says series s of script id is unchanged by the pass: it has a
 // mark, 2S values before its first changed position p (in what was read),
 // p comes after the mark, and no scan test of the 2S values before p and the values from p
-// on passes.
-func (m quietMarks) quiet(id int64, s *series, sr *scriptRuns, p int, opt transform.ChangeOptions) (bool, error) {
+// on passes. why says which condition failed (the pass's debug log).
+func (m quietMarks) quiet(id int64, s *series, sr *scriptRuns, p int, opt transform.ChangeOptions) (ok bool, why string, err error) {
 	mark, ok := m[load.SeriesKey{ScriptID: id, StepIndex: s.step}]
 	tail := quietTail(opt)
-	if !ok || p < tail {
-		return false, nil
-	}
-	if runKeyLess(sr.key(s.runs[p-1]), mark) {
-		return false, nil
+	switch {
+	case !ok:
+		return false, "no mark", nil
+	case p < tail:
+		return false, "fewer than 2S values before p", nil
+	case runKeyLess(sr.key(s.runs[p-1]), mark):
+		return false, "mark after p", nil
 	}
 	// Of the tail's tests, those whose windows reach p: the others are old
 	// ones, after the mark's last passing test (LastScanPassReaching).
 	last, err := transform.LastScanPassReaching(s.values[p-tail:], tail, opt)
-	return last == -1, err
+	if last != -1 {
+		at := sort.Search(p, func(i int) bool { return !runKeyLess(sr.key(s.runs[i]), mark) })
+		return false, fmt.Sprintf("a test passes (at %d of the %d values before p and after; the mark %d values before p)", last, len(s.values)-(p-tail), p-at), err
+	}
+	return err == nil, "", err
 }
 
 // quietMark is the mark of series s recomputed over s.values[a:], whose
