@@ -44,7 +44,9 @@ func (s *Sink) InsertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 }
 
 func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
-	cols := newRunColumns(len(runs) + len(gone))
+	steps := newStepArrays()
+	steps.reserve(runs, len(gone))
+	cols := newRunColumns(len(runs)+len(gone), steps)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}
@@ -64,6 +66,10 @@ type RunBlock struct {
 	batch   driver.Batch
 	version uint64
 	rows    int
+	// The step arrays of every run added, handed to the batch when it is
+	// sent (stepArrays.decodeInto); sent tells they were.
+	steps *stepArrays
+	sent  bool
 }
 
 // NewRunBlock starts an empty block of rows written with version.
@@ -80,12 +86,13 @@ func (s *Sink) NewRunBlock(ctx context.Context, version uint64) (*RunBlock, erro
 	if err != nil {
 		return nil, err
 	}
-	return &RunBlock{batch: batch, version: version}, nil
+	return &RunBlock{batch: batch, version: version, steps: newStepArrays()}, nil
 }
 
 // Add copies runs into the block.
 func (b *RunBlock) Add(runs []transform.Run) error {
-	cols := newRunColumns(len(runs))
+	b.steps.reserve(runs, 0)
+	cols := newRunColumns(len(runs), b.steps)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}
@@ -111,6 +118,14 @@ func (s *Sink) InsertRunBlock(ctx context.Context, b *RunBlock) error {
 		b.Abort()
 		return nil
 	}
+	if !b.sent {
+		b.sent = true
+		if err := b.steps.decodeInto(b.batch); err != nil {
+			b.Abort()
+			return sinkErrorf("clickhouse insert runs: %w", err)
+		}
+		b.steps = nil
+	}
 	return s.retry(ctx, func() error {
 		if err := b.batch.Send(); err != nil {
 			return sinkErrorf("clickhouse insert runs: %w", err)
@@ -126,6 +141,9 @@ func (s *Sink) sendRuns(ctx context.Context, cols *runColumns, version uint64) e
 	}
 	defer batch.Abort()
 	if err := cols.appendTo(batch, version); err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
+	}
+	if err := cols.steps.decodeInto(batch); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
 	if err := batch.Send(); err != nil {
