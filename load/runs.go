@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
@@ -111,7 +112,13 @@ func (b *RunBlock) add(runs []transform.Run) error {
 	if b.batch == nil {
 		err := b.sink.retry(b.ctx, func() error {
 			var err error
-			b.batch, err = b.sink.conn.PrepareBatch(context.WithoutCancel(b.ctx), sqlfiles.ClickHouseInsertRuns)
+			// optimize_on_insert = 0: a first load sends each run once,
+			// so collapsing the block's equal keys on insert finds
+			// nothing, and on ClickHouse's squashed blocks it cost ~4
+			// CPU-s per 1M runs (docs/performance.md, "Eighth round").
+			// FINAL and the merges collapse versions as before.
+			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(clickhouse.Settings{"optimize_on_insert": 0}))
+			b.batch, err = b.sink.conn.PrepareBatch(qctx, sqlfiles.ClickHouseInsertRuns)
 			if err != nil {
 				return sinkErrorf("clickhouse insert runs: %w", err)
 			}
