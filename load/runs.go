@@ -114,7 +114,7 @@ func (b *RunBlock) add(runs []transform.Run) error {
 			var err error
 			// optimize_on_insert = 0: a first load sends each run once,
 			// so collapsing the block's equal keys on insert finds
-			// nothing, and on ClickHouse's squashed blocks it cost ~4
+			// nothing, and on ClickHouse's squashed blocks it cost ~3.5
 			// CPU-s per 1M runs (docs/performance.md, "Eighth round").
 			// FINAL and the merges collapse versions as before.
 			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(clickhouse.Settings{"optimize_on_insert": 0}))
