@@ -40,8 +40,9 @@ type runStore interface {
 }
 
 // runBlockStore is a runStore that writes a first load's runs in INSERTs
-// larger than the loader's batches (load.Sink): fewer, larger parts that
-// ClickHouse merges less (docs/performance.md, "Seventh round").
+// open across many of the loader's batches (load.Sink): fewer, larger parts
+// that ClickHouse merges less (docs/performance.md, "Eighth round: the full
+// load's CPU").
 type runBlockStore interface {
 	NewRunBlock(ctx context.Context, version uint64) (*load.RunBlock, error)
 	InsertRunBlock(ctx context.Context, b *load.RunBlock) error
@@ -268,7 +269,8 @@ func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan
 }
 
 // insertRuns writes runs_state for a batch: at once, or on a first load
-// into the block, written when it is full and at the end.
+// into the block's open INSERT, committed when it holds blockRows runs
+// and at the end.
 func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone []load.Location) error {
 	if l.blocks == nil || len(gone) > 0 {
 		if err := l.flushBlock(ctx); err != nil {
