@@ -68,8 +68,8 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 //
 // The INSERT is never ended by closing its connection (the local test
 // engine aborts when a client leaves mid-query): its context does not
-// cancel it, and Abort commits what was sent — what a killed first load
-// leaves too, and the next first pass starts from empty tables
+// cancel it, and Abort commits what was sent — as a killed first load
+// can leave committed blocks too, the next first pass starts from empty tables
 // (Sink.Reset). A failed send is not retried: the blocks sent before it
 // cannot be sent again, so the pass fails.
 type RunBlock struct {
