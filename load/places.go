@@ -87,9 +87,16 @@ func (s *Sink) insertPlaces(ctx context.Context, n int, at func(int) (int64, tra
 		return sinkErrorf("clickhouse insert run places: %w", err)
 	}
 	defer batch.Abort()
-	for i := 0; i < n; i++ {
+	// Column by column: the driver's row-wise Append boxes every value
+	// (a first load writes a place per run).
+	ids, scripts, days := make([]int64, n), make([]int64, n), make([]time.Time, n)
+	versions, flags := make([]uint64, n), make([]uint8, n)
+	for i := range n {
 		id, key := at(i)
-		if err := batch.Append(id, key.ScriptID, key.Day.Time(), version, deleted); err != nil {
+		ids[i], scripts[i], days[i], versions[i], flags[i] = id, key.ScriptID, key.Day.Time(), version, deleted
+	}
+	for i, col := range []any{ids, scripts, days, versions, flags} {
+		if err := batch.Column(i).Append(col); err != nil {
 			return sinkErrorf("clickhouse insert run places: %w", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -99,5 +100,58 @@ func TestRunBlockEmptyWritesNothing(t *testing.T) {
 	}
 	if n := count(t, dsn, "SELECT count() FROM runs_state"); n != 0 {
 		t.Fatalf("%d rows, want 0", n)
+	}
+}
+
+// A block's batches go to ClickHouse in one INSERT, which it writes as one
+// part per partition (merges stopped, so that nothing else joins them):
+// what spares a first load most of its merges. Aborted, the block commits
+// what it sent; a later first pass starts from empty tables (Sink.Reset).
+func TestRunBlockIsOnePartPerPartition(t *testing.T) {
+	dsn, sink := migrated(t)
+	ctx := context.Background()
+	conn := openConn(t, dsn)
+	for _, q := range []string{"SYSTEM STOP MERGES runs_state", "SYSTEM STOP MERGES runs_by_id"} {
+		if err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block, err := sink.NewRunBlock(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]transform.Run, 50)
+	for b := range 4 {
+		for i := range batch {
+			// Two months: two partitions.
+			d := transform.DayFromDate(2026, time.Month(10+i%2), 1+b)
+			batch[i] = run(int64(1000*b+i+1), int64(1+i%3), d, "success", transform.StatusSuccess)
+		}
+		if err := block.Add(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.InsertRunBlock(ctx, block); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"runs_state", "runs_by_id"} {
+		if n := count(t, dsn, "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = ? AND active", table); n != 2 {
+			t.Errorf("%s: %d parts, want 2 (one per month)", table, n)
+		}
+	}
+	if n := count(t, dsn, "SELECT count() FROM runs_state FINAL"); n != 200 {
+		t.Fatalf("%d runs, want 200", n)
+	}
+
+	aborted, err := sink.NewRunBlock(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := aborted.Add(batch[:7]); err != nil {
+		t.Fatal(err)
+	}
+	aborted.Abort()
+	if n := count(t, dsn, "SELECT count() FROM runs_state WHERE _version = 4"); n != 7 {
+		t.Fatalf("an aborted block left %d rows, want the 7 it sent", n)
 	}
 }

@@ -25,23 +25,18 @@ type runColumns struct {
 	reportedDuration, duration      []*float64
 	failedStepIndex                 []*int32
 	failedStepName, errorMessage    []*string
-	stepIndex                       [][]int32
-	stepName, stepError             [][]*string
-	stepStatus                      [][]string
-	stepDuration                    [][]*float64
+	steps                           *stepArrays
 	// The packed steps of every row (agg_steps), end to end, and where
 	// each row's ends: one string for the whole batch.
-	packed      []byte
-	packedEnd   []int
-	scratch     []byte
-	deleted     []uint8
-	idxArena    []int32
-	strArena    []*string
-	statusArena []string
-	floatArena  []*float64
+	packed    []byte
+	packedEnd []int
+	scratch   []byte
+	deleted   []uint8
 }
 
-func newRunColumns(n int) *runColumns {
+// newRunColumns starts n rows whose step arrays go to steps (a block's
+// rows of several batches share one stepArrays).
+func newRunColumns(n int, steps *stepArrays) *runColumns {
 	return &runColumns{
 		scriptID: make([]int64, 0, n), runID: make([]int64, 0, n), day: make([]time.Time, 0, n),
 		status: make([]string, 0, n), class: make([]string, 0, n),
@@ -51,8 +46,7 @@ func newRunColumns(n int) *runColumns {
 		reportedDuration: make([]*float64, 0, n), duration: make([]*float64, 0, n),
 		failedStepIndex: make([]*int32, 0, n),
 		failedStepName:  make([]*string, 0, n), errorMessage: make([]*string, 0, n),
-		stepIndex: make([][]int32, 0, n), stepName: make([][]*string, 0, n), stepError: make([][]*string, 0, n),
-		stepStatus: make([][]string, 0, n), stepDuration: make([][]*float64, 0, n),
+		steps:     steps,
 		packedEnd: make([]int, 0, n), deleted: make([]uint8, 0, n),
 	}
 }
@@ -74,51 +68,11 @@ func (c *runColumns) addRun(r *transform.Run) {
 	c.failedStepIndex = append(c.failedStepIndex, int32At(&r.FailedStepIndex))
 	c.failedStepName = append(c.failedStepName, strAt(&r.FailedStepName))
 	c.errorMessage = append(c.errorMessage, strAt(&r.ErrorMessage))
-	n := len(r.Steps)
-	idx, names, statuses, durs, errs := c.take(n)
-	for j := range r.Steps {
-		st := &r.Steps[j]
-		idx[j] = st.Index
-		names[j] = strAt(&st.Name)
-		statuses[j] = st.Status
-		durs[j] = floatAt(&st.Duration)
-		errs[j] = strAt(&st.Error)
-	}
-	c.stepIndex = append(c.stepIndex, idx)
-	c.stepName = append(c.stepName, names)
-	c.stepStatus = append(c.stepStatus, statuses)
-	c.stepDuration = append(c.stepDuration, durs)
-	c.stepError = append(c.stepError, errs)
+	c.steps.addRun(r.Steps)
 	c.scratch = encodeSteps(c.scratch, r.Steps)
 	c.packed = append(c.packed, c.scratch...)
 	c.packedEnd = append(c.packedEnd, len(c.packed))
 	c.deleted = append(c.deleted, 0)
-}
-
-// take returns the step slices of one row, cut from arenas shared by the
-// batch (one allocation per few thousand steps instead of five per run).
-func (c *runColumns) take(n int) ([]int32, []*string, []string, []*float64, []*string) {
-	if n == 0 {
-		return []int32{}, []*string{}, []string{}, []*float64{}, []*string{}
-	}
-	const chunk = 4096
-	if len(c.idxArena) < n {
-		size := max(n, chunk)
-		c.idxArena = make([]int32, size)
-		c.statusArena = make([]string, size)
-		c.floatArena = make([]*float64, size)
-	}
-	if len(c.strArena) < 2*n {
-		c.strArena = make([]*string, max(2*n, 2*chunk))
-	}
-	idx := c.idxArena[:n:n]
-	statuses := c.statusArena[:n:n]
-	durs := c.floatArena[:n:n]
-	names := c.strArena[:n:n]
-	errs := c.strArena[n : 2*n : 2*n]
-	c.idxArena, c.statusArena, c.floatArena = c.idxArena[n:], c.statusArena[n:], c.floatArena[n:]
-	c.strArena = c.strArena[2*n:]
-	return idx, names, statuses, durs, errs
 }
 
 func (c *runColumns) addTombstone(g Location) {
@@ -138,48 +92,19 @@ func (c *runColumns) addTombstone(g Location) {
 	c.failedStepIndex = append(c.failedStepIndex, nil)
 	c.failedStepName = append(c.failedStepName, nil)
 	c.errorMessage = append(c.errorMessage, nil)
-	c.stepIndex = append(c.stepIndex, []int32{})
-	c.stepName = append(c.stepName, []*string{})
-	c.stepStatus = append(c.stepStatus, []string{})
-	c.stepDuration = append(c.stepDuration, []*float64{})
-	c.stepError = append(c.stepError, []*string{})
+	c.steps.addRun(nil)
 	c.packedEnd = append(c.packedEnd, len(c.packed))
 	c.deleted = append(c.deleted, 1)
 }
 
-// appendTo hands the columns to the batch: scalar columns as whole slices,
-// the step arrays row by row (the driver's reflection-free path for a
-// one-level array).
+// appendTo hands every column but the step arrays to the batch, as whole
+// slices (the driver's reflection-free path for scalar columns). The step
+// arrays go to the batch in one piece, before it is sent
+// (stepArrays.decodeInto).
 func (c *runColumns) appendTo(batch driver.Batch, version uint64) error {
 	versions := make([]uint64, len(c.runID))
 	for i := range versions {
 		versions[i] = version
-	}
-	whole := []any{
-		c.scriptID, c.day, c.runID, c.status, c.class,
-		c.orderedAt, c.createdAt, c.updatedAt, c.failureAt,
-		c.startedAt, c.finishedAt, c.reportedDuration, c.duration,
-		c.failedStepIndex, c.failedStepName, c.errorMessage,
-	}
-	for i, v := range whole {
-		if err := batch.Column(i).Append(v); err != nil {
-			return fmt.Errorf("column %d: %w", i, err)
-		}
-	}
-	arrays := []func(i int) any{
-		func(i int) any { return c.stepIndex[i] },
-		func(i int) any { return c.stepName[i] },
-		func(i int) any { return c.stepStatus[i] },
-		func(i int) any { return c.stepDuration[i] },
-		func(i int) any { return c.stepError[i] },
-	}
-	for k, at := range arrays {
-		col := batch.Column(len(whole) + k)
-		for i := range c.runID {
-			if err := col.AppendRow(at(i)); err != nil {
-				return fmt.Errorf("column %d, run %d: %w", len(whole)+k, c.runID[i], err)
-			}
-		}
 	}
 	all := string(c.packed)
 	aggSteps := make([]string, len(c.packedEnd))
@@ -188,14 +113,28 @@ func (c *runColumns) appendTo(batch driver.Batch, version uint64) error {
 		aggSteps[i] = all[from:end]
 		from = end
 	}
-	rest := []any{aggSteps, versions, c.deleted}
-	for k, v := range rest {
-		if err := batch.Column(len(whole) + len(arrays) + k).Append(v); err != nil {
-			return fmt.Errorf("column %d: %w", len(whole)+len(arrays)+k, err)
+	whole := []any{
+		c.scriptID, c.day, c.runID, c.status, c.class,
+		c.orderedAt, c.createdAt, c.updatedAt, c.failureAt,
+		c.startedAt, c.finishedAt, c.reportedDuration, c.duration,
+		c.failedStepIndex, c.failedStepName, c.errorMessage,
+		nil, nil, nil, nil, nil, // the step arrays
+		aggSteps, versions, c.deleted,
+	}
+	for i, v := range whole {
+		if v == nil {
+			continue
+		}
+		if err := batch.Column(i).Append(v); err != nil {
+			return fmt.Errorf("column %d: %w", i, err)
 		}
 	}
 	return nil
 }
+
+// firstStepColumn is the position of step_index in insert_runs.sql; the
+// other step arrays follow it.
+const firstStepColumn = 16
 
 // Pointers into transform's nullable values, nil when not valid: no copy.
 

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
@@ -44,7 +45,9 @@ func (s *Sink) InsertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 }
 
 func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Location, version uint64) error {
-	cols := newRunColumns(len(runs) + len(gone))
+	steps := newStepArrays()
+	steps.reserve(runs, len(gone))
+	cols := newRunColumns(len(runs)+len(gone), steps)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}
@@ -54,69 +57,123 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 	return s.sendRuns(ctx, cols, version)
 }
 
-// RunBlock gathers runs_state rows for one INSERT across several of the
-// loader's batches (a first load: docs/performance.md, "Seventh round").
-// The rows are copied into the driver's columns as they are added, so the
-// runs added can be reused at once; the block holds no connection (the
-// driver's ReleaseConnection) and the INSERT is sent whole by
-// InsertRunBlock: no query stays open while the block fills.
+// RunBlock is one INSERT of runs_state that stays open across several of
+// the loader's batches (a first load: docs/performance.md, "Eighth round:
+// the full load's CPU"). Each Add sends its rows at once (the driver's
+// Flush: the client keeps no block), and ClickHouse gathers the blocks of
+// one INSERT into blocks of up to min_insert_block_size_rows (about 1M) or
+// _bytes (256 MiB) before it writes parts: a few large parts per
+// partition, which it merges much less than the parts of many small
+// INSERTs. Nothing is visible before InsertRunBlock commits the INSERT.
+//
+// The INSERT is never ended by closing its connection (the local test
+// engine aborts when a client leaves mid-query): its context does not
+// cancel it, and Abort commits what was sent — as a killed first load
+// can leave committed blocks too, the next first pass starts from empty tables
+// (Sink.Reset). A failed send is not retried: the blocks sent before it
+// cannot be sent again, so the pass fails.
 type RunBlock struct {
-	batch   driver.Batch
+	sink    *Sink
+	ctx     context.Context // the pass's: retries stop when it ends
+	batch   driver.Batch    // nil until the first Add
 	version uint64
 	rows    int
+	// err is the failed send: the INSERT is then over, or its connection
+	// broken, and is not committed.
+	err error
 }
 
-// NewRunBlock starts an empty block of rows written with version.
+// NewRunBlock starts an empty block of rows written with version; the
+// INSERT opens with the first Add.
 func (s *Sink) NewRunBlock(ctx context.Context, version uint64) (*RunBlock, error) {
-	var batch driver.Batch
-	err := s.retry(ctx, func() error {
-		var err error
-		batch, err = s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertRuns, driver.WithReleaseConnection())
-		if err != nil {
-			return sinkErrorf("clickhouse insert runs: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &RunBlock{batch: batch, version: version}, nil
+	return &RunBlock{sink: s, ctx: ctx, version: version}, nil
 }
 
-// Add copies runs into the block.
+// Add sends runs in the block's INSERT; the runs can be reused at once.
 func (b *RunBlock) Add(runs []transform.Run) error {
-	cols := newRunColumns(len(runs))
+	if b.err != nil {
+		return b.err
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	if err := b.add(runs); err != nil {
+		b.err = err
+		if b.batch != nil {
+			_ = b.batch.Abort()
+			b.batch = nil
+		}
+		return err
+	}
+	return nil
+}
+
+func (b *RunBlock) add(runs []transform.Run) error {
+	if b.batch == nil {
+		err := b.sink.retry(b.ctx, func() error {
+			var err error
+			// optimize_on_insert = 0: a first load sends each run once,
+			// so collapsing the block's equal keys on insert finds
+			// nothing, and on ClickHouse's squashed blocks it cost ~3.5
+			// CPU-s per 1M runs (docs/performance.md, "Eighth round").
+			// FINAL and the merges collapse versions as before.
+			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(clickhouse.Settings{"optimize_on_insert": 0}))
+			b.batch, err = b.sink.conn.PrepareBatch(qctx, sqlfiles.ClickHouseInsertRuns)
+			if err != nil {
+				return sinkErrorf("clickhouse insert runs: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	steps := newStepArrays()
+	steps.reserve(runs, 0)
+	cols := newRunColumns(len(runs), steps)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}
 	if err := cols.appendTo(b.batch, b.version); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
+	if err := steps.decodeInto(b.batch); err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
+	}
+	if err := b.batch.Flush(); err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
+	}
 	b.rows += len(runs)
 	return nil
 }
 
-// Len is the number of runs in the block.
+// Len is the number of runs sent in the block.
 func (b *RunBlock) Len() int { return b.rows }
 
-// Abort discards the block.
-func (b *RunBlock) Abort() { _ = b.batch.Abort() }
+// Abort ends the block's INSERT, committing what was sent (see RunBlock);
+// after a failed send there is nothing left to end.
+func (b *RunBlock) Abort() {
+	if b.batch != nil && !b.batch.IsSent() {
+		_ = b.batch.Send()
+	}
+	b.batch = nil
+}
 
-// InsertRunBlock writes the block's runs to runs_state in one INSERT. A
-// retry sends the same rows again (the driver's Send, called again after a
-// failure, opens a new connection and resends its block; the same versions:
-// FINAL keeps one).
+// InsertRunBlock commits the block's INSERT: its runs become visible at
+// once.
 func (s *Sink) InsertRunBlock(ctx context.Context, b *RunBlock) error {
-	if b.rows == 0 {
-		b.Abort()
+	if b.err != nil {
+		return b.err
+	}
+	if b.batch == nil {
 		return nil
 	}
-	return s.retry(ctx, func() error {
-		if err := b.batch.Send(); err != nil {
-			return sinkErrorf("clickhouse insert runs: %w", err)
-		}
-		return nil
-	})
+	err := b.batch.Send()
+	b.batch = nil
+	if err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
+	}
+	return nil
 }
 
 func (s *Sink) sendRuns(ctx context.Context, cols *runColumns, version uint64) error {
@@ -126,6 +183,9 @@ func (s *Sink) sendRuns(ctx context.Context, cols *runColumns, version uint64) e
 	}
 	defer batch.Abort()
 	if err := cols.appendTo(batch, version); err != nil {
+		return sinkErrorf("clickhouse insert runs: %w", err)
+	}
+	if err := cols.steps.decodeInto(batch); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
 	if err := batch.Send(); err != nil {

@@ -25,7 +25,7 @@ const (
 	fpAfterLock      = "after_lock"       // lock held, nothing read
 	fpAfterJournal   = "after_journal"    // a batch's groups journaled, nothing else written
 	fpAfterPlacesAdd = "after_places_add" // new places in run_places, runs_state not written
-	fpMidRunsInsert  = "mid_runs_insert"  // runs_state written (a first load: maybe only gathered), old places still in run_places
+	fpMidRunsInsert  = "mid_runs_insert"  // runs_state written (a first load: maybe sent, not yet committed), old places still in run_places
 	fpAfterBatch     = "after_batch"      // a batch of runs fully written
 	fpAfterExtract   = "after_extract"    // every run read and written, groups not recomputed
 	fpMidRecompute   = "mid_recompute"    // some groups written

@@ -40,25 +40,25 @@ type runStore interface {
 }
 
 // runBlockStore is a runStore that writes a first load's runs in INSERTs
-// larger than the loader's batches (load.Sink): fewer, larger parts that
-// ClickHouse merges less (docs/performance.md, "Seventh round").
+// open across many of the loader's batches (load.Sink): fewer, larger parts
+// that ClickHouse merges less (docs/performance.md, "Eighth round: the full
+// load's CPU").
 type runBlockStore interface {
 	NewRunBlock(ctx context.Context, version uint64) (*load.RunBlock, error)
 	InsertRunBlock(ctx context.Context, b *load.RunBlock) error
 }
 
-// A first load writes runs_state firstLoadInsertBatches batches to an
-// INSERT, up to firstLoadInsertRuns runs (or one batch, when that is
-// larger). A block holds its runs in the driver's columns: a 1M first
-// load peaked at ~420 MiB RSS with 60,000-run blocks against ~340 without,
-// ~530 with 100,000 (docs/performance.md, "Seventh round").
-const (
-	firstLoadInsertBatches = 3
-	firstLoadInsertRuns    = 60_000
-)
+// A first load writes runs_state in INSERTs of up to firstLoadInsertRuns
+// runs (at least one batch), each open across the batches it holds and
+// sent batch by batch (load.RunBlock): the client holds one batch, and
+// ClickHouse writes large parts. The bound keeps an INSERT's time open and
+// ClickHouse's buffer of it (min_insert_block_size_rows, ~1M rows, or
+// 256 MiB) in check (docs/performance.md, "Eighth round: the full load's
+// CPU").
+const firstLoadInsertRuns = 1_000_000
 
 func (l *runLoader) blockRows() int {
-	return max(min(firstLoadInsertBatches*l.job.BatchSize, firstLoadInsertRuns), l.job.BatchSize)
+	return max(firstLoadInsertRuns, l.job.BatchSize)
 }
 
 // runLoader gathers normalized runs into batches and hands each full batch
@@ -269,7 +269,8 @@ func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan
 }
 
 // insertRuns writes runs_state for a batch: at once, or on a first load
-// into the block, written when it is full and at the end.
+// into the block's open INSERT, committed when it holds blockRows runs
+// and at the end.
 func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone []load.Location) error {
 	if l.blocks == nil || len(gone) > 0 {
 		if err := l.flushBlock(ctx); err != nil {

@@ -165,3 +165,35 @@ func TestCrashAtRandomMoments(t *testing.T) {
 	}
 	t.Logf("random kills: %d in all, runs lost or doubled: 0; a pass right after a kill found the lock still held %d times; the private ClickHouse (chDB) died with a killed client %d times and was restarted", total, lockRaces, e.chAborts)
 }
+
+// TestCrashDuringFirstLoad kills a first load at each failpoint of its
+// load phase, one after the other. Its runs_state INSERT is open across
+// its batches (load.RunBlock) and dies uncommitted with the process (the
+// private server's chDB engine may abort with it and is started again);
+// the next pass is a first pass again, starts from empty tables, and the
+// views equal the PostgreSQL recomputation.
+func TestCrashDuringFirstLoad(t *testing.T) {
+	t.Parallel()
+	e := newPrivateCHEnv(t)
+	opt := smallHistory(29, 3000)
+	opt.Days = 20
+	e.generate(opt)
+	e.migrate()
+	for _, fp := range []string{"after_places_add", "mid_runs_insert", "after_batch", "after_extract"} {
+		var r binResult
+		for attempt := 0; attempt < 20; attempt++ {
+			r = e.cli([]string{"SCRIPTSTATS_FAILPOINTS=" + fp + "=kill"}, "run")
+			if r.code != exitLocked {
+				break
+			}
+			time.Sleep(100 * time.Millisecond) // the killed pass's session is ending
+		}
+		if !r.killed {
+			t.Fatalf("first load at %s: the failpoint was not reached (the pass must die there): %s", fp, r)
+		}
+		e.settleCH()
+	}
+	e.mustPass("run")
+	e.checkAll("a first load after four killed ones")
+	t.Logf("private ClickHouse restarts: %d", e.chAborts)
+}

@@ -1,0 +1,141 @@
+package load
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/scriptstats/scriptstats/transform"
+)
+
+// stepArrays holds the step array columns of runs_state rows (step_index,
+// step_name, step_status, step_duration, step_error) in ch-go's typed
+// columns, which append without boxing a value.
+//
+// The driver's own array columns append a row element by element through
+// interfaces and reflection (Nullable's AppendRow inspects every value; a
+// LowCardinality column boxes every string into a map key): ~1.45 CPU-s
+// per 1M runs of a full load, with the pointer slices the rows needed
+// (docs/performance.md, "Eighth round: the full load's CPU"). Here the
+// arrays are written once in ClickHouse's native layout and the driver's
+// empty columns read them with their Decode, the way they read a block
+// from the server; the driver then sends them as any other column.
+type stepArrays struct {
+	// Every run's end in the elements (the arrays' shared offsets).
+	ends                proto.ColUInt64
+	index               proto.ColInt32
+	name, error         proto.ColStr
+	nameNull, errorNull proto.ColUInt8
+	status              *proto.ColLowCardinality[string]
+	duration            proto.ColFloat64
+	durationNull        proto.ColUInt8
+}
+
+func newStepArrays() *stepArrays {
+	return &stepArrays{status: proto.NewLowCardinality[string](new(proto.ColStr))}
+}
+
+// reserve makes room for runs and tombstones more rows, so that appending
+// them copies each value once.
+func (a *stepArrays) reserve(runs []transform.Run, tombstones int) {
+	steps, names, errors := 0, 0, 0
+	for i := range runs {
+		for j := range runs[i].Steps {
+			st := &runs[i].Steps[j]
+			steps++
+			names += len(st.Name.String)
+			errors += len(st.Error.String)
+		}
+	}
+	a.ends = slices.Grow(a.ends, len(runs)+tombstones)
+	a.index = slices.Grow(a.index, steps)
+	a.name.Buf, a.name.Pos = slices.Grow(a.name.Buf, names), slices.Grow(a.name.Pos, steps)
+	a.error.Buf, a.error.Pos = slices.Grow(a.error.Buf, errors), slices.Grow(a.error.Pos, steps)
+	a.nameNull, a.errorNull = slices.Grow(a.nameNull, steps), slices.Grow(a.errorNull, steps)
+	a.status.Values = slices.Grow(a.status.Values, steps)
+	a.duration, a.durationNull = slices.Grow(a.duration, steps), slices.Grow(a.durationNull, steps)
+}
+
+// addRun appends one row: the run's steps (none for a tombstone).
+func (a *stepArrays) addRun(steps []transform.Step) {
+	for i := range steps {
+		st := &steps[i]
+		a.index = append(a.index, st.Index)
+		a.name.Append(st.Name.String)
+		a.nameNull = append(a.nameNull, nullFlag(st.Name.Valid))
+		a.status.Values = append(a.status.Values, st.Status)
+		a.duration = append(a.duration, st.Duration.Float64)
+		a.durationNull = append(a.durationNull, nullFlag(st.Duration.Valid))
+		a.error.Append(st.Error.String)
+		a.errorNull = append(a.errorNull, nullFlag(st.Error.Valid))
+	}
+	a.ends = append(a.ends, uint64(len(a.index)))
+}
+
+// nullFlag is a Nullable column's null map value: 1 for NULL.
+func nullFlag(valid bool) uint8 {
+	if valid {
+		return 0
+	}
+	return 1
+}
+
+// rows is the number of rows added.
+func (a *stepArrays) rows() int { return len(a.ends) }
+
+// columns are the five arrays in insert_runs.sql's order, as ch-go
+// columns over the values added.
+func (a *stepArrays) columns() []proto.ColInput {
+	return []proto.ColInput{
+		&proto.ColArr[int32]{Offsets: a.ends, Data: &a.index},
+		&proto.ColArr[proto.Nullable[string]]{Offsets: a.ends, Data: &proto.ColNullable[string]{Nulls: a.nameNull, Values: &a.name}},
+		&proto.ColArr[string]{Offsets: a.ends, Data: a.status},
+		&proto.ColArr[proto.Nullable[float64]]{Offsets: a.ends, Data: &proto.ColNullable[float64]{Nulls: a.durationNull, Values: &a.duration}},
+		&proto.ColArr[proto.Nullable[string]]{Offsets: a.ends, Data: &proto.ColNullable[string]{Nulls: a.errorNull, Values: &a.error}},
+	}
+}
+
+// decodeInto fills the batch's step array columns, which must hold no
+// rows yet (a column's Decode replaces what it holds), with every row
+// added; the batch's other columns get the same rows through appendTo.
+func (a *stepArrays) decodeInto(batch driver.Batch) error {
+	cols := batch.Columns()
+	arrays := a.columns()
+	if len(cols) < firstStepColumn+len(arrays) {
+		return fmt.Errorf("insert runs: %d columns, want at least %d", len(cols), firstStepColumn+len(arrays))
+	}
+	var buf proto.Buffer
+	for k, arr := range arrays {
+		col := cols[firstStepColumn+k]
+		if col.Rows() != 0 {
+			return fmt.Errorf("column %s: step arrays added twice to one batch", col.Name())
+		}
+		if p, ok := arr.(proto.Preparable); ok {
+			if err := p.Prepare(); err != nil {
+				return fmt.Errorf("column %s: %w", col.Name(), err)
+			}
+		}
+		buf.Reset()
+		if s, ok := arr.(proto.StateEncoder); ok {
+			s.EncodeState(&buf)
+		}
+		arr.EncodeColumn(&buf)
+		r := proto.NewReader(bytes.NewReader(buf.Buf))
+		if s, ok := col.(column.CustomSerialization); ok {
+			if err := s.ReadStatePrefix(r); err != nil {
+				return fmt.Errorf("column %s: %w", col.Name(), err)
+			}
+		}
+		if err := col.Decode(r, a.rows()); err != nil {
+			return fmt.Errorf("column %s: %w", col.Name(), err)
+		}
+		if col.Rows() != a.rows() {
+			return fmt.Errorf("column %s: %d rows after decoding %d", col.Name(), col.Rows(), a.rows())
+		}
+	}
+	return nil
+}
