@@ -146,7 +146,7 @@ func (h *harness) dashboards(ctx context.Context, src *source, chDSN, label stri
 				var secs float64
 				var err error
 				if ch {
-					secs, a, err = askClickHouse(ctx, conn, querySQL(pt.ch), pt.chArgs(&p), h.chSettings, pt.check)
+					secs, a, err = askClickHouse(ctx, conn, querySQL(pt.ch), pt.chArgs(&p), pt.check)
 				} else {
 					secs, a, err = askPostgres(ctx, src, querySQL(pt.pg), pt.pgArgs(&p), pt.check)
 				}
@@ -216,16 +216,12 @@ func (h *harness) dashParams(ctx context.Context, conn driver.Conn, src *source)
 	return p, nil
 }
 
-// askClickHouse runs a query with settings (none: the server's defaults),
-// reads every row, and returns the seconds it took and the answer.
-func askClickHouse(ctx context.Context, conn driver.Conn, sql string, params clickhouse.Parameters, settings clickhouse.Settings, check string) (float64, answer, error) {
+// askClickHouse runs a query, reads every row, and returns the seconds
+// it took and the answer.
+func askClickHouse(ctx context.Context, conn driver.Conn, sql string, params clickhouse.Parameters, check string) (float64, answer, error) {
 	var a answer
-	opts := []clickhouse.QueryOption{clickhouse.WithParameters(params)}
-	if len(settings) > 0 {
-		opts = append(opts, clickhouse.WithSettings(settings))
-	}
 	began := time.Now()
-	rows, err := conn.Query(clickhouse.Context(ctx, opts...), sql)
+	rows, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithParameters(params)), sql)
 	if err != nil {
 		return 0, a, err
 	}

@@ -25,11 +25,8 @@ type harness struct {
 	ch     driver.Conn
 	chOpts *clickhouse.Options
 	chHTTP string
-	// chSettings are the settings the ClickHouse questions are asked with
-	// (the analysts' profile's; none: the server's defaults).
-	chSettings clickhouse.Settings
-	res        *Results
-	cpu        cpuProbe
+	res    *Results
+	cpu    cpuProbe
 
 	// databases created, dropped at the end unless kept
 	pgDBs []string
@@ -105,12 +102,6 @@ func (h *harness) open(ctx context.Context) error {
 	}
 	if h.chHTTP, err = h.httpURL(); err != nil {
 		return err
-	}
-	if h.cfg.AnalystSettings {
-		if h.chSettings, err = analystSettings(h.root); err != nil {
-			return err
-		}
-		h.res.Config.QuestionSettings = settingsList(h.chSettings)
 	}
 	h.res.Machine = machineInfo(ctx, h.pg, h.ch)
 	h.cpu = newCPUProbe(ctx, h.pg, h.root)

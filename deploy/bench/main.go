@@ -76,14 +76,11 @@ type Config struct {
 	KeepData       bool // keep the PostgreSQL source databases for the next invocation
 	KeepClickHouse bool // keep the ClickHouse databases of the last repetition
 
-	BigDashboards bool // ask the dashboard questions at -big-runs too
-	// AnalystSettings: ask the ClickHouse questions with the settings of the
-	// analysts' profile (analyst.go); false: the server's defaults.
-	AnalystSettings bool
-	Profile         bool   // profile one full load at -runs
-	Logical         bool   // measure the incremental pass with --source logical too
-	BigReps         int    // repetitions at BigRuns (0: Reps)
-	ProfileDir      string // where the profiles and their listings go
+	BigDashboards bool   // ask the dashboard questions at -big-runs too
+	Profile       bool   // profile one full load at -runs
+	Logical       bool   // measure the incremental pass with --source logical too
+	BigReps       int    // repetitions at BigRuns (0: Reps)
+	ProfileDir    string // where the profiles and their listings go
 
 	Out string // JSON results ("" : none)
 	MD  string // Markdown results ("" : none)
@@ -167,7 +164,6 @@ func parseFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.KeepData, "keep-data", c.KeepData, "keep the PostgreSQL source databases for the next run")
 	fs.BoolVar(&c.KeepClickHouse, "keep-clickhouse", c.KeepClickHouse, "keep the ClickHouse databases of the last repetition")
 	fs.BoolVar(&c.BigDashboards, "big-dashboards", c.BigDashboards, "also ask the dashboard questions at -big-runs")
-	fs.BoolVar(&c.AnalystSettings, "analyst-settings", c.AnalystSettings, "ask the ClickHouse questions with the settings of the analysts' profile scriptstats_bi (deploy/local/clickhouse-users.xml), as a dashboard's session has them; false: the server's defaults")
 	fs.BoolVar(&c.Profile, "profile", c.Profile, "profile one full load (CPU and heap) at -runs")
 	fs.BoolVar(&c.Logical, "logical", c.Logical, "also measure the incremental pass with --source logical (one more full load per size; needs wal_level=logical)")
 	fs.StringVar(&c.ProfileDir, "profile-dir", c.ProfileDir, "where profiles and their listings go")
@@ -194,21 +190,20 @@ func DefaultConfig() Config {
 	return Config{
 		Runs: 1_000_000, BigRuns: 4_000_000, Reps: 3, QueryReps: 5, NewRuns: 1000,
 		Scripts: 200, Days: 90, StepsShare: 0.6, MinSteps: 6, MaxSteps: 14, Seed: 1,
-		QuietWait:       30 * time.Second,
-		MergeWait:       5 * time.Minute,
-		PGDSN:           envOr("SCRIPTSTATS_TEST_PG_DSN", "SCRIPTSTATS_PG_DSN"),
-		CHDSN:           envOr("SCRIPTSTATS_TEST_CLICKHOUSE_DSN", "SCRIPTSTATS_CLICKHOUSE_DSN"),
-		Prefix:          "scriptstats_bench",
-		KeepData:        true,
-		BigDashboards:   true,
-		AnalystSettings: true,
-		Profile:         true,
-		Logical:         true,
-		ProfileDir:      ".local/bench/profile",
-		Out:             "docs/bench-results.json",
-		MD:              "docs/bench-results.md",
-		Doc:             "docs/performance.md",
-		Log:             os.Stderr,
+		QuietWait:     30 * time.Second,
+		MergeWait:     5 * time.Minute,
+		PGDSN:         envOr("SCRIPTSTATS_TEST_PG_DSN", "SCRIPTSTATS_PG_DSN"),
+		CHDSN:         envOr("SCRIPTSTATS_TEST_CLICKHOUSE_DSN", "SCRIPTSTATS_CLICKHOUSE_DSN"),
+		Prefix:        "scriptstats_bench",
+		KeepData:      true,
+		BigDashboards: true,
+		Profile:       true,
+		Logical:       true,
+		ProfileDir:    ".local/bench/profile",
+		Out:           "docs/bench-results.json",
+		MD:            "docs/bench-results.md",
+		Doc:           "docs/performance.md",
+		Log:           os.Stderr,
 	}
 }
 

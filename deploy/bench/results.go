@@ -94,9 +94,6 @@ type ConfigSummary struct {
 	Seed       int64    `json:"seed"`
 	JobFlags   []string `json:"job_flags,omitempty"`
 	JobEnv     []string `json:"job_env,omitempty"`
-	// QuestionSettings: the settings the ClickHouse questions were asked
-	// with (the analysts' profile's); none: the server's defaults.
-	QuestionSettings []string `json:"clickhouse_question_settings,omitempty"`
 }
 
 func summarizeConfig(c Config) ConfigSummary {
@@ -548,8 +545,8 @@ func (r *Results) Markdown() string {
 		p := s.Dashboards[0].Params
 		fmt.Fprintf(&b, "\n#### Dashboard questions, %s runs\n\nScript %d (the busiest), days %s..%s, runs %d and %d. "+
 			"Client-side latency (query sent to last row read): clickhouse-go on the public views, pgx on task_log "+
-			"(SQL in deploy/bench/queries). %s\n\n",
-			s.Label, p.Script, p.From.Format(dayFmt), p.To.Format(dayFmt), p.RunA, p.RunB, r.questionSettingsNote())
+			"(SQL in deploy/bench/queries).\n\n",
+			s.Label, p.Script, p.From.Format(dayFmt), p.To.Format(dayFmt), p.RunA, p.RunB)
 		b.WriteString("| question | ClickHouse, ms | PostgreSQL, ms | PostgreSQL ÷ ClickHouse | rows | same answer |\n|---|---|---|---|---|---|\n")
 		for _, q := range s.Dashboards {
 			same := "yes"
@@ -746,14 +743,4 @@ func repsOf(sizes []SizeResult) string {
 		parts = append(parts, fmt.Sprintf("%d at %s", len(s.Full.Samples), s.Label))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// questionSettingsNote says which settings the ClickHouse questions were
-// asked with.
-func (r *Results) questionSettingsNote() string {
-	if len(r.Config.QuestionSettings) == 0 {
-		return "ClickHouse under the server's default settings."
-	}
-	return "ClickHouse with the settings of the analysts' profile " + analystProfile + " (as a dashboard's session has them): `" +
-		strings.Join(r.Config.QuestionSettings, "`, `") + "`."
 }
