@@ -141,50 +141,38 @@ func profileFromXML(t *testing.T, p xmlNode) profileSettings {
 
 var (
 	profileStmt    = regexp.MustCompile(`^ALTER SETTINGS PROFILE ` + "`?" + `scriptstats_bi` + "`?" + ` (?:DROP ALL SETTINGS, DROP ALL PROFILES, ADD )?SETTINGS (.+)$`)
-	profileAddStmt = regexp.MustCompile(`^ALTER SETTINGS PROFILE ` + "`?" + `scriptstats_bi` + "`?" + ` ADD SETTINGS? (.+)$`)
 	profileElemRe  = regexp.MustCompile(`^(\w+)(?: = ('(?:[^'\\]|\\.)*'|[^ ]+))?(?: MIN ('(?:[^'\\]|\\.)*'|[^ ]+))?(?: MAX ('(?:[^'\\]|\\.)*'|[^ ]+))?(?: (CHANGEABLE_IN_READONLY|CONST|READONLY|WRITABLE))?$`)
 	profileSplitRe = regexp.MustCompile(`, (?:[a-z][a-z0-9_]*(?: |$))`)
 )
 
 // sqlBIProfile reads the profile scriptstats_bi of the production SQL: the
-// ALTER SETTINGS PROFILE statements of stmts, formatted by the server
+// ALTER SETTINGS PROFILE statement of stmts, formatted by the server
 // (formatQuerySingleLine: its parser, canonical spelling), then split into
-// their elements. The first replaces the list (the server spells ALTER ...
-// SETTINGS as DROP ALL SETTINGS, DROP ALL PROFILES, ADD SETTINGS); later ones
-// may only add to it (ADD SETTING: a setting older servers do not know,
-// given apart so that only its own statement fails there).
+// its elements. (The server spells ALTER ... SETTINGS as DROP ALL SETTINGS,
+// DROP ALL PROFILES, ADD SETTINGS: the list replaces the old one.)
 func sqlBIProfile(t *testing.T, admin driver.Conn, what string, stmts []string) profileSettings {
 	t.Helper()
-	out := profileSettings{}
-	alters := 0
-	for _, stmt := range stmts {
-		if !strings.HasPrefix(stmt, "ALTER SETTINGS PROFILE scriptstats_bi ") {
-			continue
+	var stmt string
+	for _, s := range stmts {
+		if strings.HasPrefix(s, "ALTER SETTINGS PROFILE scriptstats_bi ") {
+			if stmt != "" {
+				t.Fatalf("%s: two ALTER SETTINGS PROFILE scriptstats_bi", what)
+			}
+			stmt = s
 		}
-		var formatted string
-		if err := admin.QueryRow(context.Background(), "SELECT formatQuerySingleLine(?)", stmt).Scan(&formatted); err != nil {
-			t.Fatalf("%s: %s: %v", what, stmt, err)
-		}
-		list := ""
-		if m := profileStmt.FindStringSubmatch(formatted); m != nil && alters == 0 {
-			list = m[1]
-		} else if m := profileAddStmt.FindStringSubmatch(formatted); m != nil && alters > 0 {
-			list = m[1]
-		} else {
-			t.Fatalf("%s: not understood as statement %d on the profile (the first replaces the list, later ones add to it): %s", what, alters+1, formatted)
-		}
-		alters++
-		addProfileElements(t, what, formatted, list, out)
 	}
-	if alters == 0 {
+	if stmt == "" {
 		t.Fatalf("%s: no ALTER SETTINGS PROFILE scriptstats_bi", what)
 	}
-	return out
-}
-
-// addProfileElements splits list, a formatted profile's settings, into out.
-func addProfileElements(t *testing.T, what, formatted, list string, out profileSettings) {
-	t.Helper()
+	var formatted string
+	if err := admin.QueryRow(context.Background(), "SELECT formatQuerySingleLine(?)", stmt).Scan(&formatted); err != nil {
+		t.Fatalf("%s: %s: %v", what, stmt, err)
+	}
+	m := profileStmt.FindStringSubmatch(formatted)
+	if m == nil {
+		t.Fatalf("%s: not understood: %s", what, formatted)
+	}
+	list := m[1]
 	// Split at ", name" (values here hold no ", ").
 	var parts []string
 	for {
@@ -196,6 +184,7 @@ func addProfileElements(t *testing.T, what, formatted, list string, out profileS
 		parts = append(parts, list[:loc[0]])
 		list = list[loc[0]+2:]
 	}
+	out := profileSettings{}
 	for _, p := range parts {
 		em := profileElemRe.FindStringSubmatch(p)
 		if em == nil {
@@ -213,6 +202,7 @@ func addProfileElements(t *testing.T, what, formatted, list string, out profileS
 		}
 		out[em[1]] = profileElement{Value: strings.Trim(em[2], "'"), Min: strings.Trim(em[3], "'"), Max: strings.Trim(em[4], "'"), Writability: w}
 	}
+	return out
 }
 
 // checkBIProfilesMatch: the production SQL's profile is the local users

@@ -83,15 +83,3 @@ CREATE USER IF NOT EXISTS scriptstats_analyst
     SETTINGS PROFILE 'scriptstats_bi';
 GRANT scriptstats_reader TO scriptstats_analyst;
 ALTER USER scriptstats_analyst DEFAULT ROLE scriptstats_reader;
-
--- Analysts' questions planned as one query: ClickHouse substitutes a view's
--- SELECT into the question instead of planning the view as a query of its
--- own (a fifth to a quarter of a dashboard question's time; docs/performance.md,
--- "Eighth round: the trend"). The answers are the same, and the views keep
--- reading the private tables with their definer's rights
--- (TestAnalystProfileInlinesTheViews). The setting exists from ClickHouse
--- 26.4: on an older server this last statement fails with UNKNOWN_SETTING,
--- which is harmless (everything above is done; the analysts' questions are
--- planned the older way). ALTER ... SETTINGS above replaces the list, so it
--- comes after it.
-ALTER SETTINGS PROFILE scriptstats_bi ADD SETTINGS analyzer_inline_views = 1;
