@@ -8,6 +8,13 @@
 // SIGTERM or SIGINT ends the process (the library has no clean stop; data
 // under --path survives a restart).
 //
+// With --restart it supervises: it runs the server as a child process and
+// starts it again when the engine dies on its own. The engine aborts the
+// whole process when a client dies in the middle of a query (a job killed
+// during an INSERT), where a real server logs it and carries on
+// (shared/spec/CLICKHOUSE-LOCAL.md); the local stack restarts it so that
+// one killed client does not take the stack down for everyone.
+//
 // This is a development tool, not a production server.
 package main
 
@@ -69,9 +76,13 @@ func run() error {
 	logFile := flag.String("log-file", "", "optional server log file (ClickHouse's own log)")
 	logLevel := flag.String("log-level", "information", "level for --log-file: fatal, error, warning, information, debug, trace")
 	readyTimeout := flag.Duration("ready-timeout", 60*time.Second, "how long to wait for the TCP port")
+	restart := flag.Bool("restart", false, "supervise: run the server as a child process and start it again when the engine dies on its own")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		return fmt.Errorf("unexpected arguments: %q", flag.Args())
+	}
+	if *restart {
+		return supervise(*pidFile)
 	}
 
 	if *lib == "" {

@@ -318,7 +318,9 @@ ch_up() {
 	rm -f "$CH_PID"
 	: >"$CH_LOG_DIR/chserver.out"
 	log "starting clickhouse (chDB $CHDB_VERSION) on 127.0.0.1:$CH_TCP_PORT (http $CH_HTTP_PORT)"
-	setsid nohup "$CHSERVER" \
+	# --restart: the engine aborts when a client dies mid-query (a job
+	# killed during an INSERT); the supervisor starts it again.
+	setsid nohup "$CHSERVER" --restart \
 		--lib="$CHDB_LIB" \
 		--path="$CH_DATA" \
 		--tcp-port="$CH_TCP_PORT" \
@@ -361,7 +363,8 @@ ch_down() {
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		log "clickhouse did not stop on SIGTERM; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
+		# The supervisor and its server share a process group (setsid).
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 		sleep 0.5
 	fi
 	rm -f "$CH_PID"
