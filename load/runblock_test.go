@@ -32,7 +32,7 @@ func TestRunBlockWritesEveryRunAddedOnce(t *testing.T) {
 				Error: transform.NullString{String: fmt.Sprintf("step error %d", id), Valid: true}})
 			batch[i] = r
 		}
-		if err := block.Add(batch); err != nil {
+		if err := block.Add(batch, nil); err != nil {
 			t.Fatal(err)
 		}
 		clear(batch) // the loader reuses its batches
@@ -127,7 +127,7 @@ func TestRunBlockIsOnePartPerPartition(t *testing.T) {
 			d := transform.DayFromDate(2026, time.Month(10+i%2), 1+b)
 			batch[i] = run(int64(1000*b+i+1), int64(1+i%3), d, "success", transform.StatusSuccess)
 		}
-		if err := block.Add(batch); err != nil {
+		if err := block.Add(batch, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -147,7 +147,7 @@ func TestRunBlockIsOnePartPerPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := aborted.Add(batch[:7]); err != nil {
+	if err := aborted.Add(batch[:7], nil); err != nil {
 		t.Fatal(err)
 	}
 	aborted.Abort()

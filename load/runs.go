@@ -58,8 +58,8 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 }
 
 // RunBlock is one INSERT of runs_state that stays open across several of
-// the loader's batches (a first load: docs/performance.md, "Eighth round:
-// the full load's CPU"). Each Add sends its rows at once (the driver's
+// the loader's batches (a first load or a backfill: docs/performance.md,
+// "Eighth round: the full load's CPU"). Each Add sends its rows at once (the driver's
 // Flush: the client keeps no block), and ClickHouse gathers the blocks of
 // one INSERT into blocks of up to min_insert_block_size_rows (about 1M) or
 // _bytes (256 MiB) before it writes parts: a few large parts per
@@ -70,8 +70,11 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 // engine aborts when a client leaves mid-query): its context does not
 // cancel it, and Abort commits what was sent — as a killed first load
 // can leave committed blocks too, the next first pass starts from empty tables
-// (Sink.Reset). A failed send is not retried: the blocks sent before it
-// cannot be sent again, so the pass fails.
+// (Sink.Reset); a backfill removes the old places of a block's runs only
+// after the block is committed (schedules/loader.go), so what a killed one
+// leaves is what a pass killed between two writes of a batch leaves. A
+// failed send is not retried: the blocks sent before it cannot be sent
+// again, so the pass fails.
 type RunBlock struct {
 	sink    *Sink
 	ctx     context.Context // the pass's: retries stop when it ends
@@ -89,15 +92,16 @@ func (s *Sink) NewRunBlock(ctx context.Context, version uint64) (*RunBlock, erro
 	return &RunBlock{sink: s, ctx: ctx, version: version}, nil
 }
 
-// Add sends runs in the block's INSERT; the runs can be reused at once.
-func (b *RunBlock) Add(runs []transform.Run) error {
+// Add sends runs, and a tombstone at each gone place, in the block's
+// INSERT; the runs can be reused at once.
+func (b *RunBlock) Add(runs []transform.Run, gone []Location) error {
 	if b.err != nil {
 		return b.err
 	}
-	if len(runs) == 0 {
+	if len(runs)+len(gone) == 0 {
 		return nil
 	}
-	if err := b.add(runs); err != nil {
+	if err := b.add(runs, gone); err != nil {
 		b.err = err
 		if b.batch != nil {
 			_ = b.batch.Abort()
@@ -108,7 +112,7 @@ func (b *RunBlock) Add(runs []transform.Run) error {
 	return nil
 }
 
-func (b *RunBlock) add(runs []transform.Run) error {
+func (b *RunBlock) add(runs []transform.Run, gone []Location) error {
 	if b.batch == nil {
 		err := b.sink.retry(b.ctx, func() error {
 			var err error
@@ -130,9 +134,12 @@ func (b *RunBlock) add(runs []transform.Run) error {
 	}
 	steps := newStepArrays()
 	steps.reserve(runs, 0)
-	cols := newRunColumns(len(runs), steps)
+	cols := newRunColumns(len(runs)+len(gone), steps)
 	for i := range runs {
 		cols.addRun(&runs[i])
+	}
+	for _, g := range gone {
+		cols.addTombstone(g)
 	}
 	if err := cols.appendTo(b.batch, b.version); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
@@ -143,7 +150,7 @@ func (b *RunBlock) add(runs []transform.Run) error {
 	if err := b.batch.Flush(); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
-	b.rows += len(runs)
+	b.rows += len(runs) + len(gone)
 	return nil
 }
 
@@ -177,6 +184,12 @@ func (s *Sink) InsertRunBlock(ctx context.Context, b *RunBlock) error {
 }
 
 func (s *Sink) sendRuns(ctx context.Context, cols *runColumns, version uint64) error {
+	// optimize_on_insert = 0, as in a first load's RunBlock: a batch holds
+	// each run once (a pass reads a run once, from one snapshot; a
+	// tombstone is at another key than its run's live row), so collapsing
+	// equal keys on insert finds nothing. FINAL and the merges collapse
+	// versions as before.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"optimize_on_insert": 0}))
 	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertRuns)
 	if err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)

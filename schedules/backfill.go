@@ -66,7 +66,7 @@ func (j *Job) backfill(ctx context.Context, from, to transform.Day, acceptRewind
 			st.Since = from.String()
 		}
 	}
-	loader := &runLoader{job: j, store: j.Sink, version: p.version, sum: &sum, lookup: true}
+	loader := &runLoader{job: j, store: j.Sink, version: p.version, sum: &sum, lookup: true, bulk: true}
 	defer loader.abort()
 	if err := j.freezeOldDays(&st, loader); err != nil {
 		return sum, err

@@ -74,6 +74,9 @@ type runLoader struct {
 	minDay  transform.Day // runs of earlier days are skipped (--since)
 	hasMin  bool
 	lookup  bool // look up old places (false on the first, empty load)
+	// bulk: write runs_state in blocks (runBlockStore) although old places
+	// are looked up — a backfill, which rewrites every run of its days.
+	bulk bool
 	// Runs of days before frozenBefore are skipped and their groups never
 	// journaled: retention dropped their runs (retention.go).
 	frozenBefore transform.Day
@@ -94,10 +97,12 @@ type runLoader struct {
 
 	// Written by the writer only; folded into sum by finish.
 	loaded, moved, deleted int64
-	// A first load's runs not yet written (writer only); blocks is set
-	// on a first load when the store can write blocks.
-	block  *load.RunBlock
-	blocks runBlockStore
+	// The open block of runs_state rows (writer only) and the old places
+	// of its runs, removed once it is committed; blocks is set on a first
+	// load and a backfill when the store can write blocks.
+	block     *load.RunBlock
+	blockGone []load.Location
+	blocks    runBlockStore
 }
 
 func (l *runLoader) batch() *runBatch {
@@ -184,9 +189,11 @@ func (l *runLoader) submit(ctx context.Context) error {
 		l.done = make(chan error, 1)
 		l.running = true
 		l.blocks = nil
-		if bs, ok := l.store.(runBlockStore); ok && !l.lookup {
+		if bs, ok := l.store.(runBlockStore); ok && (!l.lookup || l.bulk) {
 			// A first load: nothing to look up or tombstone, and a pass
-			// killed before its state starts from empty tables again.
+			// killed before its state starts from empty tables again. A
+			// backfill: the old places of a block's runs are removed
+			// only once the block is committed (write, flushBlock).
 			l.blocks = bs
 		}
 		go l.writer(ctx, l.work, l.free, l.done)
@@ -272,10 +279,7 @@ func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan
 // into the block's open INSERT, committed when it holds blockRows runs
 // and at the end.
 func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone []load.Location) error {
-	if l.blocks == nil || len(gone) > 0 {
-		if err := l.flushBlock(ctx); err != nil {
-			return err
-		}
+	if l.blocks == nil {
 		return l.store.InsertRuns(ctx, runs, gone, l.version)
 	}
 	rows := l.blockRows()
@@ -286,7 +290,7 @@ func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone [
 		}
 		l.block = b
 	}
-	if err := l.block.Add(runs); err != nil {
+	if err := l.block.Add(runs, gone); err != nil {
 		return err
 	}
 	if l.block.Len() >= rows {
@@ -295,13 +299,21 @@ func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone [
 	return nil
 }
 
+// flushBlock commits the block, then removes the old places of its runs
+// (step 5 of write, held back until its step 4 is committed).
 func (l *runLoader) flushBlock(ctx context.Context) error {
 	if l.block == nil || l.block.Len() == 0 {
+		l.block = nil
 		return nil
 	}
 	err := l.blocks.InsertRunBlock(ctx, l.block)
 	l.block = nil
-	return err
+	if err != nil {
+		return err
+	}
+	gone := l.blockGone
+	l.blockGone = nil
+	return l.store.RemovePlaces(ctx, gone, l.version)
 }
 
 // write writes one batch so that a pass killed between any two of its
@@ -313,10 +325,11 @@ func (l *runLoader) flushBlock(ctx context.Context) error {
 //  4. write runs_state: the runs, and a tombstone at every other place;
 //  5. remove those other places from run_places.
 //
-// A first load (nothing stored, nothing to look up) writes step 4 for
-// several batches at once (insertRuns): its places are in run_places
-// before its runs all the same, and a first load killed before its state
-// is written starts again from empty tables.
+// A first load (nothing stored, nothing to look up) and a backfill write
+// step 4 of many batches in one INSERT (insertRuns, load.RunBlock): each
+// batch's places are in run_places before its runs all the same, a
+// backfill's step 5 waits until the INSERT is committed, and a first load
+// killed before its state is written starts again from empty tables.
 //
 // run_places thus always holds every place live in runs_state (3 before 4,
 // 5 after 4), and a run left live at an old place by a killed pass is found
@@ -410,7 +423,11 @@ func (l *runLoader) write(ctx context.Context, b *runBatch) error {
 	if err := l.job.failpoint(ctx, fpMidRunsInsert); err != nil {
 		return err
 	}
-	if err := l.store.RemovePlaces(ctx, gone, l.version); err != nil {
+	if l.block != nil {
+		// Step 4 is in the block's open INSERT, not committed yet: step 5
+		// waits for it (flushBlock).
+		l.blockGone = append(l.blockGone, gone...)
+	} else if err := l.store.RemovePlaces(ctx, gone, l.version); err != nil {
 		return err
 	}
 	if err := l.job.failpoint(ctx, fpAfterBatch); err != nil {
