@@ -76,12 +76,12 @@ func (p cpuProbe) snap() cpuSnap {
 		}
 	}
 	if p.clickhouse != 0 {
-		if st, ok := procStat(p.clickhouse); ok {
-			s.ch = st.cpu
-		}
+		// The stack's pid file names the supervisor (chserver --restart);
+		// the engine is its child.
+		s.ch = treeCPU(p.clickhouse)
 	}
 	if p.postmaster != 0 {
-		s.pg = pgTreeCPU(p.postmaster)
+		s.pg = treeCPU(p.postmaster)
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -137,10 +137,11 @@ func procStat(pid int) (pstat, bool) {
 	return pstat{ppid: int(num(4)), cpu: (num(14) + num(15)) / clockTicks, dead: (num(16) + num(17)) / clockTicks}, true
 }
 
-// pgTreeCPU is the CPU time of the postmaster, its live children and the
-// children it has reaped (ended backends).
-func pgTreeCPU(postmaster int) float64 {
-	st, ok := procStat(postmaster)
+// treeCPU is the CPU time of a process, its live children and the children
+// it has reaped: the postmaster and its backends (ended ones too), the
+// ClickHouse supervisor and its engine.
+func treeCPU(parent int) float64 {
+	st, ok := procStat(parent)
 	if !ok {
 		return 0
 	}
@@ -154,7 +155,7 @@ func pgTreeCPU(postmaster int) float64 {
 		if err != nil {
 			continue
 		}
-		if c, ok := procStat(pid); ok && c.ppid == postmaster {
+		if c, ok := procStat(pid); ok && c.ppid == parent {
 			total += c.cpu
 		}
 	}
