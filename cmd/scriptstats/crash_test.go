@@ -197,3 +197,37 @@ func TestCrashDuringFirstLoad(t *testing.T) {
 	e.checkAll("a first load after four killed ones")
 	t.Logf("private ClickHouse restarts: %d", e.chAborts)
 }
+
+// TestBackfillKilledWithItsBlockOpen: a backfill writes its runs in one
+// open INSERT (load.RunBlock) and removes the old places of its moved runs
+// from run_places only once that INSERT is committed. Killed after its
+// batch, with the INSERT open (nothing of it committed), the moved runs are
+// still live at their old places in runs_state, so run_places must still
+// name those places: the next pass that reads the runs (here an
+// incremental one, which has no stale-run scan) tombstones them there.
+// Removing the places before the commit leaves each moved run live twice.
+func TestBackfillKilledWithItsBlockOpen(t *testing.T) {
+	t.Parallel()
+	e := newPrivateCHEnv(t)
+	opt := smallHistory(41, 2000)
+	opt.Days = 10
+	e.generate(opt)
+	e.migrate()
+	e.must("run")
+	e.checkAll("initial load")
+	// Move 20 finished runs a day back: each has a new place and an old one.
+	e.exec(`UPDATE task_log SET started_at = started_at - interval '1 day', created_at = created_at - interval '1 day',
+		finished_at = finished_at - interval '1 day', updated_at = clock_timestamp()
+		WHERE id IN (SELECT id FROM task_log WHERE started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 20)`)
+	batch := e.batch
+	e.batch = 1_000_000 // one batch: the kill comes after it, its INSERT still open
+	cmd, more := e.passCommand("backfill")
+	r := e.cli([]string{"SCRIPTSTATS_FAILPOINTS=after_batch=kill"}, cmd, more...)
+	if !r.killed {
+		t.Fatalf("the backfill was not killed at after_batch: %s", r)
+	}
+	e.settleCH()
+	e.batch = batch
+	e.mustPass("run")
+	e.checkAll("an incremental pass after a backfill killed with its block open")
+}
