@@ -276,8 +276,8 @@ func (l *runLoader) writer(ctx context.Context, work <-chan *runBatch, free chan
 }
 
 // insertRuns writes runs_state for a batch: at once, or on a first load
-// into the block's open INSERT, committed when it holds blockRows runs
-// and at the end.
+// and a backfill into the block's open INSERT (tombstones too), committed
+// when it holds blockRows rows and at the end.
 func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone []load.Location) error {
 	if l.blocks == nil {
 		return l.store.InsertRuns(ctx, runs, gone, l.version)
