@@ -38,7 +38,11 @@ import (
 //     written — a run added, moved, deleted or rewritten journals its
 //     group's day, and the journal holds every change since the last
 //     completed pass (a killed pass's too); and a pass that completed after
-//     the tail was written and changed the script wrote a newer tail;
+//     the tail was written and changed the script wrote a newer tail, or
+//     left this one as it was because it used it whole (its changes were
+//     all after MaxDay too) and the new tail had the same cut
+//     (unchangedTail, detect_changes.go: ~50 KB a script not written again
+//     in most passes);
 //   - no live group of a day ≤ MaxDay has a version above the tail's (the
 //     check of that argument against the stored groups: a group rewritten
 //     after the tail was written has a greater version, versions being

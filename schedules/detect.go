@@ -48,6 +48,7 @@ type DetectSummary struct {
 	QuietSeries     int64 // series proved unchanged by their quiet mark (nothing recomputed)
 	NotQuiet        int64 // series of a quiet read not proved unchanged (recomputed)
 	Tails           int64 // scripts whose values before the changed days came from their change tail
+	TailsKept       int64 // of those, scripts whose stored tail was left as it is (unchangedTail)
 	ScanTestsKept   int64 // passing scan tests taken from change tails, not computed again
 	Kept            int64 // change points whose samples reach a tail's runs, kept as stored (keepStored)
 	StepsClassified int64 // step health rows written
@@ -62,7 +63,7 @@ type DetectSummary struct {
 func (d DetectSummary) dict() *zerolog.Event {
 	return zerolog.Dict().Int64("scripts", d.Scripts).Int64("change_points_written", d.Changes).
 		Int64("runs_read", d.RunsRead).Int64("values", d.Values).Int64("rereads", d.Rereads).
-		Int64("quiet_series", d.QuietSeries).Int64("not_quiet", d.NotQuiet).Int64("tails", d.Tails).Int64("scan_tests_kept", d.ScanTestsKept).
+		Int64("quiet_series", d.QuietSeries).Int64("not_quiet", d.NotQuiet).Int64("tails", d.Tails).Int64("tails_kept", d.TailsKept).Int64("scan_tests_kept", d.ScanTestsKept).
 		Int64("change_points_kept", d.Kept).
 		Int64("steps_classified", d.StepsClassified).Int64("health_days_summarized", d.HealthDaysSummarized).
 		Int64("health_days_read", d.HealthDaysRead).Int64("health_runs_read", d.HealthRunsRead).

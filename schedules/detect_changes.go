@@ -567,6 +567,9 @@ func (j *Job) changeRound(ctx context.Context, ids []int64, wins map[int64]*chan
 					sum.Detect.NotQuiet += int64(res.notQuiet)
 					sum.Detect.ScanTestsKept += int64(res.scanKept)
 					sum.Detect.Kept += int64(res.kept)
+					if res.tailKept {
+						sum.Detect.TailsKept++
+					}
 					if err := batch.add(ctx, rows, gone, false); err != nil && workErr == nil {
 						workErr = err
 					}
@@ -706,11 +709,12 @@ type scriptResult struct {
 	// why: the series that sent the script back to the read, and why (the
 	// pass's debug log).
 	why      rereadWhy
-	values   int // series values computed over
-	quiet    int // series kept by their quiet mark
-	notQuiet int // series of a quiet read not proved unchanged (recomputed)
-	scanKept int // passing scan tests taken from the tail
-	kept     int // stored change points kept as they are (keepStored)
+	values   int  // series values computed over
+	quiet    int  // series kept by their quiet mark
+	notQuiet int  // series of a quiet read not proved unchanged (recomputed)
+	scanKept int  // passing scan tests taken from the tail
+	kept     int  // stored change points kept as they are (keepStored)
+	tailKept bool // the stored tail is left as it is (unchangedTail)
 }
 
 // rereadWhy is why a script is read again: the series, the reason, its
@@ -794,6 +798,14 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 			quietWhy = why
 			if ok {
 				res.quiet++
+				// Its values are unchanged, and so are its tail's passing
+				// scan tests: the new tail keeps them (a test is a function
+				// of its values alone), or the next pass that recomputes
+				// the series scans them again, and the tail differs from
+				// the stored one (unchangedTail).
+				if ks := tailScan(sr, s, known[k], w.tail != nil, w.scanTail); ks.From < ks.To {
+					scans[k] = ks
+				}
 				continue
 			}
 			// Not proved unchanged: the bounded recompute, which may need
@@ -877,9 +889,12 @@ func scriptChanges(id int64, sr *scriptRuns, stored []load.ChangeKey, marks quie
 	if tail != nil {
 		tail.ScanOptions = opt
 	}
-	if tail != nil {
+	switch {
+	case tail != nil && unchangedTail(tail, w):
+		res.tailKept = true
+	case tail != nil:
 		res.rows = append(res.rows, load.ChangeRow{Key: load.TailKey(id), Tail: load.EncodeTail(tail)})
-	} else if w.hasTail {
+	case w.hasTail:
 		res.gone = append(res.gone, load.TailKey(id))
 	}
 	// A change point (or mark) rewritten at the same key replaces the
@@ -1036,4 +1051,20 @@ func tailRuns(t *load.ChangeTail) int {
 		return 0
 	}
 	return len(t.Runs)
+}
+
+// unchangedTail says the pass leaves the script's stored tail as it is
+// instead of writing t: it used the stored tail whole (its first changed
+// day is after the tail's MaxDay: it rewrote no group of the tail's days,
+// and nor did any pass since the tail was written, or that pass would
+// have written another) and t has the same cut and scan options. Then t's
+// runs and values are the stored tail's — the same cut over runs none of
+// which changed — and only its scan tests can differ: tests the pass
+// found within a wider stretch, which a later pass computes again. The
+// stored version still bounds every group of the tail's days
+// (changetail.go). Writing ~50 KB per script again was most of an
+// incremental pass's write (issue #10; docs/performance.md, "Ninth
+// round").
+func unchangedTail(t *load.ChangeTail, w *changeWindow) bool {
+	return w.tail != nil && w.tail == w.stored && t.Cut == w.stored.Cut && t.ScanOptions == w.stored.ScanOptions
 }
