@@ -56,45 +56,76 @@ func (s *Sink) HealthDays(ctx context.Context, ids []int64, from transform.Day) 
 		qctx := clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
 			"ids": int64List(ids), "from": from.String(),
 		}))
-		rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthDays)
-		if err != nil {
-			return sinkErrorf("clickhouse read step health days: %w", err)
+		// The summaries are read while the groups are: two round trips at
+		// once (the step health's longest wait at 4M and 10M runs).
+		type stored struct {
+			k   transform.GroupKey
+			gv  uint64
+			sum *DaySummary
 		}
-		defer rows.Close()
-		at := map[transform.GroupKey]int{}
-		for rows.Next() {
-			var (
-				scriptID int64
-				day      time.Time
-				version  uint64
-			)
-			if err := rows.Scan(&scriptID, &day, &version); err != nil {
+		var (
+			summaries []stored
+			sumsErr   error
+		)
+		sumsRead := make(chan struct{})
+		go func() {
+			defer close(sumsRead)
+			sums, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthDaySummaries)
+			if err != nil {
+				sumsErr = sinkErrorf("clickhouse read step health day summaries: %w", err)
+				return
+			}
+			defer sums.Close()
+			for sums.Next() {
+				k, gv, sum, err := scanDaySummary(sums)
+				if err != nil {
+					sumsErr = sinkErrorf("clickhouse read step health day summaries: %w", err)
+					return
+				}
+				summaries = append(summaries, stored{k, gv, sum})
+			}
+			if err := sums.Err(); err != nil {
+				sumsErr = sinkErrorf("clickhouse read step health day summaries: %w", err)
+			}
+		}()
+		groupsErr := func() error {
+			rows, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthDays)
+			if err != nil {
 				return sinkErrorf("clickhouse read step health days: %w", err)
 			}
-			k := transform.GroupKey{ScriptID: scriptID, Day: dayOf(day)}
-			at[k] = len(out)
-			out = append(out, HealthDay{Key: k, GroupVersion: version})
-		}
-		if err := rows.Err(); err != nil {
-			return sinkErrorf("clickhouse read step health days: %w", err)
-		}
-		sums, err := s.conn.Query(qctx, sqlfiles.ClickHouseDetectHealthDaySummaries)
-		if err != nil {
-			return sinkErrorf("clickhouse read step health day summaries: %w", err)
-		}
-		defer sums.Close()
-		for sums.Next() {
-			k, gv, sum, err := scanDaySummary(sums)
-			if err != nil {
-				return sinkErrorf("clickhouse read step health day summaries: %w", err)
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					scriptID int64
+					day      time.Time
+					version  uint64
+				)
+				if err := rows.Scan(&scriptID, &day, &version); err != nil {
+					return sinkErrorf("clickhouse read step health days: %w", err)
+				}
+				out = append(out, HealthDay{Key: transform.GroupKey{ScriptID: scriptID, Day: dayOf(day)}, GroupVersion: version})
 			}
+			if err := rows.Err(); err != nil {
+				return sinkErrorf("clickhouse read step health days: %w", err)
+			}
+			return nil
+		}()
+		<-sumsRead
+		if groupsErr != nil {
+			return groupsErr
+		}
+		if sumsErr != nil {
+			return sumsErr
+		}
+		at := make(map[transform.GroupKey]int, len(out))
+		for i := range out {
+			at[out[i].Key] = i
+		}
+		for _, st := range summaries {
 			// Current only while it names its group's version.
-			if i, ok := at[k]; ok && out[i].GroupVersion == gv {
-				out[i].Summary = sum
+			if i, ok := at[st.k]; ok && out[i].GroupVersion == st.gv {
+				out[i].Summary = st.sum
 			}
-		}
-		if err := sums.Err(); err != nil {
-			return sinkErrorf("clickhouse read step health day summaries: %w", err)
 		}
 		return nil
 	})
