@@ -541,25 +541,17 @@ func (m *windowSummaries) record(j int, sorted []float64) {
 // (effectOf) and effectPasses holds on an upward-closed set of δ for a
 // ratio above 1, a downward-closed one otherwise: if it fails at the upper
 // bound (ratio above 1), or at the lower one, it fails at U. The bound is
-// tried with k = 4, 2, 1 in turn (4, 8 and 16 searches in after in all),
-// the splits of a noisy series failing mostly at the first.
+// tried with k = summaryQ/4, then halved down to 1 (4 searches in after,
+// then 4 more, … : 8 in all with summaryQ 8), the splits of a noisy series
+// failing mostly at the first.
 func (s *changeScanner) effectMayPass(j int, after []float64, ratio float64) bool {
 	m := &s.sum
 	b := m.of(j)
 	r := &m.ranks
 	L := len(after)
 	upper := ratio > 1
-	// g2[t] is 2·#(a ≥ b_t) (upper) or 2·#(a > b_t) once searched.
+	// g2[t] is 2·g(b_t), once searched.
 	var g2 [summaryQ + 1]int
-	search := func(t0, t1, t2, t3 int) {
-		var k0, k1, k2, k3 int
-		if upper {
-			k0, k1, k2, k3 = lowerBound4(after, b[t0], b[t1], b[t2], b[t3])
-		} else {
-			k0, k1, k2, k3 = upperBound4(after, b[t0], b[t1], b[t2], b[t3])
-		}
-		g2[t0], g2[t1], g2[t2], g2[t3] = 2*(L-k0), 2*(L-k1), 2*(L-k2), 2*(L-k3)
-	}
 	for k := summaryQ / 4; k >= 1; k /= 2 {
 		// The statistics new at this k: every k-th at the first, the odd
 		// multiples of k after.
@@ -571,7 +563,7 @@ func (s *changeScanner) effectMayPass(j int, after []float64, ratio float64) boo
 			}
 		}
 		for t := first; t+3*step <= summaryQ; t += 4 * step {
-			search(t, t+step, t+2*step, t+3*step)
+			searchStatistics(after, b, &g2, t, step)
 		}
 		u2 := 0
 		if upper {
@@ -591,6 +583,28 @@ func (s *changeScanner) effectMayPass(j int, after []float64, ratio float64) boo
 		}
 	}
 	return true
+}
+
+// searchStatistics sets g2[t] to 2·g(b[t]) = 2·#(a > b[t]) + #(a = b[t])
+// over a in after, and the same for t + step, t + 2·step and t + 3·step.
+func searchStatistics(after []float64, b *[summaryQ + 1]float64, g2 *[summaryQ + 1]int, t, step int) {
+	L := len(after)
+	t1, t2, t3 := t+step, t+2*step, t+3*step
+	k0, k1, k2, k3 := lowerBound4(after, b[t], b[t1], b[t2], b[t3])
+	g2[t] = 2*(L-k0) - equalFrom(after, k0, b[t])
+	g2[t1] = 2*(L-k1) - equalFrom(after, k1, b[t1])
+	g2[t2] = 2*(L-k2) - equalFrom(after, k2, b[t2])
+	g2[t3] = 2*(L-k3) - equalFrom(after, k3, b[t3])
+}
+
+// equalFrom counts the values equal to v in sorted s from position k
+// (lowerBound(s, v)).
+func equalFrom(s []float64, k int, v float64) int {
+	e := k
+	for e < len(s) && s[e] == v {
+		e++
+	}
+	return e - k
 }
 
 // lowerBound4 is lowerBound of v1 … v4 in s, the four searches
@@ -619,38 +633,6 @@ func lowerBound4(s []float64, v1, v2, v3, v4 float64) (k1, k2, k3, k4 int) {
 			k3++
 		}
 		if math.Float64bits(s[k4])&^sign < key4 {
-			k4++
-		}
-	}
-	return k1, k2, k3, k4
-}
-
-// upperBound4 is the first position of sorted s whose value is above v1
-// … v4 in turn (upperBound3's conditions and method).
-func upperBound4(s []float64, v1, v2, v3, v4 float64) (k1, k2, k3, k4 int) {
-	const sign = 1 << 63
-	key1, key2 := math.Float64bits(v1)&^sign, math.Float64bits(v2)&^sign
-	key3, key4 := math.Float64bits(v3)&^sign, math.Float64bits(v4)&^sign
-	n := len(s)
-	for n > 1 {
-		half := n / 2
-		k1 += half &^ int(int64(key1-(math.Float64bits(s[k1+half-1])&^sign))>>63)
-		k2 += half &^ int(int64(key2-(math.Float64bits(s[k2+half-1])&^sign))>>63)
-		k3 += half &^ int(int64(key3-(math.Float64bits(s[k3+half-1])&^sign))>>63)
-		k4 += half &^ int(int64(key4-(math.Float64bits(s[k4+half-1])&^sign))>>63)
-		n -= half
-	}
-	if n == 1 {
-		if math.Float64bits(s[k1])&^sign <= key1 {
-			k1++
-		}
-		if math.Float64bits(s[k2])&^sign <= key2 {
-			k2++
-		}
-		if math.Float64bits(s[k3])&^sign <= key3 {
-			k3++
-		}
-		if math.Float64bits(s[k4])&^sign <= key4 {
 			k4++
 		}
 	}
