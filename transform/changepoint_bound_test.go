@@ -52,16 +52,16 @@ func TestScanTestsMatchPlainTests(t *testing.T) {
 		opt         ChangeOptions
 		series, max int
 	}{
-		{DefaultChangeOptions(), 120, 1500},
-		{opts(12, 0, 0.001, 0.1, 0.5), 100, 1000},
-		{smallChangeOptions(3, 12), 400, 300},
-		{smallChangeOptions(4, 16), 300, 400},
-		{smallChangeOptions(5, 40), 200, 500},
-		{opts(6, 24, 0.5, 0.05, 0.3), 200, 400},
-		{opts(8, 32, 1, 0.1, 0), 200, 400}, // δ's sign alone
-		{opts(8, 32, 1, 0.1, 1), 200, 400}, // |δ| = 1 only
-		{opts(2, 8, 1, 0, 0.5), 200, 200},  // no ratio threshold
-		{opts(7, 28, 0.2, 0.1, 0.6), 200, 600},
+		{DefaultChangeOptions(), 60, 1500},
+		{opts(12, 0, 0.001, 0.1, 0.5), 50, 1000},
+		{smallChangeOptions(3, 12), 200, 300},
+		{smallChangeOptions(4, 16), 150, 400},
+		{smallChangeOptions(5, 40), 100, 500},
+		{opts(6, 24, 0.5, 0.05, 0.3), 100, 400},
+		{opts(8, 32, 1, 0.1, 0), 100, 400}, // δ's sign alone
+		{opts(8, 32, 1, 0.1, 1), 100, 400}, // |δ| = 1 only
+		{opts(2, 8, 1, 0, 0.5), 100, 200},  // no ratio threshold
+		{opts(7, 28, 0.2, 0.1, 0.6), 100, 600},
 	}
 	series, splits, excludable, passing := 0, 0, 0, 0
 	for _, set := range sets {
