@@ -81,7 +81,7 @@ func (s *changeScanner) passingAt(values []float64, sw int, negZero bool, passin
 		lastRatio = i
 		// The before window at i is the after window at i − s, of which
 		// sum kept a few order statistics (when the ratio passed at a
-		// split less than s before it: where it passes seldom, the
+		// split less than 4s before it: where it passes seldom, the
 		// statistics cost more than they save): with after they bound U,
 		// and a split whose δ fails at the bound fails at U. Where U is
 		// kept up to date (it was read lately) it costs less than the
@@ -482,7 +482,8 @@ func upperBound3(s []float64, v1, v2, v3 float64) (k1, k2, k3 int) {
 
 // summaryQ sets the order statistics windowSummaries keeps of each
 // window of s values: those at ranks r_t = ⌊t(s − 1)/summaryQ⌋, t = 0 …
-// summaryQ (repeated when s is smaller).
+// summaryQ (repeated when s is smaller). A power of 2, at least 4
+// (effectMayPass halves the stride from summaryQ/4).
 const summaryQ = 8
 
 // windowSummaries keeps, for each recent position j of one scale, order
@@ -534,9 +535,9 @@ func (m *windowSummaries) record(j int, sorted []float64) {
 // With g(b) = #(a > b) + ½·#(a = b) over a in after, U = Σ g(b) over b
 // in before, and g does not increase with b. Of the before window's
 // statistics b_t (rank r_t), each value at ranks r_t … r_{t+k} − 1 is at
-// least b_t, so its g is at most #(a ≥ b_t) (at most |after| for t = 0),
-// and each value at ranks r_{t−k} + 1 … r_t is at most b_t, so its g is at
-// least #(a > b_t) (at least 0 for the largest statistic): summed, an
+// least b_t, so its g is at most g(b_t) (at most |after| for t = 0), and
+// each value at ranks r_{t−k} + 1 … r_t is at most b_t, so its g is at
+// least g(b_t) (at least 0 for the largest statistic): summed, an
 // upper and a lower bound of 2U, the closer the smaller k. δ grows with U
 // (effectOf) and effectPasses holds on an upward-closed set of δ for a
 // ratio above 1, a downward-closed one otherwise: if it fails at the upper
