@@ -88,11 +88,12 @@ type windowTest struct {
 type changeScanner struct {
 	opt    ChangeOptions
 	mw     mwTester
-	med    []float64   // the medians of one scale's windows (passingAt)
-	win    scanWindows // the scan's samples at one scale
-	dayBuf []float64   // one day's values, sorted for its median
-	restA  []float64   // the after sample less its most extreme day
-	restB  []float64   // the before sample less its most extreme day
+	med    []float64       // the medians of one scale's windows (passingAt)
+	win    scanWindows     // the scan's samples at one scale
+	sum    windowSummaries // order statistics of the after windows (passingAt)
+	dayBuf []float64       // one day's values, sorted for its median
+	restA  []float64       // the after sample less its most extreme day
+	restB  []float64       // the before sample less its most extreme day
 	// sampleB and sampleA are the positions of the samples of the one-day
 	// rule and of round 3 (holdsBetweenChanges); skipBuf the days they
 	// leave out.

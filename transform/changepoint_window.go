@@ -2,6 +2,7 @@ package transform
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -41,16 +42,21 @@ func (s *changeScanner) passingAt(values []float64, sw int, negZero bool, passin
 	n := len(values)
 	win := &s.win
 	var med []float64 // med[j] is the median of values[j:j+sw]
+	sum := &s.sum
+	lastRatio := -2*sw - 1 // the last split whose ratio passed
 	if negZero {
 		win.startBoth(values, sw)
 	} else {
 		s.med = slices.Grow(s.med[:0], n-sw+1)[:n-sw+1]
 		med = s.med
+		sum.start(sw)
 		win.startAfter(values[:sw])
 		med[0] = medianSorted(win.after)
+		sum.record(0, win.after)
 		for j := 1; j <= sw; j++ {
 			win.slide(values[j-1], values[j-1+sw])
 			med[j] = medianSorted(win.after)
+			sum.record(j, win.after)
 		}
 	}
 	for i := sw; i <= n-sw; i++ {
@@ -64,9 +70,23 @@ func (s *changeScanner) passingAt(values []float64, sw int, negZero bool, passin
 		} else {
 			med[i] = medA
 			medB = med[i-sw]
+			if i > sw && i-lastRatio <= 4*sw {
+				sum.record(i, win.after)
+			}
 		}
 		ratio := medianRatio(medB, medA)
 		if !s.ratioPasses(ratio) {
+			continue
+		}
+		lastRatio = i
+		// The before window at i is the after window at i − s, of which
+		// sum kept a few order statistics (when the ratio passed at a
+		// split less than 4s before it: where it passes seldom, the
+		// statistics cost more than they save): with after they bound U,
+		// and a split whose δ fails at the bound fails at U. Where U is
+		// kept up to date (it was read lately) it costs less than the
+		// bound.
+		if !negZero && !win.uValid && sum.has(i-sw) && !s.effectMayPass(i-sw, win.after, ratio) {
 			continue
 		}
 		if !win.hasBefore {
@@ -102,12 +122,26 @@ func (s *changeScanner) ratioPasses(ratio float64) bool {
 // that does not pass has its other fields unset.
 func (s *changeScanner) testAfterRatio(win *scanWindows, ratio float64) windowTest {
 	u := win.u()
-	delta := 2*u/(float64(len(win.after))*float64(len(win.before))) - 1
-	if !(math.Abs(delta) >= s.opt.MinEffect) || (ratio > 1) != (delta > 0) {
+	if !s.effectPasses(effectOf(u, len(win.after), len(win.before)), ratio) {
 		return windowTest{}
 	}
 	r := s.mw.resultFromU(u, float64(win.ties), len(win.after), len(win.before))
 	return s.judge(win.before, win.after, r)
+}
+
+// effectOf is Cliff's δ of samples of m and n values from U, computed as
+// resultFromU computes it (2U/(mn) − 1): for fixed m and n it does not
+// decrease as U grows (each step is a rounded monotone operation).
+func effectOf(u float64, m, n int) float64 {
+	return 2*u/(float64(m)*float64(n)) - 1
+}
+
+// effectPasses is testSorted's conditions on δ for a split whose medians'
+// ratio is ratio: |δ| ≥ MinEffect and δ of the ratio's sign. For a ratio
+// above 1 they hold on an upward-closed set of δ (δ > 0 and δ ≥ MinEffect),
+// otherwise on a downward-closed one (δ ≤ 0 and δ ≤ −MinEffect).
+func (s *changeScanner) effectPasses(delta, ratio float64) bool {
+	return math.Abs(delta) >= s.opt.MinEffect && (ratio > 1) == (delta > 0)
 }
 
 // resultFromU is mwTester.testSorted(a, b) for samples of m and n values
@@ -444,4 +478,164 @@ func upperBound3(s []float64, v1, v2, v3 float64) (k1, k2, k3 int) {
 		}
 	}
 	return k1, k2, k3
+}
+
+// summaryQ sets the order statistics windowSummaries keeps of each
+// window of s values: those at ranks r_t = ⌊t(s − 1)/summaryQ⌋, t = 0 …
+// summaryQ (repeated when s is smaller). A power of 2, at least 4
+// (effectMayPass halves the stride from summaryQ/4).
+const summaryQ = 8
+
+// windowSummaries keeps, for each recent position j of one scale, order
+// statistics of the sorted after window at j (values[j:j+s]), in a ring of
+// more than s positions: the split at i reads the window at i − s.
+type windowSummaries struct {
+	mask  int // the ring's size (a power of 2 above s) − 1
+	ranks [summaryQ + 1]int
+	stats []float64 // summaryQ + 1 statistics for each position j at j & mask
+	at    []int     // the position whose statistics each slot holds (−1: none)
+}
+
+// start sets the summaries up for windows of s values.
+func (m *windowSummaries) start(s int) {
+	m.mask = 1<<bits.Len(uint(s)) - 1
+	for t := range m.ranks {
+		m.ranks[t] = t * (s - 1) / summaryQ
+	}
+	k := (m.mask + 1) * (summaryQ + 1)
+	m.stats = slices.Grow(m.stats[:0], k)[:k]
+	m.at = slices.Grow(m.at[:0], m.mask+1)[:m.mask+1]
+	for k := range m.at {
+		m.at[k] = -1
+	}
+}
+
+// has says the statistics of position j are kept.
+func (m *windowSummaries) has(j int) bool { return m.at[j&m.mask] == j }
+
+// of returns the statistics recorded for position j.
+func (m *windowSummaries) of(j int) *[summaryQ + 1]float64 {
+	return (*[summaryQ + 1]float64)(m.stats[(j&m.mask)*(summaryQ+1):])
+}
+
+// record keeps the statistics of the sorted window at position j.
+func (m *windowSummaries) record(j int, sorted []float64) {
+	m.at[j&m.mask] = j
+	dst := m.of(j)
+	for t, r := range m.ranks {
+		dst[t] = sorted[r]
+	}
+}
+
+// effectMayPass says whether δ can pass (effectPasses) at a split whose
+// medians' ratio is ratio, after being the sorted after window and the
+// before window the one recorded at position j of sum: false only when
+// it cannot.
+//
+// With g(b) = #(a > b) + ½·#(a = b) over a in after, U = Σ g(b) over b
+// in before, and g does not increase with b. Of the before window's
+// statistics b_t (rank r_t), each value at ranks r_t … r_{t+k} − 1 is at
+// least b_t, so its g is at most g(b_t) (at most |after| for t = 0), and
+// each value at ranks r_{t−k} + 1 … r_t is at most b_t, so its g is at
+// least g(b_t) (at least 0 for the largest statistic): summed, an
+// upper and a lower bound of 2U, the closer the smaller k. δ grows with U
+// (effectOf) and effectPasses holds on an upward-closed set of δ for a
+// ratio above 1, a downward-closed one otherwise: if it fails at the upper
+// bound (ratio above 1), or at the lower one, it fails at U. The bound is
+// tried with k = summaryQ/4, then halved down to 1 (4 searches in after,
+// then 4 more, … : 8 in all with summaryQ 8), the splits of a noisy series
+// failing mostly at the first.
+func (s *changeScanner) effectMayPass(j int, after []float64, ratio float64) bool {
+	m := &s.sum
+	b := m.of(j)
+	r := &m.ranks
+	L := len(after)
+	upper := ratio > 1
+	// g2[t] is 2·g(b_t), once searched.
+	var g2 [summaryQ + 1]int
+	for k := summaryQ / 4; k >= 1; k /= 2 {
+		// The statistics new at this k: every k-th at the first, the odd
+		// multiples of k after.
+		first, step := k, 2*k
+		if k == summaryQ/4 {
+			first, step = 0, k
+			if upper {
+				first = k
+			}
+		}
+		for t := first; t+3*step <= summaryQ; t += 4 * step {
+			searchStatistics(after, b, &g2, t, step)
+		}
+		u2 := 0
+		if upper {
+			u2 = (r[k] - r[0]) * 2 * L
+			for t := k; t < summaryQ; t += k {
+				u2 += (r[t+k] - r[t]) * g2[t]
+			}
+			u2 += g2[summaryQ]
+		} else {
+			u2 = g2[0]
+			for t := k; t < summaryQ; t += k {
+				u2 += (r[t] - r[t-k]) * g2[t]
+			}
+		}
+		if !s.effectPasses(effectOf(float64(u2)/2, L, L), ratio) {
+			return false
+		}
+	}
+	return true
+}
+
+// searchStatistics sets g2[t] to 2·g(b[t]) = 2·#(a > b[t]) + #(a = b[t])
+// over a in after, and the same for t + step, t + 2·step and t + 3·step.
+func searchStatistics(after []float64, b *[summaryQ + 1]float64, g2 *[summaryQ + 1]int, t, step int) {
+	L := len(after)
+	t1, t2, t3 := t+step, t+2*step, t+3*step
+	k0, k1, k2, k3 := lowerBound4(after, b[t], b[t1], b[t2], b[t3])
+	g2[t] = 2*(L-k0) - equalFrom(after, k0, b[t])
+	g2[t1] = 2*(L-k1) - equalFrom(after, k1, b[t1])
+	g2[t2] = 2*(L-k2) - equalFrom(after, k2, b[t2])
+	g2[t3] = 2*(L-k3) - equalFrom(after, k3, b[t3])
+}
+
+// equalFrom counts the values equal to v in sorted s from position k
+// (lowerBound(s, v)).
+func equalFrom(s []float64, k int, v float64) int {
+	e := k
+	for e < len(s) && s[e] == v {
+		e++
+	}
+	return e - k
+}
+
+// lowerBound4 is lowerBound of v1 … v4 in s, the four searches
+// interleaved.
+func lowerBound4(s []float64, v1, v2, v3, v4 float64) (k1, k2, k3, k4 int) {
+	const sign = 1 << 63
+	key1, key2 := math.Float64bits(v1)&^sign, math.Float64bits(v2)&^sign
+	key3, key4 := math.Float64bits(v3)&^sign, math.Float64bits(v4)&^sign
+	n := len(s)
+	for n > 1 {
+		half := n / 2
+		k1 += half & int(int64((math.Float64bits(s[k1+half-1])&^sign)-key1)>>63)
+		k2 += half & int(int64((math.Float64bits(s[k2+half-1])&^sign)-key2)>>63)
+		k3 += half & int(int64((math.Float64bits(s[k3+half-1])&^sign)-key3)>>63)
+		k4 += half & int(int64((math.Float64bits(s[k4+half-1])&^sign)-key4)>>63)
+		n -= half
+	}
+	if n == 1 {
+		if math.Float64bits(s[k1])&^sign < key1 {
+			k1++
+		}
+		if math.Float64bits(s[k2])&^sign < key2 {
+			k2++
+		}
+		if math.Float64bits(s[k3])&^sign < key3 {
+			k3++
+		}
+		if math.Float64bits(s[k4])&^sign < key4 {
+			k4++
+		}
+	}
+	return k1, k2, k3, k4
 }
