@@ -15,8 +15,8 @@ const dupScanMax = 32
 // the single failed step of failed_step_index, else none. failedName and
 // runErr are the run's failed_step_name and error_message, already repaired
 // and cut.
-func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, iss *Issues) []Step {
-	if steps, isArray := parseSteps(src.Steps, runErr, lim, iss); isArray {
+func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, texts *textInterner, iss *Issues) []Step {
+	if steps, isArray := parseSteps(src.Steps, runErr, lim, texts, iss); isArray {
 		return steps
 	}
 	if !src.FailedStepIndex.Valid {
@@ -35,7 +35,7 @@ func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, iss *Iss
 // when none is valid: the contract falls back to failed_step_index only when
 // steps is not a non-empty array). Text that is not valid JSON is not an
 // array: nothing read from it counts, only StepsNotArray.
-func parseSteps(raw []byte, runErr NullString, lim Limits, iss *Issues) (_ []Step, isArray bool) {
+func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, iss *Issues) (_ []Step, isArray bool) {
 	if raw == nil {
 		return nil, false
 	}
@@ -56,7 +56,7 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, iss *Issues) (_ []Ste
 	// Steps collect on the stack and are copied out once, at their size.
 	var stack [16]Step
 	steps := stack[:0]
-	p := stepParser{raw: raw, runErr: runErr, lim: lim}
+	p := stepParser{raw: raw, runErr: runErr, lim: lim, texts: texts}
 	i = skipWS(raw, i+1)
 	for {
 		if i < len(raw) && raw[i] == '{' {
@@ -105,6 +105,7 @@ type stepParser struct {
 	runErr NullString
 	lim    Limits
 	buf    []byte // scratch for unescaped keys and texts
+	texts  *textInterner // nil: every text its own string
 	// found counts apart what the elements hold: it is added to the run's
 	// issues only once the whole text proved valid JSON.
 	found Issues
@@ -187,7 +188,7 @@ func (p *stepParser) text(v span, limit int) NullString {
 		p.buf = appendJSONText(p.buf[:0], p.raw, v)
 		b = p.buf
 	}
-	s, repaired, cut := cutBytes(b, limit)
+	s, repaired, cut := p.texts.cut(b, limit)
 	if repaired {
 		p.found.InvalidUTF8++
 	}

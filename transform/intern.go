@@ -1,0 +1,60 @@
+package transform
+
+import "time"
+
+// Texts share one string per distinct value across runs: the step names
+// of a script repeat in every run (about ten a run in the bench data), and
+// so do the errors of its failed steps. A first load of 1M runs made
+// ~10M step names, each its own allocation and UTF-8 check; with a
+// Normalizer, a text seen before costs one map lookup and no allocation
+// (docs/performance.md, "Ninth round: the load path's CPU").
+
+// Bounds of what a Normalizer keeps: texts longer than internMaxText are
+// not kept, and it stops adding once it holds internMaxBytes of text (a
+// source with millions of distinct names keeps the first ones; the rest
+// are made as before).
+const (
+	internMaxText  = 256
+	internMaxBytes = 4 << 20
+)
+
+// textInterner maps the text of a JSON string as it appears in steps (its
+// bytes, when they need no repair and no cut) to the one string kept for
+// it. The zero value keeps nothing until first used.
+type textInterner struct {
+	texts map[string]string
+	bytes int
+}
+
+// cut is cutBytes(b, limit), sharing the string of a text seen before. A
+// kept text was clean and uncut, so for a b equal to it within limit
+// cutBytes returns the same bytes, with nothing repaired or cut.
+func (t *textInterner) cut(b []byte, limit int) (out string, repaired, cut bool) {
+	if t == nil || len(b) > internMaxText || (limit > 0 && len(b) > limit) {
+		return cutBytes(b, limit)
+	}
+	if s, ok := t.texts[string(b)]; ok {
+		return s, false, false
+	}
+	out, repaired, cut = cutBytes(b, limit)
+	if !repaired && !cut && t.bytes+len(out) <= internMaxBytes {
+		if t.texts == nil {
+			t.texts = make(map[string]string, 256)
+		}
+		t.texts[out] = out
+		t.bytes += len(out)
+	}
+	return out, repaired, cut
+}
+
+// Normalizer normalizes runs as Normalize does, sharing the strings of
+// the step names and errors that repeat from run to run. It is not safe
+// for concurrent use; its zero value is ready.
+type Normalizer struct {
+	texts textInterner
+}
+
+// Normalize is the package's Normalize; the Run it returns is the same.
+func (n *Normalizer) Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues Issues, ok bool) {
+	return normalize(&src, loc, lim, &n.texts)
+}
