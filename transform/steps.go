@@ -104,7 +104,7 @@ type stepParser struct {
 	raw    []byte
 	runErr NullString
 	lim    Limits
-	buf    []byte // scratch for unescaped keys and texts
+	buf    []byte        // scratch for unescaped keys and texts
 	texts  *textInterner // nil: every text its own string
 	// found counts apart what the elements hold: it is added to the run's
 	// issues only once the whole text proved valid JSON.
