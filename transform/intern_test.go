@@ -1,6 +1,10 @@
 package transform
 
 import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -71,5 +75,61 @@ func TestNormalizerShares(t *testing.T) {
 	full.Normalize(stepsRun(`[{"index":0,"status":"success","name":"abcd"},{"index":1,"status":"success","name":"abc"}]`), nil, DefaultLimits)
 	if _, kept := full.texts.texts["abcd"]; kept || full.texts.bytes != internMaxBytes {
 		t.Errorf("past %d bytes: kept %v, %d bytes held", internMaxBytes, full.texts.texts, full.texts.bytes)
+	}
+}
+
+// parseDuration agrees with strconv.ParseFloat bit for bit (-0 included)
+// on hand-picked and random valid JSON numbers.
+func TestParseDuration(t *testing.T) {
+	nums := []string{"0", "-0", "-0.0", "0.1", "2.433", "0.83", "30.001", "1e3", "1.5E-2", "-2.5e+1",
+		"123456789012345", "1234567890123456", "0.000000000000000000001", "0.0000000000000000000001",
+		"1.00000000000000000000001", "999999999999999.9", "0.30000000000000004", "9007199254740993",
+		"1797693134862315708145274237317043567981e269", "1e400", "-1e400", "5e-324", "1e-400", "100000000000000000000000"}
+	rng := rand.New(rand.NewPCG(9, 12))
+	for range 200_000 {
+		intDigits, fracDigits := rng.IntN(10), rng.IntN(12)
+		var b strings.Builder
+		if rng.IntN(4) == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteString(strconv.FormatUint(rng.Uint64N(pow10u(intDigits)), 10))
+		if fracDigits > 0 {
+			b.WriteByte('.')
+			f := strconv.FormatUint(rng.Uint64N(pow10u(fracDigits)), 10)
+			b.WriteString(strings.Repeat("0", fracDigits-len(f)) + f)
+		}
+		nums = append(nums, b.String())
+	}
+	for _, n := range nums {
+		want, _ := strconv.ParseFloat(n, 64)
+		if got := parseDuration([]byte(n)); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseDuration(%s) = %v (%x), strconv %v (%x)", n, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+	}
+}
+
+func pow10u(n int) uint64 {
+	p := uint64(1)
+	for range n {
+		p *= 10
+	}
+	return p
+}
+
+// scanString accepts a string holding any one byte exactly when
+// encoding/json does (bytes that are not UTF-8 aside: the scanner keeps
+// them, to be repaired and counted), at every offset of its four-byte
+// steps.
+func TestScanStringEveryByte(t *testing.T) {
+	for c := range 256 {
+		for pad := range 5 {
+			text := `"` + strings.Repeat("a", pad) + string([]byte{byte(c)}) + `"`
+			end, _, ok := scanString([]byte(text), 0)
+			ok = ok && end == len(text)
+			want := json.Valid([]byte(text)) || c >= 0x80
+			if ok != want {
+				t.Errorf("%q: ok %v, want %v", text, ok, want)
+			}
+		}
 	}
 }

@@ -117,22 +117,7 @@ type stepParser struct {
 func (p *stepParser) step(i int) (st Step, end int, valid, ok bool) {
 	// A repeated key keeps its last value, as jsonb does.
 	var index, name, status, duration, stepErr span
-	end, ok = scanObject(p.raw, i, func(key, v span) {
-		var k []byte
-		k, p.buf = stringContent(p.raw, key, p.buf)
-		switch string(k) {
-		case "index":
-			index = v
-		case "name":
-			name = v
-		case "status":
-			status = v
-		case "duration":
-			duration = v
-		case "error":
-			stepErr = v
-		}
-	})
+	end, ok = p.fields(i, &index, &name, &status, &duration, &stepErr)
 	if !ok {
 		return st, end, false, false
 	}
@@ -168,10 +153,70 @@ func (p *stepParser) step(i int) (st Step, end int, valid, ok bool) {
 	if duration.kind == kindNumber {
 		// Correctly rounded; out-of-range values come back as ±Inf, kept
 		// as reported (judging them is not this field's business).
-		f, _ := strconv.ParseFloat(string(p.raw[duration.start:duration.end]), 64)
+		f := parseDuration(p.raw[duration.start:duration.end])
 		st.Duration = NullFloat{Float64: f, Valid: true}
 	}
 	return st, end, true, true
+}
+
+// fields validates the object whose '{' is raw[i] and sets the spans of
+// the keys a step reads (scanObject, its members read in place: no call
+// per member).
+func (p *stepParser) fields(i int, index, name, status, duration, stepErr *span) (int, bool) {
+	raw := p.raw
+	i = skipWS(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return i, false
+		}
+		key := span{start: i, kind: kindString}
+		var ok bool
+		if key.end, key.escaped, ok = scanString(raw, i); !ok {
+			return i, false
+		}
+		i = skipWS(raw, key.end)
+		if i >= len(raw) || raw[i] != ':' {
+			return i, false
+		}
+		i = skipWS(raw, i+1)
+		v, ok := scanValue(raw, i)
+		if !ok {
+			return i, false
+		}
+		var k []byte
+		if key.escaped {
+			k, p.buf = stringContent(raw, key, p.buf)
+		} else {
+			k = raw[key.start+1 : key.end-1]
+		}
+		switch string(k) {
+		case "index":
+			*index = v
+		case "name":
+			*name = v
+		case "status":
+			*status = v
+		case "duration":
+			*duration = v
+		case "error":
+			*stepErr = v
+		}
+		i = skipWS(raw, v.end)
+		if i >= len(raw) {
+			return i, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipWS(raw, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
 }
 
 // text returns a step's name or error: NULL for a missing key or JSON
@@ -197,6 +242,55 @@ func (p *stepParser) text(v span, limit int) NullString {
 	}
 	return NullString{String: s, Valid: true}
 }
+
+// parseDuration returns the float64 nearest to the valid JSON number
+// num, as strconv.ParseFloat does. Durations are short decimals (2.433,
+// 0.83): up to 15 significant digits and no exponent give the exact
+// quotient of two exactly representable float64 values, an integer below
+// 2^53 over a power of ten up to 1e22, which one IEEE division rounds
+// correctly (Clinger's fast path, the one strconv takes for them too,
+// without its general parsing); anything else goes to strconv.
+func parseDuration(num []byte) float64 {
+	neg := len(num) > 0 && num[0] == '-'
+	i := 0
+	if neg {
+		i = 1
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	seenDot := false
+	for ; i < len(num); i++ {
+		c := num[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			if mant != 0 {
+				digits++ // significant digits (leading zeros not counted)
+			}
+			if seenDot {
+				frac++
+			}
+		case c == '.' && !seenDot:
+			seenDot = true
+		default: // an exponent
+			f, _ := strconv.ParseFloat(string(num), 64)
+			return f
+		}
+	}
+	if digits > 15 || frac > 22 {
+		f, _ := strconv.ParseFloat(string(num), 64)
+		return f
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseIntegral parses the text of a valid JSON number and reports whether
 // its value is an integer within int32 range. The decision is exact on the
