@@ -2,7 +2,9 @@ package load
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/ClickHouse/ch-go/proto"
@@ -24,11 +26,17 @@ import (
 // arrays are written once in ClickHouse's native layout and the driver's
 // empty columns read them with their Decode, the way they read a block
 // from the server; the driver then sends them as any other column.
+//
+// The names and errors go straight into their native encoding (each a
+// uvarint length and the bytes), which the driver's columns decode: no
+// ch-go string column in between, whose Pos entries and EncodeColumn
+// copied every name once more (docs/performance.md, "Ninth round: the
+// load path's CPU").
 type stepArrays struct {
 	// Every run's end in the elements (the arrays' shared offsets).
 	ends                proto.ColUInt64
 	index               proto.ColInt32
-	name, error         proto.ColStr
+	name, error         nativeStrings
 	nameNull, errorNull proto.ColUInt8
 	status              *proto.ColLowCardinality[string]
 	duration            proto.ColFloat64
@@ -53,8 +61,9 @@ func (a *stepArrays) reserve(runs []transform.Run, tombstones int) {
 	}
 	a.ends = slices.Grow(a.ends, len(runs)+tombstones)
 	a.index = slices.Grow(a.index, steps)
-	a.name.Buf, a.name.Pos = slices.Grow(a.name.Buf, names), slices.Grow(a.name.Pos, steps)
-	a.error.Buf, a.error.Pos = slices.Grow(a.error.Buf, errors), slices.Grow(a.error.Pos, steps)
+	// A length takes one byte up to 127 bytes of text.
+	a.name = slices.Grow(a.name, names+steps)
+	a.error = slices.Grow(a.error, errors+steps)
 	a.nameNull, a.errorNull = slices.Grow(a.nameNull, steps), slices.Grow(a.errorNull, steps)
 	a.status.Values = slices.Grow(a.status.Values, steps)
 	a.duration, a.durationNull = slices.Grow(a.duration, steps), slices.Grow(a.durationNull, steps)
@@ -76,6 +85,14 @@ func (a *stepArrays) addRun(steps []transform.Step) {
 	a.ends = append(a.ends, uint64(len(a.index)))
 }
 
+// nativeStrings are strings in ClickHouse's native encoding of a String
+// column: each a uvarint length, then its bytes.
+type nativeStrings []byte
+
+func (n *nativeStrings) Append(s string) {
+	*n = append(binary.AppendUvarint(*n, uint64(len(s))), s...)
+}
+
 // nullFlag is a Nullable column's null map value: 1 for NULL.
 func nullFlag(valid bool) uint8 {
 	if valid {
@@ -87,15 +104,26 @@ func nullFlag(valid bool) uint8 {
 // rows is the number of rows added.
 func (a *stepArrays) rows() int { return len(a.ends) }
 
-// columns are the five arrays in insert_runs.sql's order, as ch-go
-// columns over the values added.
-func (a *stepArrays) columns() []proto.ColInput {
-	return []proto.ColInput{
-		&proto.ColArr[int32]{Offsets: a.ends, Data: &a.index},
-		&proto.ColArr[proto.Nullable[string]]{Offsets: a.ends, Data: &proto.ColNullable[string]{Nulls: a.nameNull, Values: &a.name}},
-		&proto.ColArr[string]{Offsets: a.ends, Data: a.status},
-		&proto.ColArr[proto.Nullable[float64]]{Offsets: a.ends, Data: &proto.ColNullable[float64]{Nulls: a.durationNull, Values: &a.duration}},
-		&proto.ColArr[proto.Nullable[string]]{Offsets: a.ends, Data: &proto.ColNullable[string]{Nulls: a.errorNull, Values: &a.error}},
+// columns are the five arrays in insert_runs.sql's order, each as the
+// readers of its native encoding, in order: the offsets, then the
+// elements (the null map before the values of a Nullable). Column
+// encodings that need a state prefix (LowCardinality) come as ch-go
+// columns, encoded by decodeInto.
+func (a *stepArrays) columns() [][]io.Reader {
+	var ends, index, nameNull, errorNull, durationNull, duration proto.Buffer
+	a.ends.EncodeColumn(&ends)
+	a.index.EncodeColumn(&index)
+	a.nameNull.EncodeColumn(&nameNull)
+	a.errorNull.EncodeColumn(&errorNull)
+	a.durationNull.EncodeColumn(&durationNull)
+	a.duration.EncodeColumn(&duration)
+	r := func(b []byte) io.Reader { return bytes.NewReader(b) }
+	return [][]io.Reader{
+		{r(ends.Buf), r(index.Buf)},
+		{r(ends.Buf), r(nameNull.Buf), r(a.name)},
+		nil, // step_status: LowCardinality, see decodeInto
+		{r(ends.Buf), r(durationNull.Buf), r(duration.Buf)},
+		{r(ends.Buf), r(errorNull.Buf), r(a.error)},
 	}
 }
 
@@ -108,23 +136,22 @@ func (a *stepArrays) decodeInto(batch driver.Batch) error {
 	if len(cols) < firstStepColumn+len(arrays) {
 		return fmt.Errorf("insert runs: %d columns, want at least %d", len(cols), firstStepColumn+len(arrays))
 	}
-	var buf proto.Buffer
-	for k, arr := range arrays {
+	for k, parts := range arrays {
 		col := cols[firstStepColumn+k]
 		if col.Rows() != 0 {
 			return fmt.Errorf("column %s: step arrays added twice to one batch", col.Name())
 		}
-		if p, ok := arr.(proto.Preparable); ok {
-			if err := p.Prepare(); err != nil {
+		if parts == nil {
+			status := &proto.ColArr[string]{Offsets: a.ends, Data: a.status}
+			if err := status.Prepare(); err != nil {
 				return fmt.Errorf("column %s: %w", col.Name(), err)
 			}
+			var buf proto.Buffer
+			status.EncodeState(&buf)
+			status.EncodeColumn(&buf)
+			parts = []io.Reader{bytes.NewReader(buf.Buf)}
 		}
-		buf.Reset()
-		if s, ok := arr.(proto.StateEncoder); ok {
-			s.EncodeState(&buf)
-		}
-		arr.EncodeColumn(&buf)
-		r := proto.NewReader(bytes.NewReader(buf.Buf))
+		r := proto.NewReader(io.MultiReader(parts...))
 		if s, ok := col.(column.CustomSerialization); ok {
 			if err := s.ReadStatePrefix(r); err != nil {
 				return fmt.Errorf("column %s: %w", col.Name(), err)
