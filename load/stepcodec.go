@@ -3,6 +3,7 @@ package load
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -52,14 +53,56 @@ func appendText(buf []byte, s transform.NullString) []byte {
 	return append(buf, s.String...)
 }
 
-// stepDecoder decodes agg_steps values, sharing the strings of repeated
-// names (a group's runs repeat the same step names).
-type stepDecoder struct {
-	names map[string]string
+// uvarintAt is binary.Uvarint of b[pos:], read in place (a []byte of the
+// string would be a copy per value): the value and the bytes read, 0
+// when b ends first, negative on overflow.
+func uvarintAt(b string, pos int) (uint64, int) {
+	var x uint64
+	var s uint
+	for i := 0; pos+i < len(b); i++ {
+		if i == binary.MaxVarintLen64 {
+			return 0, -(i + 1) // overflow
+		}
+		c := b[pos+i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -(i + 1) // overflow
+			}
+			return x | uint64(c)<<s, i + 1
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	return 0, 0
 }
 
+// varintAt is binary.Varint of b[pos:], read in place.
+func varintAt(b string, pos int) (int64, int) {
+	ux, n := uvarintAt(b, pos)
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x, n
+}
+
+// stepDecoder decodes agg_steps values, sharing the strings of repeated
+// names and errors (a group's runs, and a script's, repeat the same step
+// names, and their failed steps the same errors).
+type stepDecoder struct {
+	texts map[string]string
+	bytes int // of the texts kept
+}
+
+// The decoder keeps texts of up to decodeInternMaxText bytes, until it
+// holds decodeInternMaxBytes of them; others are copied each time.
+const (
+	decodeInternMaxText  = 1024
+	decodeInternMaxBytes = 8 << 20
+)
+
 func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, error) {
-	n, k := binary.Uvarint([]byte(b[:min(len(b), binary.MaxVarintLen64)]))
+	n, k := uvarintAt(b, 0)
 	if k <= 0 || n > uint64(len(b)) {
 		return out, errBadSteps
 	}
@@ -72,7 +115,7 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 	}
 	for range n {
 		var st transform.Step
-		idx, k := binary.Varint([]byte(b[pos:min(len(b), pos+binary.MaxVarintLen64)]))
+		idx, k := varintAt(b, pos)
 		if k <= 0 || pos+k >= len(b) {
 			return out, errBadSteps
 		}
@@ -88,11 +131,11 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 		}
 		pos++
 		var err error
-		if st.Name, pos, err = d.text(b, pos, true); err != nil {
+		if st.Name, pos, err = d.text(b, pos); err != nil {
 			return out, err
 		}
 		if st.Status == transform.StepFailed {
-			if st.Error, pos, err = d.text(b, pos, false); err != nil {
+			if st.Error, pos, err = d.text(b, pos); err != nil {
 				return out, err
 			}
 		}
@@ -101,7 +144,7 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 	return out, nil
 }
 
-func (d *stepDecoder) text(b string, pos int, intern bool) (transform.NullString, int, error) {
+func (d *stepDecoder) text(b string, pos int) (transform.NullString, int, error) {
 	if pos >= len(b) {
 		return transform.NullString{}, pos, errBadSteps
 	}
@@ -109,24 +152,23 @@ func (d *stepDecoder) text(b string, pos int, intern bool) (transform.NullString
 		return transform.NullString{}, pos + 1, nil
 	}
 	pos++
-	l, k := binary.Uvarint([]byte(b[pos:min(len(b), pos+binary.MaxVarintLen64)]))
+	l, k := uvarintAt(b, pos)
 	if k <= 0 || uint64(len(b)-pos-k) < l {
 		return transform.NullString{}, pos, errBadSteps
 	}
 	pos += k
 	s := b[pos : pos+int(l)]
-	if intern {
-		if d.names == nil {
-			d.names = map[string]string{}
-		}
-		if v, ok := d.names[s]; ok {
-			s = v
-		} else if len(d.names) < 100000 {
-			s = string([]byte(s)) // own copy: b is the driver's
-			d.names[s] = s
-		}
+	if v, ok := d.texts[s]; ok {
+		s = v
 	} else {
-		s = string([]byte(s))
+		s = strings.Clone(s) // own copy: b is the driver's
+		if len(s) <= decodeInternMaxText && d.bytes+len(s) <= decodeInternMaxBytes {
+			if d.texts == nil {
+				d.texts = make(map[string]string, 256)
+			}
+			d.texts[s] = s
+			d.bytes += len(s)
+		}
 	}
 	return transform.NullString{String: s, Valid: true}, pos + int(l), nil
 }

@@ -1,10 +1,12 @@
 package load
 
 import (
+	"encoding/binary"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/scriptstats/scriptstats/transform"
 )
@@ -80,5 +82,66 @@ func BenchmarkStepDurationBits(b *testing.B) {
 		if err := stepDurationBits(bits, steps); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// uvarintAt and varintAt read what binary.Uvarint and binary.Varint read,
+// at any offset, on valid, truncated and overlong input.
+func TestVarintAt(t *testing.T) {
+	inputs := []string{"", "\x00", "\x01", "\x7f", "\x80", "\x80\x01", "\xff\x7f", "\xac\x02rest",
+		"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02",
+		"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", "\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+		"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00"}
+	for _, v := range []uint64{0, 1, 63, 64, 127, 128, 300, 1 << 31, math.MaxInt32, math.MaxUint32, math.MaxInt64, math.MaxUint64} {
+		inputs = append(inputs, string(binary.AppendUvarint(nil, v)), string(binary.AppendVarint(nil, int64(v))))
+	}
+	for _, in := range inputs {
+		for _, prefix := range []string{"", "ab"} {
+			b := prefix + in
+			wantU, wantN := binary.Uvarint([]byte(in))
+			if u, n := uvarintAt(b, len(prefix)); u != wantU || n != wantN {
+				t.Errorf("uvarintAt(%q, %d) = %d, %d; binary.Uvarint %d, %d", b, len(prefix), u, n, wantU, wantN)
+			}
+			wantV, wantN := binary.Varint([]byte(in))
+			if v, n := varintAt(b, len(prefix)); v != wantV || n != wantN {
+				t.Errorf("varintAt(%q, %d) = %d, %d; binary.Varint %d, %d", b, len(prefix), v, n, wantV, wantN)
+			}
+		}
+	}
+}
+
+// Decoded names and errors are copies of the value (never within it) and
+// repeated ones are one string, up to the decoder's bounds.
+func TestStepDecoderSharesTexts(t *testing.T) {
+	steps := []transform.Step{{Index: 1, Name: text("open page"), Status: transform.StepFailed, Error: text("timeout")}}
+	a, b := string(encodeSteps(nil, steps)), string(encodeSteps(nil, steps))
+	var d stepDecoder
+	x, err := d.decode(a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := d.decode(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	within := func(s, in string) bool {
+		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(in)))
+		return p >= lo && p < lo+uintptr(len(in))
+	}
+	for _, s := range []string{x[0].Name.String, x[0].Error.String} {
+		if within(s, a) {
+			t.Errorf("%q points into the value decoded", s)
+		}
+	}
+	if unsafe.StringData(x[0].Name.String) != unsafe.StringData(y[0].Name.String) ||
+		unsafe.StringData(x[0].Error.String) != unsafe.StringData(y[0].Error.String) {
+		t.Error("a repeated name or error is two strings")
+	}
+	full := stepDecoder{bytes: decodeInternMaxBytes - 8}
+	if _, err := full.decode(a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, kept := full.texts["open page"]; kept || full.bytes != decodeInternMaxBytes-1 {
+		t.Errorf("past %d bytes: kept %v (%d bytes)", decodeInternMaxBytes, full.texts, full.bytes)
 	}
 }
