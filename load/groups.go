@@ -111,7 +111,7 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 			cur, have = key, true
 			runs = runs[:0]
 		}
-		if scanned.runID != nil {
+		if scanned.hasRun != 0 {
 			run, err := scanned.run(key, &dec)
 			if err != nil {
 				return groups, sinkErrorf("clickhouse read groups: %w", err)
@@ -125,23 +125,26 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 	return groups, flush()
 }
 
-// groupRunRow is one row of select_group_runs.
+// groupRunRow is one row of select_group_runs. Only the columns that
+// runs_state may hold NULL in are pointers: a pointer destination costs
+// the driver an allocation per row.
 type groupRunRow struct {
 	scriptID   int64
 	day        time.Time
-	runID      *int64
-	class      *string
-	orderedAt  *int64
-	createdAt  *int64
-	failureAt  *int64
+	hasRun     uint8 // 0: a group without runs (the other columns are defaults)
+	runID      int64
+	class      string
+	orderedAt  int64
+	createdAt  int64
+	failureAt  int64
 	startedAt  *time.Time
 	finishedAt *time.Time
 	duration   *float64
-	aggSteps   *string // NULL for a group without runs (LEFT JOIN)
+	aggSteps   string
 }
 
 func (g *groupRunRow) scan(rows interface{ Scan(...any) error }) error {
-	return rows.Scan(&g.scriptID, &g.day, &g.runID, &g.class, &g.orderedAt, &g.createdAt, &g.failureAt,
+	return rows.Scan(&g.scriptID, &g.day, &g.hasRun, &g.runID, &g.class, &g.orderedAt, &g.createdAt, &g.failureAt,
 		&g.startedAt, &g.finishedAt, &g.duration, &g.aggSteps)
 }
 
@@ -156,39 +159,25 @@ var classByName = map[string]transform.StatusClass{
 
 func (g *groupRunRow) run(key transform.GroupKey, dec *stepDecoder) (transform.Run, error) {
 	r := transform.Run{
-		ID:         *g.runID,
+		ID:         g.runID,
 		ScriptID:   key.ScriptID,
 		Day:        key.Day,
-		Class:      classByName[deref(g.class)],
-		OrderedAt:  time.UnixMicro(derefInt(g.orderedAt)).UTC(),
-		CreatedAt:  time.UnixMicro(derefInt(g.createdAt)).UTC(),
+		Class:      classByName[g.class],
+		OrderedAt:  time.UnixMicro(g.orderedAt).UTC(),
+		CreatedAt:  time.UnixMicro(g.createdAt).UTC(),
 		StartedAt:  nullTime(g.startedAt),
 		FinishedAt: nullTime(g.finishedAt),
 		Duration:   nullFloat(g.duration),
-		FailureAt:  time.UnixMicro(derefInt(g.failureAt)).UTC(),
+		FailureAt:  time.UnixMicro(g.failureAt).UTC(),
 	}
-	if g.aggSteps != nil && *g.aggSteps != "" {
-		steps, err := dec.decode(*g.aggSteps, nil)
+	if g.aggSteps != "" {
+		steps, err := dec.decode(g.aggSteps, nil)
 		if err != nil {
 			return r, fmt.Errorf("run %d: %w", r.ID, err)
 		}
 		r.Steps = steps
 	}
 	return r, nil
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func derefInt(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // WriteGroups upserts recomputed groups; a group without a counted run is
