@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -38,13 +39,20 @@ type stepArrays struct {
 	index               proto.ColInt32
 	name, error         nativeStrings
 	nameNull, errorNull proto.ColUInt8
-	status              *proto.ColLowCardinality[string]
-	duration            proto.ColFloat64
-	durationNull        proto.ColUInt8
+	// step_status, LowCardinality: the distinct statuses in the order
+	// they first came, and each element's key into them (ch-go's column
+	// found the key through a map per element and kept it as an int).
+	statusDict []string
+	statusKeys proto.ColUInt8
+	// tooManyStatuses: a 257th distinct status came, beyond a UInt8 key
+	// (transform makes three).
+	tooManyStatuses bool
+	duration        proto.ColFloat64
+	durationNull    proto.ColUInt8
 }
 
 func newStepArrays() *stepArrays {
-	return &stepArrays{status: proto.NewLowCardinality[string](new(proto.ColStr))}
+	return &stepArrays{}
 }
 
 // reserve makes room for runs and tombstones more rows, so that appending
@@ -65,7 +73,7 @@ func (a *stepArrays) reserve(runs []transform.Run, tombstones int) {
 	a.name = slices.Grow(a.name, names+steps)
 	a.error = slices.Grow(a.error, errors+steps)
 	a.nameNull, a.errorNull = slices.Grow(a.nameNull, steps), slices.Grow(a.errorNull, steps)
-	a.status.Values = slices.Grow(a.status.Values, steps)
+	a.statusKeys = slices.Grow(a.statusKeys, steps)
 	a.duration, a.durationNull = slices.Grow(a.duration, steps), slices.Grow(a.durationNull, steps)
 }
 
@@ -76,13 +84,55 @@ func (a *stepArrays) addRun(steps []transform.Step) {
 		a.index = append(a.index, st.Index)
 		a.name.Append(st.Name.String)
 		a.nameNull = append(a.nameNull, nullFlag(st.Name.Valid))
-		a.status.Values = append(a.status.Values, st.Status)
+		a.statusKeys = append(a.statusKeys, a.statusKey(st.Status))
 		a.duration = append(a.duration, st.Duration.Float64)
 		a.durationNull = append(a.durationNull, nullFlag(st.Duration.Valid))
 		a.error.Append(st.Error.String)
 		a.errorNull = append(a.errorNull, nullFlag(st.Error.Valid))
 	}
 	a.ends = append(a.ends, uint64(len(a.index)))
+}
+
+// sharedDictionariesWithAdditionalKeys is the key serialization version
+// of a LowCardinality column, its state prefix.
+const sharedDictionariesWithAdditionalKeys = 1
+
+// statusKey is the status's key in statusDict, added when new.
+func (a *stepArrays) statusKey(status string) uint8 {
+	for k, s := range a.statusDict {
+		if s == status {
+			return uint8(k)
+		}
+	}
+	if len(a.statusDict) == 256 {
+		a.tooManyStatuses = true
+		return 0
+	}
+	a.statusDict = append(a.statusDict, status)
+	return uint8(len(a.statusDict) - 1)
+}
+
+// appendStatusColumn appends the head of step_status's elements
+// (Array(LowCardinality(String)), after its state prefix and offsets) as
+// ch-go's ColLowCardinality writes it (TestStatusColumnAsChGoWritesIt):
+// the dictionary of the statuses met, in order, and the number of keys;
+// the keys, one UInt8 per element, follow. Nothing when there is no
+// element.
+func (a *stepArrays) appendStatusColumn(b *proto.Buffer) {
+	const (
+		hasAdditionalKeys    = 1 << 9
+		needUpdateDictionary = 1 << 10
+		keyUInt8             = 0
+	)
+	if len(a.statusKeys) == 0 {
+		return
+	}
+	b.PutInt64(hasAdditionalKeys | needUpdateDictionary | keyUInt8)
+	b.PutInt64(int64(len(a.statusDict)))
+	for _, s := range a.statusDict {
+		b.PutString(s)
+	}
+	b.PutInt64(int64(len(a.statusKeys)))
 }
 
 // nativeStrings are strings in ClickHouse's native encoding of a String
@@ -105,10 +155,9 @@ func nullFlag(valid bool) uint8 {
 func (a *stepArrays) rows() int { return len(a.ends) }
 
 // columns are the five arrays in insert_runs.sql's order, each as the
-// readers of its native encoding, in order: the offsets, then the
-// elements (the null map before the values of a Nullable). Column
-// encodings that need a state prefix (LowCardinality) come as ch-go
-// columns, encoded by decodeInto.
+// readers of its native encoding, in order: the state prefix if any
+// (LowCardinality's), the offsets, then the elements (the null map before
+// the values of a Nullable).
 func (a *stepArrays) columns() [][]io.Reader {
 	var ends, index, nameNull, errorNull, durationNull, duration proto.Buffer
 	a.ends.EncodeColumn(&ends)
@@ -117,11 +166,15 @@ func (a *stepArrays) columns() [][]io.Reader {
 	a.errorNull.EncodeColumn(&errorNull)
 	a.durationNull.EncodeColumn(&durationNull)
 	a.duration.EncodeColumn(&duration)
+	var status, statusHead, statusKeys proto.Buffer
+	status.PutInt64(sharedDictionariesWithAdditionalKeys) // its state prefix
+	a.appendStatusColumn(&statusHead)
+	a.statusKeys.EncodeColumn(&statusKeys)
 	r := func(b []byte) io.Reader { return bytes.NewReader(b) }
 	return [][]io.Reader{
 		{r(ends.Buf), r(index.Buf)},
 		{r(ends.Buf), r(nameNull.Buf), r(a.name)},
-		nil, // step_status: LowCardinality, see decodeInto
+		{r(status.Buf), r(ends.Buf), r(statusHead.Buf), r(statusKeys.Buf)},
 		{r(ends.Buf), r(durationNull.Buf), r(duration.Buf)},
 		{r(ends.Buf), r(errorNull.Buf), r(a.error)},
 	}
@@ -132,6 +185,9 @@ func (a *stepArrays) columns() [][]io.Reader {
 // added; the batch's other columns get the same rows through appendTo.
 func (a *stepArrays) decodeInto(batch driver.Batch) error {
 	cols := batch.Columns()
+	if a.tooManyStatuses {
+		return errors.New("insert runs: more than 256 distinct step statuses")
+	}
 	arrays := a.columns()
 	if len(cols) < firstStepColumn+len(arrays) {
 		return fmt.Errorf("insert runs: %d columns, want at least %d", len(cols), firstStepColumn+len(arrays))
@@ -140,16 +196,6 @@ func (a *stepArrays) decodeInto(batch driver.Batch) error {
 		col := cols[firstStepColumn+k]
 		if col.Rows() != 0 {
 			return fmt.Errorf("column %s: step arrays added twice to one batch", col.Name())
-		}
-		if parts == nil {
-			status := &proto.ColArr[string]{Offsets: a.ends, Data: a.status}
-			if err := status.Prepare(); err != nil {
-				return fmt.Errorf("column %s: %w", col.Name(), err)
-			}
-			var buf proto.Buffer
-			status.EncodeState(&buf)
-			status.EncodeColumn(&buf)
-			parts = []io.Reader{bytes.NewReader(buf.Buf)}
 		}
 		r := proto.NewReader(io.MultiReader(parts...))
 		if s, ok := col.(column.CustomSerialization); ok {

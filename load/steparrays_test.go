@@ -3,7 +3,9 @@ package load
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -290,5 +292,55 @@ func BenchmarkRunColumns(b *testing.B) {
 		if err := steps.decodeInto(batch); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// step_status's native bytes are what ch-go's own LowCardinality column
+// writes for the same rows (state prefix, offsets, dictionary, keys).
+func TestStatusColumnAsChGoWritesIt(t *testing.T) {
+	for _, rows := range [][][]string{
+		{nil, nil},
+		{{"failed", "success", "success"}, nil, {"skipped", "failed"}, {"success"}},
+		{{"success"}},
+		{{"odd status", "success"}, {"odd status"}},
+	} {
+		a := newStepArrays()
+		ref := proto.NewLowCardinality[string](new(proto.ColStr))
+		var ends proto.ColUInt64
+		for _, statuses := range rows {
+			steps := make([]transform.Step, len(statuses))
+			for i, s := range statuses {
+				steps[i].Status = s
+				ref.Values = append(ref.Values, s)
+			}
+			a.addRun(steps)
+			ends = append(ends, uint64(len(ref.Values)))
+		}
+		arr := &proto.ColArr[string]{Offsets: ends, Data: ref}
+		if err := arr.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		var want proto.Buffer
+		arr.EncodeState(&want)
+		arr.EncodeColumn(&want)
+		got, err := io.ReadAll(io.MultiReader(a.columns()[2]...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Buf) {
+			t.Errorf("%q:\n got % x\nwant % x", rows, got, want.Buf)
+		}
+	}
+}
+
+// More distinct statuses than a UInt8 key holds is an error, not a wrong
+// key.
+func TestStatusColumnRefusesA257thStatus(t *testing.T) {
+	a := newStepArrays()
+	for i := range 257 {
+		a.addRun([]transform.Step{{Status: fmt.Sprint("status ", i)}})
+	}
+	if err := a.decodeInto(newColumnBatch(t)); err == nil || !strings.Contains(err.Error(), "256") {
+		t.Fatalf("257 statuses: %v", err)
 	}
 }
