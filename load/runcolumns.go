@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -49,6 +50,15 @@ func newRunColumns(n int, steps *stepArrays) *runColumns {
 		steps:     steps,
 		packedEnd: make([]int, 0, n), deleted: make([]uint8, 0, n),
 	}
+}
+
+// reservePacked makes room for the packed steps of runs.
+func (c *runColumns) reservePacked(runs []transform.Run) {
+	n := 0
+	for i := range runs {
+		n += encodedStepsLen(runs[i].Steps)
+	}
+	c.packed = slices.Grow(c.packed, n)
 }
 
 func (c *runColumns) addRun(r *transform.Run) {

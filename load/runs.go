@@ -48,6 +48,7 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 	steps := newStepArrays()
 	steps.reserve(runs, len(gone))
 	cols := newRunColumns(len(runs)+len(gone), steps)
+	cols.reservePacked(runs)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}
@@ -135,6 +136,7 @@ func (b *RunBlock) add(runs []transform.Run, gone []Location) error {
 	steps := newStepArrays()
 	steps.reserve(runs, 0)
 	cols := newRunColumns(len(runs)+len(gone), steps)
+	cols.reservePacked(runs)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}

@@ -3,6 +3,7 @@ package load
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strings"
 
 	"github.com/scriptstats/scriptstats/transform"
@@ -43,6 +44,33 @@ func encodeSteps(buf []byte, steps []transform.Step) []byte {
 	}
 	return buf
 }
+
+// encodedStepsLen is len(encodeSteps(nil, steps)), computed without
+// encoding: what a batch's packed column reserves.
+func encodedStepsLen(steps []transform.Step) int {
+	n := uvarintLen(uint64(len(steps)))
+	for i := range steps {
+		st := &steps[i]
+		n += uvarintLen(zigzag(int64(st.Index))) + 1 + textLen(st.Name)
+		if st.Status == transform.StepFailed {
+			n += textLen(st.Error)
+		}
+	}
+	return n
+}
+
+func textLen(s transform.NullString) int {
+	if !s.Valid {
+		return 1
+	}
+	return 1 + uvarintLen(uint64(len(s.String))) + len(s.String)
+}
+
+// uvarintLen is the number of bytes binary.AppendUvarint writes for x.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// zigzag is the unsigned form binary.AppendVarint encodes x as.
+func zigzag(x int64) uint64 { return uint64(x<<1) ^ uint64(x>>63) }
 
 func appendText(buf []byte, s transform.NullString) []byte {
 	if !s.Valid {

@@ -145,3 +145,20 @@ func TestStepDecoderSharesTexts(t *testing.T) {
 		t.Errorf("past %d bytes: kept %v (%d bytes)", decodeInternMaxBytes, full.texts, full.bytes)
 	}
 }
+
+// encodedStepsLen is the length encodeSteps writes, for indexes and texts
+// whose varints take one to five bytes, NULL and empty texts, every status.
+func TestEncodedStepsLen(t *testing.T) {
+	var steps []transform.Step
+	for i, idx := range []int32{0, -1, 63, -64, 64, 8191, -8192, 8192, 1 << 20, math.MaxInt32, math.MinInt32} {
+		name := transform.NullString{String: strings.Repeat("n", (i*37)%300), Valid: i%4 != 3}
+		steps = append(steps, transform.Step{Index: idx, Name: name, Status: []string{transform.StepSuccess, transform.StepFailed, transform.StepSkipped}[i%3],
+			Error: transform.NullString{String: strings.Repeat("e", i*20), Valid: i%5 != 0}})
+		if got, want := encodedStepsLen(steps), len(encodeSteps(nil, steps)); got != want {
+			t.Fatalf("%d steps: %d, encodeSteps wrote %d", len(steps), got, want)
+		}
+	}
+	if got := encodedStepsLen(nil); got != 1 {
+		t.Fatalf("no steps: %d, want 1", got)
+	}
+}
