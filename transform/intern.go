@@ -1,6 +1,9 @@
 package transform
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Texts share one string per distinct value across runs: the step names
 // of a script repeat in every run (about ten a run in the bench data), and
@@ -52,9 +55,37 @@ func (t *textInterner) cut(b []byte, limit int) (out string, repaired, cut bool)
 // for concurrent use; its zero value is ready.
 type Normalizer struct {
 	texts textInterner
+	steps stepSlab
 }
 
 // Normalize is the package's Normalize; the Run it returns is the same.
 func (n *Normalizer) Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues Issues, ok bool) {
-	return normalize(&src, loc, lim, &n.texts)
+	return normalize(&src, loc, lim, &n.texts, &n.steps)
+}
+
+// stepSlab hands out the runs' step slices from shared blocks: one
+// allocation per slabSteps steps instead of one per run. A block is never
+// reused, so a run's steps stay its own however long it is kept (a kept
+// run keeps its block alive). The zero value is ready.
+type stepSlab struct {
+	free []Step // the unused rest of the current block
+}
+
+// slabSteps is a block's size; a run with more than slabSteps/8 steps
+// gets its own slice.
+const slabSteps = 4096
+
+// clone returns a copy of steps whose capacity is its length.
+func (s *stepSlab) clone(steps []Step) []Step {
+	n := len(steps)
+	if s == nil || n > slabSteps/8 {
+		return slices.Clone(steps)
+	}
+	if len(s.free) < n {
+		s.free = make([]Step, slabSteps)
+	}
+	out := s.free[:n:n]
+	s.free = s.free[n:]
+	copy(out, steps)
+	return out
 }

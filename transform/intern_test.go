@@ -2,6 +2,7 @@ package transform
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -131,5 +132,38 @@ func TestScanStringEveryByte(t *testing.T) {
 				t.Errorf("%q: ok %v, want %v", text, ok, want)
 			}
 		}
+	}
+}
+
+// Runs' steps from one block are apart: each slice's capacity is its
+// length, so appending to one run's steps leaves the next run's alone; a
+// run longer than a block's share gets its own slice.
+func TestNormalizerStepsApart(t *testing.T) {
+	var n Normalizer
+	a, _, _ := n.Normalize(stepsRun(`[{"index":1,"status":"success"},{"index":2,"status":"failed"}]`), nil, DefaultLimits)
+	b, _, _ := n.Normalize(stepsRun(`[{"index":3,"status":"skipped"}]`), nil, DefaultLimits)
+	if cap(a.Steps) != 2 || cap(b.Steps) != 1 {
+		t.Fatalf("capacities %d and %d, want 2 and 1", cap(a.Steps), cap(b.Steps))
+	}
+	_ = append(a.Steps, Step{Index: 99, Status: StepSuccess})
+	if b.Steps[0].Index != 3 || b.Steps[0].Status != StepSkipped {
+		t.Fatalf("the next run's step became %+v", b.Steps[0])
+	}
+	var long strings.Builder
+	long.WriteByte('[')
+	for i := range slabSteps/8 + 1 {
+		if i > 0 {
+			long.WriteByte(',')
+		}
+		fmt.Fprintf(&long, `{"index":%d,"status":"success"}`, i)
+	}
+	long.WriteByte(']')
+	c, _, _ := n.Normalize(stepsRun(long.String()), nil, DefaultLimits)
+	if len(c.Steps) != slabSteps/8+1 || c.Steps[slabSteps/8].Index != slabSteps/8 {
+		t.Fatalf("long run: %d steps", len(c.Steps))
+	}
+	d, _, _ := n.Normalize(stepsRun(`[{"index":7,"status":"failed"}]`), nil, DefaultLimits)
+	if d.Steps[0].Index != 7 || b.Steps[0].Index != 3 || a.Steps[1].Index != 2 {
+		t.Fatalf("steps changed: %+v %+v %+v", a.Steps, b.Steps, d.Steps)
 	}
 }

@@ -15,8 +15,8 @@ const dupScanMax = 32
 // the single failed step of failed_step_index, else none. failedName and
 // runErr are the run's failed_step_name and error_message, already repaired
 // and cut.
-func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, texts *textInterner, iss *Issues) []Step {
-	if steps, isArray := parseSteps(src.Steps, runErr, lim, texts, iss); isArray {
+func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, texts *textInterner, slab *stepSlab, iss *Issues) []Step {
+	if steps, isArray := parseSteps(src.Steps, runErr, lim, texts, slab, iss); isArray {
 		return steps
 	}
 	if !src.FailedStepIndex.Valid {
@@ -35,7 +35,7 @@ func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, texts *t
 // when none is valid: the contract falls back to failed_step_index only when
 // steps is not a non-empty array). Text that is not valid JSON is not an
 // array: nothing read from it counts, only StepsNotArray.
-func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, iss *Issues) (_ []Step, isArray bool) {
+func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, slab *stepSlab, iss *Issues) (_ []Step, isArray bool) {
 	if raw == nil {
 		return nil, false
 	}
@@ -96,7 +96,7 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, 
 	if len(steps) == 0 {
 		return nil, true
 	}
-	return slices.Clone(steps), true
+	return slab.clone(steps), true
 }
 
 // stepParser reads the elements of one steps array.
