@@ -171,7 +171,7 @@ func (g *groupRunRow) run(key transform.GroupKey, dec *stepDecoder) (transform.R
 		FailureAt:  time.UnixMicro(g.failureAt).UTC(),
 	}
 	if g.aggSteps != "" {
-		steps, err := dec.decode(g.aggSteps, nil)
+		steps, err := dec.decodeKept(g.aggSteps)
 		if err != nil {
 			return r, fmt.Errorf("run %d: %w", r.ID, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/scriptstats/scriptstats/transform"
@@ -120,6 +121,34 @@ func varintAt(b string, pos int) (int64, int) {
 type stepDecoder struct {
 	texts map[string]string
 	bytes int // of the texts kept
+	// For decodeKept: the steps decoded last, and the unused rest of the
+	// block kept steps are taken from.
+	scratch, free []transform.Step
+}
+
+// keptBlockSteps is the size of the blocks decodeKept takes steps from;
+// a run with more than keptBlockSteps/8 steps gets its own slice.
+const keptBlockSteps = 4096
+
+// decodeKept decodes b into steps of their own, for a caller that keeps
+// them: from shared blocks (one allocation per block, not per run), each
+// slice's capacity its length; a block is never reused.
+func (d *stepDecoder) decodeKept(b string) ([]transform.Step, error) {
+	var err error
+	if d.scratch, err = d.decode(b, d.scratch); err != nil {
+		return nil, err
+	}
+	n := len(d.scratch)
+	if n > keptBlockSteps/8 {
+		return slices.Clone(d.scratch), nil
+	}
+	if len(d.free) < n {
+		d.free = make([]transform.Step, keptBlockSteps)
+	}
+	out := d.free[:n:n]
+	d.free = d.free[n:]
+	copy(out, d.scratch)
+	return out, nil
 }
 
 // The decoder keeps texts of up to decodeInternMaxText bytes, until it

@@ -2,6 +2,7 @@ package load
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -160,5 +161,45 @@ func TestEncodedStepsLen(t *testing.T) {
 	}
 	if got := encodedStepsLen(nil); got != 1 {
 		t.Fatalf("no steps: %d, want 1", got)
+	}
+}
+
+// decodeKept's slices are apart (capacity = length) and survive later
+// decodes; a long run gets its own slice.
+func TestDecodeKeptApart(t *testing.T) {
+	mk := func(idx ...int32) string {
+		var steps []transform.Step
+		for _, i := range idx {
+			steps = append(steps, transform.Step{Index: i, Name: text(fmt.Sprint("s", i)), Status: transform.StepSuccess})
+		}
+		return string(encodeSteps(nil, steps))
+	}
+	var d stepDecoder
+	a, err := d.decodeKept(mk(1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.decodeKept(mk(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(a) != 2 || cap(b) != 1 {
+		t.Fatalf("capacities %d, %d", cap(a), cap(b))
+	}
+	_ = append(a, transform.Step{Index: 99})
+	long := make([]int32, keptBlockSteps/8+1)
+	for i := range long {
+		long[i] = int32(i)
+	}
+	c, err := d.decodeKept(mk(long...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.decodeKept(mk(7, 8, 9)); err != nil {
+		t.Fatal(err)
+	}
+	if a[0].Index != 1 || a[1].Index != 2 || a[1].Name.String != "s2" || b[0].Index != 3 || b[0].Name.String != "s3" ||
+		len(c) != len(long) || c[len(long)-1].Index != int32(len(long)-1) {
+		t.Fatalf("kept steps changed: %+v %+v (%d long)", a, b, len(c))
 	}
 }
