@@ -121,10 +121,18 @@ func varintAt(b string, pos int) (int64, int) {
 type stepDecoder struct {
 	texts map[string]string
 	bytes int // of the texts kept
+	// The names decoded last at each step position: the runs of a group,
+	// or of a script, come one after the other and name their steps
+	// alike, so a name is most often the one before at its position (a
+	// comparison; the map's lookup cost more than the rest of decode).
+	lastNames [positionNames]string
 	// For decodeKept: the steps decoded last, and the unused rest of the
 	// block kept steps are taken from.
 	scratch, free []transform.Step
 }
+
+// positionNames is how many step positions remember their last name.
+const positionNames = 64
 
 // keptBlockSteps is the size of the blocks decodeKept takes steps from;
 // a run with more than keptBlockSteps/8 steps gets its own slice.
@@ -170,7 +178,7 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 		// capacity; ChangeRuns reuses one slice for every run).
 		out = make([]transform.Step, 0, n)
 	}
-	for range n {
+	for i := range n {
 		var st transform.Step
 		idx, k := varintAt(b, pos)
 		if k <= 0 || pos+k >= len(b) {
@@ -188,7 +196,7 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 		}
 		pos++
 		var err error
-		if st.Name, pos, err = d.text(b, pos); err != nil {
+		if st.Name, pos, err = d.name(b, pos, i); err != nil {
 			return out, err
 		}
 		if st.Status == transform.StepFailed {
@@ -199,6 +207,23 @@ func (d *stepDecoder) decode(b string, out []transform.Step) ([]transform.Step, 
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// name is text for the name of the step at position i.
+func (d *stepDecoder) name(b string, pos int, i uint64) (transform.NullString, int, error) {
+	if i >= positionNames || pos+1 >= len(b) || b[pos] == 0 {
+		return d.text(b, pos)
+	}
+	last := d.lastNames[i]
+	// A short name's length is one byte; the name follows it.
+	if l := int(b[pos+1]); l < 0x80 && l == len(last) && pos+2+l <= len(b) && b[pos+2:pos+2+l] == last {
+		return transform.NullString{String: last, Valid: true}, pos + 2 + l, nil
+	}
+	s, pos, err := d.text(b, pos)
+	if err == nil {
+		d.lastNames[i] = s.String
+	}
+	return s, pos, err
 }
 
 func (d *stepDecoder) text(b string, pos int) (transform.NullString, int, error) {

@@ -203,3 +203,42 @@ func TestDecodeKeptApart(t *testing.T) {
 		t.Fatalf("kept steps changed: %+v %+v (%d long)", a, b, len(c))
 	}
 }
+
+// One decoder over a sequence of runs whose names change at a position:
+// same length other bytes, NULL, empty, long (two-byte length), more
+// positions than remembered. Each run decodes to its own steps.
+func TestStepDecoderSequence(t *testing.T) {
+	names := func(ns ...*string) []transform.Step {
+		var steps []transform.Step
+		for i, n := range ns {
+			st := transform.Step{Index: int32(i), Status: transform.StepSuccess}
+			if n != nil {
+				st.Name = text(*n)
+			}
+			steps = append(steps, st)
+		}
+		return steps
+	}
+	p := func(s string) *string { return &s }
+	long := strings.Repeat("l", 200)
+	many := make([]*string, positionNames+6)
+	for i := range many {
+		many[i] = p(fmt.Sprint("step ", i%3))
+	}
+	runs := [][]transform.Step{
+		names(p("open"), p("submit")), names(p("open"), p("submit")), names(p("open"), p("submix")),
+		names(p("open"), nil), names(p("open"), p("")), names(p(""), p("submit")), names(nil, p("")),
+		names(p(long), p("submit")), names(p(long[:199]+"m"), p("submit")), names(p(long), p("submit")),
+		names(many...), names(many[:positionNames+3]...), names(p("open")),
+	}
+	var d stepDecoder
+	for k, want := range runs {
+		got, err := d.decodeKept(string(encodeSteps(nil, want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("run %d:\n got %+v\nwant %+v", k, got, want)
+		}
+	}
+}
