@@ -56,11 +56,46 @@ func (t *textInterner) cut(b []byte, limit int) (out string, repaired, cut bool)
 type Normalizer struct {
 	texts textInterner
 	steps stepSlab
+	// The step names of each script's last run by element position (up
+	// to scriptsNamed scripts): a script's runs name their steps alike,
+	// so a name is most often the one before at its position, found by a
+	// comparison rather than texts' hash lookup.
+	lastNames map[int64]*[positionNames]string
+}
+
+// Bounds of Normalizer.lastNames: the element positions and the scripts
+// remembered (at most ~4 MiB of string headers).
+const (
+	positionNames = 64
+	scriptsNamed  = 4096
+)
+
+// stepSharing is what a Normalizer shares with the parse of one run's
+// steps; the zero value shares nothing.
+type stepSharing struct {
+	texts     *textInterner
+	slab      *stepSlab
+	lastNames *[positionNames]string
+}
+
+func (n *Normalizer) sharing(scriptID int64) stepSharing {
+	if n == nil {
+		return stepSharing{}
+	}
+	names := n.lastNames[scriptID]
+	if names == nil && len(n.lastNames) < scriptsNamed {
+		if n.lastNames == nil {
+			n.lastNames = make(map[int64]*[positionNames]string)
+		}
+		names = new([positionNames]string)
+		n.lastNames[scriptID] = names
+	}
+	return stepSharing{texts: &n.texts, slab: &n.steps, lastNames: names}
 }
 
 // Normalize is the package's Normalize; the Run it returns is the same.
 func (n *Normalizer) Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues Issues, ok bool) {
-	return normalize(&src, loc, lim, &n.texts, &n.steps)
+	return normalize(&src, loc, lim, n)
 }
 
 // stepSlab hands out the runs' step slices from shared blocks: one

@@ -167,3 +167,53 @@ func TestNormalizerStepsApart(t *testing.T) {
 		t.Fatalf("steps changed: %+v %+v %+v", a.Steps, b.Steps, d.Steps)
 	}
 }
+
+// A script's runs in turn through one Normalizer: names that change at a
+// position (same length, escaped, not a string, repaired, cut under a
+// smaller limit, past the positions remembered) come out as Normalize
+// makes them, with their issues; another script's names do not leak in.
+func TestNormalizerNamesByPosition(t *testing.T) {
+	wide := Limits{NameBytes: 64, ErrorBytes: 64}
+	narrow := Limits{NameBytes: 8, ErrorBytes: 64}
+	el := func(i int, name string) string { return fmt.Sprintf(`{"index":%d,"status":"success","name":%s}`, i, name) }
+	arr := func(els ...string) string { return "[" + strings.Join(els, ",") + "]" }
+	var many []string
+	for i := range positionNames + 3 {
+		many = append(many, el(i, fmt.Sprintf(`"n%d"`, i%2)))
+	}
+	runs := []struct {
+		script int64
+		lim    Limits
+		steps  string
+	}{
+		{1, wide, arr(el(0, `"open"`), el(1, `"abcdefghij"`))},
+		{1, wide, arr(el(0, `"open"`), el(1, `"abcdefghij"`))},
+		{1, narrow, arr(el(0, `"open"`), el(1, `"abcdefghij"`))},
+		{1, wide, arr(el(0, `"opem"`), el(1, `"abcdefghij"`))},
+		{1, wide, arr(el(0, `"op\u0065n"`), el(1, `7`))},
+		{1, wide, arr(el(0, `"7"`), el(1, `"a\u00e9"`))},
+		{1, wide, arr(el(0, "\"op\xffn\""), el(1, `null`))},
+		{1, wide, arr(el(0, `""`), el(1, `"x"`))},
+		{2, wide, arr(el(0, `"other"`), el(1, `"x"`))},
+		{1, wide, arr(many...)},
+		{1, wide, arr(many[1:]...)},
+	}
+	var n Normalizer
+	for k, r := range runs {
+		src := stepsRun(r.steps)
+		src.ScriptID = r.script
+		got, gotIss, _ := n.Normalize(src, nil, r.lim)
+		want, wantIss, _ := Normalize(src, nil, r.lim)
+		if !stepsEqual(got.Steps, want.Steps) || gotIss != wantIss {
+			t.Errorf("run %d: %+v %+v, Normalize %+v %+v", k, got.Steps, gotIss, want.Steps, wantIss)
+		}
+	}
+	// By hand: the narrow run's second name is cut, the sixth run's first
+	// name is the string "7" and its second "aé".
+	src := stepsRun(runs[2].steps)
+	src.ScriptID = 1
+	got, iss, _ := n.Normalize(src, nil, narrow)
+	if got.Steps[1].Name != nullStr("abcde…") || iss.TextsCut != 1 {
+		t.Errorf("cut name: %+v, %+v", got.Steps[1].Name, iss)
+	}
+}

@@ -109,12 +109,12 @@ func (c StatusClass) String() string {
 //     non-number duration is NULL. steps that is not an array, or not valid
 //     JSON, counts StepsNotArray; [] counts StepsEmptyArray.
 func Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues Issues, ok bool) {
-	return normalize(&src, loc, lim, nil, nil)
+	return normalize(&src, loc, lim, nil)
 }
 
-// normalize is Normalize; texts and slab, when not nil, share the strings
-// of repeated step texts and allocate the steps in blocks (Normalizer).
-func normalize(src *SourceRun, loc *time.Location, lim Limits, texts *textInterner, slab *stepSlab) (run Run, issues Issues, ok bool) {
+// normalize is Normalize; n, when not nil, shares the strings of
+// repeated step texts and allocates the steps in blocks (Normalizer).
+func normalize(src *SourceRun, loc *time.Location, lim Limits, n *Normalizer) (run Run, issues Issues, ok bool) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -171,7 +171,7 @@ func normalize(src *SourceRun, loc *time.Location, lim Limits, texts *textIntern
 			Valid:  true,
 		}
 	}
-	run.Steps = stepsOf(src, run.FailedStepName, run.ErrorMessage, lim, texts, slab, &issues)
+	run.Steps = stepsOf(src, run.FailedStepName, run.ErrorMessage, lim, n, &issues)
 	return run, issues, true
 }
 

@@ -15,8 +15,8 @@ const dupScanMax = 32
 // the single failed step of failed_step_index, else none. failedName and
 // runErr are the run's failed_step_name and error_message, already repaired
 // and cut.
-func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, texts *textInterner, slab *stepSlab, iss *Issues) []Step {
-	if steps, isArray := parseSteps(src.Steps, runErr, lim, texts, slab, iss); isArray {
+func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, n *Normalizer, iss *Issues) []Step {
+	if steps, isArray := parseSteps(src.Steps, runErr, lim, n.sharing(src.ScriptID), iss); isArray {
 		return steps
 	}
 	if !src.FailedStepIndex.Valid {
@@ -35,7 +35,7 @@ func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, texts *t
 // when none is valid: the contract falls back to failed_step_index only when
 // steps is not a non-empty array). Text that is not valid JSON is not an
 // array: nothing read from it counts, only StepsNotArray.
-func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, slab *stepSlab, iss *Issues) (_ []Step, isArray bool) {
+func parseSteps(raw []byte, runErr NullString, lim Limits, share stepSharing, iss *Issues) (_ []Step, isArray bool) {
 	if raw == nil {
 		return nil, false
 	}
@@ -56,11 +56,12 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, 
 	// Steps collect on the stack and are copied out once, at their size.
 	var stack [16]Step
 	steps := stack[:0]
-	p := stepParser{raw: raw, runErr: runErr, lim: lim, texts: texts}
+	p := stepParser{raw: raw, runErr: runErr, lim: lim, texts: share.texts, lastNames: share.lastNames}
 	i = skipWS(raw, i+1)
 	for {
 		if i < len(raw) && raw[i] == '{' {
 			st, end, valid, ok := p.step(i)
+			p.elem++
 			if !ok {
 				iss.StepsNotArray++
 				return nil, false
@@ -78,6 +79,7 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, 
 				return nil, false
 			}
 			p.found.InvalidStepElements++
+			p.elem++
 			i = v.end
 		}
 		i = skipWS(raw, i)
@@ -96,7 +98,7 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, texts *textInterner, 
 	if len(steps) == 0 {
 		return nil, true
 	}
-	return slab.clone(steps), true
+	return share.slab.clone(steps), true
 }
 
 // stepParser reads the elements of one steps array.
@@ -106,6 +108,10 @@ type stepParser struct {
 	lim    Limits
 	buf    []byte        // scratch for unescaped keys and texts
 	texts  *textInterner // nil: every text its own string
+	// lastNames: the names of the script's last run by element position
+	// (nil: none kept); elem is the position of the element read.
+	lastNames *[positionNames]string
+	elem      int
 	// found counts apart what the elements hold: it is added to the run's
 	// issues only once the whole text proved valid JSON.
 	found Issues
@@ -145,7 +151,7 @@ func (p *stepParser) step(i int) (st Step, end int, valid, ok bool) {
 		return st, end, false, true
 	}
 
-	st.Name = p.text(name, p.lim.NameBytes)
+	st.Name = p.name(name, p.elem)
 	st.Error = p.text(stepErr, p.lim.ErrorBytes)
 	if !st.Error.Valid && st.Status == StepFailed {
 		st.Error = p.runErr
@@ -223,10 +229,17 @@ func (p *stepParser) fields(i int, index, name, status, duration, stepErr *span)
 // null, the string for a JSON string, else the value's JSON text; repaired
 // and cut to limit.
 func (p *stepParser) text(v span, limit int) NullString {
+	t, _ := p.textClean(v, limit)
+	return t
+}
+
+// textClean is text; clean reports a string kept as it came (no repair,
+// no cut).
+func (p *stepParser) textClean(v span, limit int) (_ NullString, clean bool) {
 	var b []byte
 	switch v.kind {
 	case 0, kindNull:
-		return NullString{}
+		return NullString{}, false
 	case kindString:
 		b, p.buf = stringContent(p.raw, v, p.buf)
 	default:
@@ -240,7 +253,30 @@ func (p *stepParser) text(v span, limit int) NullString {
 	if cut {
 		p.found.TextsCut++
 	}
-	return NullString{String: s, Valid: true}
+	return NullString{String: s, Valid: true}, v.kind == kindString && !repaired && !cut
+}
+
+// name is text for the name of the element at position elem: when the
+// script's last run named that position with the same string (a
+// comparison), that string, else text's (and it is remembered).
+func (p *stepParser) name(v span, elem int) NullString {
+	if p.lastNames == nil || elem >= len(p.lastNames) || v.kind != kindString {
+		return p.text(v, p.lim.NameBytes)
+	}
+	last := &p.lastNames[elem]
+	if !v.escaped {
+		b := p.raw[v.start+1 : v.end-1]
+		// A remembered name came clean and uncut, so the same bytes
+		// within the limit give the same string.
+		if string(b) == *last && (p.lim.NameBytes <= 0 || len(b) <= p.lim.NameBytes) {
+			return NullString{String: *last, Valid: true}
+		}
+	}
+	t, clean := p.textClean(v, p.lim.NameBytes)
+	if clean {
+		*last = t.String
+	}
+	return t
 }
 
 // parseDuration returns the float64 nearest to the valid JSON number
