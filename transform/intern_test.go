@@ -175,7 +175,9 @@ func TestNormalizerStepsApart(t *testing.T) {
 func TestNormalizerNamesByPosition(t *testing.T) {
 	wide := Limits{NameBytes: 64, ErrorBytes: 64}
 	narrow := Limits{NameBytes: 8, ErrorBytes: 64}
-	el := func(i int, name string) string { return fmt.Sprintf(`{"index":%d,"status":"success","name":%s}`, i, name) }
+	el := func(i int, name string) string {
+		return fmt.Sprintf(`{"index":%d,"status":"success","name":%s}`, i, name)
+	}
 	arr := func(els ...string) string { return "[" + strings.Join(els, ",") + "]" }
 	var many []string
 	for i := range positionNames + 3 {
