@@ -55,6 +55,16 @@ func newStepArrays() *stepArrays {
 	return &stepArrays{}
 }
 
+// reset empties the arrays, keeping their memory.
+func (a *stepArrays) reset() {
+	a.ends, a.index = a.ends[:0], a.index[:0]
+	a.name, a.error = a.name[:0], a.error[:0]
+	a.nameNull, a.errorNull = a.nameNull[:0], a.errorNull[:0]
+	clear(a.statusDict)
+	a.statusDict, a.statusKeys, a.tooManyStatuses = a.statusDict[:0], a.statusKeys[:0], false
+	a.duration, a.durationNull = a.duration[:0], a.durationNull[:0]
+}
+
 // reserve makes room for runs and tombstones more rows, so that appending
 // them copies each value once.
 func (a *stepArrays) reserve(runs []transform.Run, tombstones int) {
