@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -125,9 +126,9 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 	return groups, flush()
 }
 
-// groupRunRow is one row of select_group_runs. Only the columns that
-// runs_state may hold NULL in are pointers: a pointer destination costs
-// the driver an allocation per row.
+// groupRunRow is one row of select_group_runs. No column is a pointer
+// (a pointer destination costs the driver an allocation per row): NULL
+// comes as a stand-in no stored value takes (noTime, NaN).
 type groupRunRow struct {
 	scriptID   int64
 	day        time.Time
@@ -137,15 +138,27 @@ type groupRunRow struct {
 	orderedAt  int64
 	createdAt  int64
 	failureAt  int64
-	startedAt  *time.Time
-	finishedAt *time.Time
-	duration   *float64
+	startedAt  int64 // microseconds; noTime for NULL
+	finishedAt int64
+	duration   float64 // NaN for NULL
 	aggSteps   string
 }
+
+// noTime stands for a NULL time in select_group_runs (math.MinInt64
+// microseconds, far outside the storable times).
+const noTime = math.MinInt64
 
 func (g *groupRunRow) scan(rows interface{ Scan(...any) error }) error {
 	return rows.Scan(&g.scriptID, &g.day, &g.hasRun, &g.runID, &g.class, &g.orderedAt, &g.createdAt, &g.failureAt,
 		&g.startedAt, &g.finishedAt, &g.duration, &g.aggSteps)
+}
+
+// microTime is a time read as microseconds, noTime for NULL.
+func microTime(us int64) transform.NullTime {
+	if us == noTime {
+		return transform.NullTime{}
+	}
+	return transform.NullTime{Time: time.UnixMicro(us).UTC(), Valid: true}
 }
 
 var classByName = map[string]transform.StatusClass{
@@ -165,9 +178,9 @@ func (g *groupRunRow) run(key transform.GroupKey, dec *stepDecoder) (transform.R
 		Class:      classByName[g.class],
 		OrderedAt:  time.UnixMicro(g.orderedAt).UTC(),
 		CreatedAt:  time.UnixMicro(g.createdAt).UTC(),
-		StartedAt:  nullTime(g.startedAt),
-		FinishedAt: nullTime(g.finishedAt),
-		Duration:   nullFloat(g.duration),
+		StartedAt:  microTime(g.startedAt),
+		FinishedAt: microTime(g.finishedAt),
+		Duration:   transform.NullFloat{Float64: g.duration, Valid: !math.IsNaN(g.duration)},
 		FailureAt:  time.UnixMicro(g.failureAt).UTC(),
 	}
 	if g.aggSteps != "" {

@@ -2,7 +2,10 @@
 -- in group order, with only what the aggregates need (the packed steps). A group whose runs all left appears as one row with has_run 0 so
 -- that the reader still learns to write its tombstone. join_use_nulls = 0: the run's columns keep their types (a group
 -- without runs gets their defaults, and has_run 0), so that the reader scans no Nullable wrapper and allocates no value
--- for the columns that are never NULL in runs_state (docs/performance.md, "Ninth round: the load path's CPU").
+-- per row (docs/performance.md, "Ninth round: the load path's CPU"). The three columns NULL can be in come with a
+-- stand-in for it that no stored value takes: started_at and finished_at as microseconds, NULL as the least Int64
+-- (stored times lie within 1900..2262); duration NULL as NaN (a stored duration is never NaN: transform makes a NaN
+-- duration invalid, stored as NULL).
 SELECT
     g.script_id AS script_id,
     g.day AS day,
@@ -12,14 +15,17 @@ SELECT
     r.ordered_at_us AS ordered_at_us,
     r.created_at_us AS created_at_us,
     r.failure_at_us AS failure_at_us,
-    r.started_at AS started_at,
-    r.finished_at AS finished_at,
+    r.started_at_us AS started_at_us,
+    r.finished_at_us AS finished_at_us,
     r.duration AS duration,
     r.agg_steps AS agg_steps
 FROM
 (
     SELECT
-        toUInt8(1) AS has_run, script_id, day, run_id, status_class, ordered_at_us, created_at_us, failure_at_us, started_at, finished_at, duration,
+        toUInt8(1) AS has_run, script_id, day, run_id, status_class, ordered_at_us, created_at_us, failure_at_us,
+        ifNull(toUnixTimestamp64Micro(started_at), toInt64(-9223372036854775808)) AS started_at_us,
+        ifNull(toUnixTimestamp64Micro(finished_at), toInt64(-9223372036854775808)) AS finished_at_us,
+        ifNull(duration, nan) AS duration,
         agg_steps
     FROM runs_state FINAL
     WHERE _is_deleted = 0
