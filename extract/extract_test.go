@@ -210,3 +210,41 @@ func TestRowsArriveAsWritten(t *testing.T) {
 		t.Fatalf("NULLs must stay NULL: %+v", b)
 	}
 }
+
+// Each row's steps text is its own while the row is handed over, though
+// one buffer holds them in turn: longer and shorter texts, NULL, and a
+// text longer than the buffer's first size.
+func TestStepsTextsInTurn(t *testing.T) {
+	dsn, pool := setup(t)
+	ctx := context.Background()
+	long := `["` + strings.Repeat("x", 9000) + `"]`
+	want := map[int64]*string{1: ptr(`[1, 2, 3]`), 2: ptr(`[1]`), 3: nil, 4: ptr(long), 5: ptr(`[]`), 6: ptr(`[{"a": 2}]`)}
+	for id, s := range want {
+		if _, err := pool.Exec(ctx, `INSERT INTO task_log (id, script_id, status, steps, created_at, updated_at)
+			VALUES ($1, 1, 'success', $2::jsonb, '2026-01-02Z', '2026-01-02Z')`, id, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := open(t, dsn).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = snap.Close(ctx) }()
+	seen := 0
+	err = snap.AllRuns(ctx, 100, func(r *transform.SourceRun) error {
+		seen++
+		w := want[r.ID]
+		switch {
+		case w == nil && r.Steps != nil:
+			t.Errorf("run %d: steps %q, want NULL", r.ID, r.Steps)
+		case w != nil && (r.Steps == nil || string(r.Steps) != *w):
+			t.Errorf("run %d: steps %.40q (%d bytes), want %.40q (%d bytes)", r.ID, r.Steps, len(r.Steps), *w, len(*w))
+		}
+		return nil
+	})
+	if err != nil || seen != len(want) {
+		t.Fatalf("%d rows, %v", seen, err)
+	}
+}
+
+func ptr(s string) *string { return &s }

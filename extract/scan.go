@@ -24,16 +24,29 @@ type runScanner struct {
 	failedIndex                    pgtype.Int4
 	failedName, errMsg             pgtype.Text
 	errBytes                       pgtype.Int8
-	steps                          []byte
+	// stepsBuf holds each row's steps text in turn (pgx allocated a new
+	// slice per row for a []byte destination: ~1 KB a run, the largest
+	// allocation of a first load). It grows to the longest text read.
+	stepsBuf []byte
 }
 
 func (s *runScanner) scan(rows pgx.Rows) (*transform.SourceRun, error) {
 	r := &s.run
-	s.steps = s.steps[:0]
+	if s.stepsBuf == nil {
+		// Not nil even empty: PreallocBytes keeps a nil slice for a
+		// non-NULL empty text.
+		s.stepsBuf = make([]byte, 0, 4096)
+	}
+	// PreallocBytes copies into the slice when its length suffices, else
+	// allocates; SQL NULL leaves it nil.
+	steps := pgtype.PreallocBytes(s.stepsBuf[:cap(s.stepsBuf)])
 	err := rows.Scan(&r.ID, &r.ScriptID, &r.Status, &s.started, &s.finished, &s.created, &s.up,
-		&s.duration, &s.failedIndex, &s.failedName, &s.errMsg, &s.errBytes, &s.steps)
+		&s.duration, &s.failedIndex, &s.failedName, &s.errMsg, &s.errBytes, &steps)
 	if err != nil {
 		return nil, err
+	}
+	if cap(steps) > cap(s.stepsBuf) {
+		s.stepsBuf = steps[:0]
 	}
 	r.StartedAt = nullTime(s.started)
 	r.FinishedAt = nullTime(s.finished)
@@ -44,7 +57,7 @@ func (s *runScanner) scan(rows pgx.Rows) (*transform.SourceRun, error) {
 	r.FailedStepName = transform.NullString{String: s.failedName.String, Valid: s.failedName.Valid}
 	r.ErrorMessage = transform.NullString{String: s.errMsg.String, Valid: s.errMsg.Valid}
 	r.ErrorMessageBytes = s.errBytes.Int64
-	r.Steps = s.steps // nil for SQL NULL
+	r.Steps = steps // nil for SQL NULL; reused for the next row (RunFunc)
 	return r, nil
 }
 

@@ -87,7 +87,7 @@ func (s *Snapshot) Scripts(ctx context.Context) (map[int64]string, error) {
 }
 
 // RunFunc receives each extracted run. The value is reused for the next
-// row: copy what must outlive the call.
+// row, the bytes of its Steps included: copy what must outlive the call.
 type RunFunc func(run *transform.SourceRun) error
 
 // ChangedRuns streams the runs with updated_at >= since.

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -111,7 +112,7 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 			cur, have = key, true
 			runs = runs[:0]
 		}
-		if scanned.runID != nil {
+		if scanned.hasRun != 0 {
 			run, err := scanned.run(key, &dec)
 			if err != nil {
 				return groups, sinkErrorf("clickhouse read groups: %w", err)
@@ -125,24 +126,39 @@ func (s *Sink) PendingGroups(ctx context.Context, after uint64, fn GroupFunc) (g
 	return groups, flush()
 }
 
-// groupRunRow is one row of select_group_runs.
+// groupRunRow is one row of select_group_runs. No column is a pointer
+// (a pointer destination costs the driver an allocation per row): NULL
+// comes as a stand-in no stored value takes (noTime, NaN).
 type groupRunRow struct {
 	scriptID   int64
 	day        time.Time
-	runID      *int64
-	class      *string
-	orderedAt  *int64
-	createdAt  *int64
-	failureAt  *int64
-	startedAt  *time.Time
-	finishedAt *time.Time
-	duration   *float64
-	aggSteps   *string // NULL for a group without runs (LEFT JOIN)
+	hasRun     uint8 // 0: a group without runs (the other columns are defaults)
+	runID      int64
+	class      string
+	orderedAt  int64
+	createdAt  int64
+	failureAt  int64
+	startedAt  int64 // microseconds; noTime for NULL
+	finishedAt int64
+	duration   float64 // NaN for NULL
+	aggSteps   string
 }
 
+// noTime stands for a NULL time in select_group_runs (math.MinInt64
+// microseconds, far outside the storable times).
+const noTime = math.MinInt64
+
 func (g *groupRunRow) scan(rows interface{ Scan(...any) error }) error {
-	return rows.Scan(&g.scriptID, &g.day, &g.runID, &g.class, &g.orderedAt, &g.createdAt, &g.failureAt,
+	return rows.Scan(&g.scriptID, &g.day, &g.hasRun, &g.runID, &g.class, &g.orderedAt, &g.createdAt, &g.failureAt,
 		&g.startedAt, &g.finishedAt, &g.duration, &g.aggSteps)
+}
+
+// microTime is a time read as microseconds, noTime for NULL.
+func microTime(us int64) transform.NullTime {
+	if us == noTime {
+		return transform.NullTime{}
+	}
+	return transform.NullTime{Time: time.UnixMicro(us).UTC(), Valid: true}
 }
 
 var classByName = map[string]transform.StatusClass{
@@ -156,39 +172,25 @@ var classByName = map[string]transform.StatusClass{
 
 func (g *groupRunRow) run(key transform.GroupKey, dec *stepDecoder) (transform.Run, error) {
 	r := transform.Run{
-		ID:         *g.runID,
+		ID:         g.runID,
 		ScriptID:   key.ScriptID,
 		Day:        key.Day,
-		Class:      classByName[deref(g.class)],
-		OrderedAt:  time.UnixMicro(derefInt(g.orderedAt)).UTC(),
-		CreatedAt:  time.UnixMicro(derefInt(g.createdAt)).UTC(),
-		StartedAt:  nullTime(g.startedAt),
-		FinishedAt: nullTime(g.finishedAt),
-		Duration:   nullFloat(g.duration),
-		FailureAt:  time.UnixMicro(derefInt(g.failureAt)).UTC(),
+		Class:      classByName[g.class],
+		OrderedAt:  time.UnixMicro(g.orderedAt).UTC(),
+		CreatedAt:  time.UnixMicro(g.createdAt).UTC(),
+		StartedAt:  microTime(g.startedAt),
+		FinishedAt: microTime(g.finishedAt),
+		Duration:   transform.NullFloat{Float64: g.duration, Valid: !math.IsNaN(g.duration)},
+		FailureAt:  time.UnixMicro(g.failureAt).UTC(),
 	}
-	if g.aggSteps != nil && *g.aggSteps != "" {
-		steps, err := dec.decode(*g.aggSteps, nil)
+	if g.aggSteps != "" {
+		steps, err := dec.decodeKept(g.aggSteps)
 		if err != nil {
 			return r, fmt.Errorf("run %d: %w", r.ID, err)
 		}
 		r.Steps = steps
 	}
 	return r, nil
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func derefInt(p *int64) int64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 // WriteGroups upserts recomputed groups; a group without a counted run is

@@ -152,7 +152,13 @@ func TestPendingGroupsIncludeGroupsLeftEmpty(t *testing.T) {
 	_, sink := migrated(t)
 	ctx := context.Background()
 	d := transform.DayFromDate(2026, 3, 8)
-	if err := sink.WriteRuns(ctx, []transform.Run{run(5, 1, d, "success", transform.StatusSuccess), run(6, 1, d, "failed", transform.StatusFailed)}, nil, 10); err != nil {
+	// Run 5 finished (a time with microseconds), run 6 without a start
+	// or a duration (NULL read back as NULL).
+	r5, r6 := run(5, 1, d, "success", transform.StatusSuccess), run(6, 1, d, "failed", transform.StatusFailed)
+	finished := r5.StartedAt.Time.Add(90*time.Second + 7*time.Microsecond)
+	r5.FinishedAt = transform.NullTime{Time: finished, Valid: true}
+	r6.StartedAt, r6.Duration = transform.NullTime{}, transform.NullFloat{}
+	if err := sink.WriteRuns(ctx, []transform.Run{r5, r6}, nil, 10); err != nil {
 		t.Fatal(err)
 	}
 	keys := []transform.GroupKey{{ScriptID: 1, Day: d}, {ScriptID: 2, Day: d}}
@@ -164,8 +170,17 @@ func TestPendingGroupsIncludeGroupsLeftEmpty(t *testing.T) {
 		ids := []int64{}
 		for _, r := range runs {
 			ids = append(ids, r.ID)
-			if r.Duration.Float64 != float64(r.ID) || len(r.Steps) != 1 || r.Steps[0].Name.String != "open" {
+			if len(r.Steps) != 1 || r.Steps[0].Name.String != "open" {
 				t.Errorf("run %d read back wrong: %+v", r.ID, r)
+			}
+			want := r5
+			if r.ID == 6 {
+				want = r6
+			}
+			if r.Duration.Valid != want.Duration.Valid || (want.Duration.Valid && r.Duration.Float64 != want.Duration.Float64) || r.StartedAt.Valid != want.StartedAt.Valid || !r.StartedAt.Time.Equal(want.StartedAt.Time) ||
+				r.FinishedAt.Valid != want.FinishedAt.Valid || !r.FinishedAt.Time.Equal(want.FinishedAt.Time) || r.Class != want.Class {
+				t.Errorf("run %d read back: duration %+v started %+v finished %+v class %v; wrote %+v %+v %+v %v",
+					r.ID, r.Duration, r.StartedAt, r.FinishedAt, r.Class, want.Duration, want.StartedAt, want.FinishedAt, want.Class)
 			}
 		}
 		got[k] = ids

@@ -2,6 +2,7 @@ package load
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -49,6 +50,37 @@ func newRunColumns(n int, steps *stepArrays) *runColumns {
 		steps:     steps,
 		packedEnd: make([]int, 0, n), deleted: make([]uint8, 0, n),
 	}
+}
+
+// reset empties the columns for the next batch of a block, keeping their
+// memory (the driver copied what appendTo and decodeInto gave it); the
+// pointers into the last batch's runs are cleared so as not to keep them.
+func (c *runColumns) reset() {
+	clear(c.status)
+	clear(c.startedAt)
+	clear(c.finishedAt)
+	clear(c.reportedDuration)
+	clear(c.duration)
+	clear(c.failedStepIndex)
+	clear(c.failedStepName)
+	clear(c.errorMessage)
+	c.scriptID, c.runID, c.day = c.scriptID[:0], c.runID[:0], c.day[:0]
+	c.status, c.class = c.status[:0], c.class[:0]
+	c.orderedAt, c.createdAt, c.updatedAt, c.failureAt = c.orderedAt[:0], c.createdAt[:0], c.updatedAt[:0], c.failureAt[:0]
+	c.startedAt, c.finishedAt = c.startedAt[:0], c.finishedAt[:0]
+	c.reportedDuration, c.duration = c.reportedDuration[:0], c.duration[:0]
+	c.failedStepIndex, c.failedStepName, c.errorMessage = c.failedStepIndex[:0], c.failedStepName[:0], c.errorMessage[:0]
+	c.packed, c.packedEnd, c.deleted = c.packed[:0], c.packedEnd[:0], c.deleted[:0]
+	c.steps.reset()
+}
+
+// reservePacked makes room for the packed steps of runs.
+func (c *runColumns) reservePacked(runs []transform.Run) {
+	n := 0
+	for i := range runs {
+		n += encodedStepsLen(runs[i].Steps)
+	}
+	c.packed = slices.Grow(c.packed, n)
 }
 
 func (c *runColumns) addRun(r *transform.Run) {

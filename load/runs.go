@@ -48,6 +48,7 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 	steps := newStepArrays()
 	steps.reserve(runs, len(gone))
 	cols := newRunColumns(len(runs)+len(gone), steps)
+	cols.reservePacked(runs)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}
@@ -81,6 +82,7 @@ type RunBlock struct {
 	batch   driver.Batch    // nil until the first Add
 	version uint64
 	rows    int
+	cols    *runColumns // the last batch's, reused by the next (writer only)
 	// err is the failed send: the INSERT is then over, or its connection
 	// broken, and is not committed.
 	err error
@@ -132,9 +134,15 @@ func (b *RunBlock) add(runs []transform.Run, gone []Location) error {
 			return err
 		}
 	}
-	steps := newStepArrays()
-	steps.reserve(runs, 0)
-	cols := newRunColumns(len(runs)+len(gone), steps)
+	// The columns of the last batch are reused: the driver copied them.
+	if b.cols == nil {
+		b.cols = newRunColumns(len(runs)+len(gone), newStepArrays())
+	} else {
+		b.cols.reset()
+	}
+	cols := b.cols
+	cols.steps.reserve(runs, len(gone))
+	cols.reservePacked(runs)
 	for i := range runs {
 		cols.addRun(&runs[i])
 	}
@@ -144,7 +152,7 @@ func (b *RunBlock) add(runs []transform.Run, gone []Location) error {
 	if err := cols.appendTo(b.batch, b.version); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
-	if err := steps.decodeInto(b.batch); err != nil {
+	if err := cols.steps.decodeInto(b.batch); err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}
 	if err := b.batch.Flush(); err != nil {

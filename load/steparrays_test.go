@@ -3,7 +3,9 @@ package load
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -289,6 +291,115 @@ func BenchmarkRunColumns(b *testing.B) {
 		}
 		if err := steps.decodeInto(batch); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// step_status's native bytes are what ch-go's own LowCardinality column
+// writes for the same rows (state prefix, offsets, dictionary, keys).
+func TestStatusColumnAsChGoWritesIt(t *testing.T) {
+	for _, rows := range [][][]string{
+		{nil, nil},
+		{{"failed", "success", "success"}, nil, {"skipped", "failed"}, {"success"}},
+		{{"success"}},
+		{{"odd status", "success"}, {"odd status"}},
+	} {
+		a := newStepArrays()
+		ref := proto.NewLowCardinality[string](new(proto.ColStr))
+		var ends proto.ColUInt64
+		for _, statuses := range rows {
+			steps := make([]transform.Step, len(statuses))
+			for i, s := range statuses {
+				steps[i].Status = s
+				ref.Values = append(ref.Values, s)
+			}
+			a.addRun(steps)
+			ends = append(ends, uint64(len(ref.Values)))
+		}
+		arr := &proto.ColArr[string]{Offsets: ends, Data: ref}
+		if err := arr.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		var want proto.Buffer
+		arr.EncodeState(&want)
+		arr.EncodeColumn(&want)
+		got, err := io.ReadAll(io.MultiReader(a.columns()[2]...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Buf) {
+			t.Errorf("%q:\n got % x\nwant % x", rows, got, want.Buf)
+		}
+	}
+}
+
+// More distinct statuses than a UInt8 key holds is an error, not a wrong
+// key.
+func TestStatusColumnRefusesA257thStatus(t *testing.T) {
+	a := newStepArrays()
+	for i := range 257 {
+		a.addRun([]transform.Step{{Status: fmt.Sprint("status ", i)}})
+	}
+	if err := a.decodeInto(newColumnBatch(t)); err == nil || !strings.Contains(err.Error(), "256") {
+		t.Fatalf("257 statuses: %v", err)
+	}
+}
+
+// A block's columns reused for its next batch hold that batch only: after
+// a larger batch with every kind of step, a smaller one (and a tombstone)
+// reaches fresh driver columns with nothing of the first.
+func TestRunColumnsReusedHoldTheNextBatchOnly(t *testing.T) {
+	first := append(stepRuns(1), stepRuns(20)...)
+	second := stepRuns(100)[2:4]
+	cols := newRunColumns(len(first), newStepArrays())
+	for k, runs := range [][]transform.Run{first, second} {
+		if k > 0 {
+			cols.reset()
+		}
+		cols.steps.reserve(runs, 1)
+		cols.reservePacked(runs)
+		for i := range runs {
+			cols.addRun(&runs[i])
+		}
+		tomb := Location{RunID: 99, Key: transform.GroupKey{ScriptID: 3, Day: transform.DayFromDate(2026, 11, 2)}}
+		cols.addTombstone(tomb)
+		batch := newColumnBatch(t)
+		if err := cols.appendTo(batch, 4); err != nil {
+			t.Fatal(err)
+		}
+		if err := cols.steps.decodeInto(batch); err != nil {
+			t.Fatal(err)
+		}
+		want := wantArrays(runs, 0)
+		tombs := wantArrays(nil, 1)
+		for j := range want {
+			want[j] = append(want[j], tombs[j]...)
+		}
+		checkArrays(t, batch.cols, want)
+		ids := batch.cols[2]
+		var dec stepDecoder
+		for i := range len(runs) + 1 {
+			wantID, wantSteps := int64(99), []transform.Step(nil)
+			if i < len(runs) {
+				wantID, wantSteps = runs[i].ID, runs[i].Steps
+			}
+			if got := ids.Row(i, false).(int64); got != wantID {
+				t.Fatalf("batch %d row %d: run id %d, want %d", k, i, got, wantID)
+			}
+			packed := batch.cols[21].Row(i, false).(string)
+			if i == len(runs) {
+				if packed != "" {
+					t.Fatalf("batch %d: the tombstone's agg_steps %q", k, packed)
+				}
+				continue
+			}
+			got, err := dec.decode(packed, nil)
+			if err != nil || len(got) != len(wantSteps) {
+				t.Fatalf("batch %d row %d: agg_steps %d steps (%v), want %d", k, i, len(got), err, len(wantSteps))
+			}
+		}
+		if n := batch.cols[0].Rows(); n != len(runs)+1 {
+			t.Fatalf("batch %d: %d rows, want %d", k, n, len(runs)+1)
 		}
 	}
 }

@@ -86,6 +86,9 @@ type runLoader struct {
 	hasThaw          bool
 	// total is the expected number of rows, for progress (0: no progress).
 	total int64
+	// norm normalizes the runs read (addSource's goroutine only), sharing
+	// the strings of repeated step names and errors.
+	norm transform.Normalizer
 
 	cur      *runBatch
 	work     chan *runBatch
@@ -122,7 +125,7 @@ func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) err
 	if src.UpdatedAt.After(l.sum.NewestChange) {
 		l.sum.NewestChange = src.UpdatedAt
 	}
-	run, issues, ok := transform.Normalize(*src, l.job.Zone, l.job.Limits)
+	run, issues, ok := l.norm.Normalize(*src, l.job.Zone, l.job.Limits)
 	l.sum.Issues.Add(issues)
 	if ok && l.hasMin && run.Day < l.minDay {
 		l.sum.SkippedBefore++

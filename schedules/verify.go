@@ -100,8 +100,9 @@ func (j *Job) Verify(ctx context.Context, from, to transform.Day, report func(Di
 		open = open[n:]
 	}
 	lo, hi := transform.DaysSpan(from, to, j.Zone)
+	var norm transform.Normalizer
 	err = snap.RunsBetween(ctx, lo, hi, j.Limits.ErrorBytes, func(src *transform.SourceRun) error {
-		run, _, ok := transform.Normalize(*src, j.Zone, j.Limits)
+		run, _, ok := norm.Normalize(*src, j.Zone, j.Limits)
 		if !ok || run.Day < from || run.Day > to {
 			return nil
 		}

@@ -52,6 +52,24 @@ func BenchmarkNormalize(b *testing.B) {
 	}
 }
 
+// BenchmarkNormalizer is BenchmarkNormalize through one Normalizer, as a
+// pass normalizes its runs: the step names and the error repeat.
+func BenchmarkNormalizer(b *testing.B) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := benchSource(1, benchSteps(10))
+	b.SetBytes(int64(len(src.Steps)))
+	b.ReportAllocs()
+	var n Normalizer
+	for b.Loop() {
+		if _, _, ok := n.Normalize(src, ny, DefaultLimits); !ok {
+			b.Fatal("rejected")
+		}
+	}
+}
+
 func BenchmarkNormalize100kSteps(b *testing.B) {
 	src := benchSource(1, benchSteps(100_000))
 	b.SetBytes(int64(len(src.Steps)))

@@ -92,13 +92,24 @@ func scanLiteral(s []byte, i int, lit string) (int, bool) {
 // other bytes, invalid UTF-8 included, are taken as they are (repaired
 // later, and counted, like any text).
 func scanString(s []byte, i int) (end int, escaped, ok bool) {
-	for i++; i < len(s); i++ {
+	for i++; ; i++ {
+		// Runs of plain bytes, four at a time: most of a steps text.
+		for i+4 <= len(s) && plainStringByte[s[i]] && plainStringByte[s[i+1]] &&
+			plainStringByte[s[i+2]] && plainStringByte[s[i+3]] {
+			i += 4
+		}
+		for i < len(s) && plainStringByte[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			return i, escaped, false
+		}
 		switch c := s[i]; {
 		case c == '"':
 			return i + 1, escaped, true
 		case c < 0x20:
 			return i, escaped, false
-		case c == '\\':
+		default: // '\\'
 			escaped = true
 			i++
 			if i >= len(s) {
@@ -121,8 +132,16 @@ func scanString(s []byte, i int) (end int, escaped, ok bool) {
 			}
 		}
 	}
-	return i, escaped, false
 }
+
+// plainStringByte is true for the bytes a JSON string holds as they are:
+// all but the quote, the backslash and control characters.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func hexVal(c byte) rune {
 	switch {
@@ -256,47 +275,6 @@ func scanKey(s []byte, i int) (int, bool) {
 		return i, false
 	}
 	return skipWS(s, i+1), true
-}
-
-// scanObject validates the object whose '{' is s[i] and calls field with
-// each key (raw, between its quotes) and value span, in order.
-func scanObject(s []byte, i int, field func(key span, v span)) (int, bool) {
-	i = skipWS(s, i+1)
-	if i < len(s) && s[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		if i >= len(s) || s[i] != '"' {
-			return i, false
-		}
-		key := span{start: i, kind: kindString}
-		var ok bool
-		if key.end, key.escaped, ok = scanString(s, i); !ok {
-			return i, false
-		}
-		i = skipWS(s, key.end)
-		if i >= len(s) || s[i] != ':' {
-			return i, false
-		}
-		i = skipWS(s, i+1)
-		v, ok := scanValue(s, i)
-		if !ok {
-			return i, false
-		}
-		field(key, v)
-		i = skipWS(s, v.end)
-		if i >= len(s) {
-			return i, false
-		}
-		switch s[i] {
-		case ',':
-			i = skipWS(s, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
-		}
-	}
 }
 
 // stringContent returns the bytes of a valid string span, unescaped:

@@ -109,6 +109,12 @@ func (c StatusClass) String() string {
 //     non-number duration is NULL. steps that is not an array, or not valid
 //     JSON, counts StepsNotArray; [] counts StepsEmptyArray.
 func Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues Issues, ok bool) {
+	return normalize(&src, loc, lim, nil)
+}
+
+// normalize is Normalize; n, when not nil, shares the strings of
+// repeated step texts and allocates the steps in blocks (Normalizer).
+func normalize(src *SourceRun, loc *time.Location, lim Limits, n *Normalizer) (run Run, issues Issues, ok bool) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -140,7 +146,7 @@ func Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues I
 	run.Status = cutCounted(src.Status, 0, lim.NameBytes, &issues)
 
 	run.ReportedDuration = src.Duration
-	run.Duration = durationOf(&src)
+	run.Duration = durationOf(src)
 	if !run.Duration.Valid && run.Class != StatusUnfinished {
 		issues.InvalidDuration = 1
 	}
@@ -165,7 +171,7 @@ func Normalize(src SourceRun, loc *time.Location, lim Limits) (run Run, issues I
 			Valid:  true,
 		}
 	}
-	run.Steps = stepsOf(&src, run.FailedStepName, run.ErrorMessage, lim, &issues)
+	run.Steps = stepsOf(src, run.FailedStepName, run.ErrorMessage, lim, n, &issues)
 	return run, issues, true
 }
 

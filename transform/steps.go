@@ -15,8 +15,8 @@ const dupScanMax = 32
 // the single failed step of failed_step_index, else none. failedName and
 // runErr are the run's failed_step_name and error_message, already repaired
 // and cut.
-func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, iss *Issues) []Step {
-	if steps, isArray := parseSteps(src.Steps, runErr, lim, iss); isArray {
+func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, n *Normalizer, iss *Issues) []Step {
+	if steps, isArray := parseSteps(src.Steps, runErr, lim, n.sharing(src.ScriptID), iss); isArray {
 		return steps
 	}
 	if !src.FailedStepIndex.Valid {
@@ -35,7 +35,7 @@ func stepsOf(src *SourceRun, failedName, runErr NullString, lim Limits, iss *Iss
 // when none is valid: the contract falls back to failed_step_index only when
 // steps is not a non-empty array). Text that is not valid JSON is not an
 // array: nothing read from it counts, only StepsNotArray.
-func parseSteps(raw []byte, runErr NullString, lim Limits, iss *Issues) (_ []Step, isArray bool) {
+func parseSteps(raw []byte, runErr NullString, lim Limits, share stepSharing, iss *Issues) (_ []Step, isArray bool) {
 	if raw == nil {
 		return nil, false
 	}
@@ -56,11 +56,12 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, iss *Issues) (_ []Ste
 	// Steps collect on the stack and are copied out once, at their size.
 	var stack [16]Step
 	steps := stack[:0]
-	p := stepParser{raw: raw, runErr: runErr, lim: lim}
+	p := stepParser{raw: raw, runErr: runErr, lim: lim, texts: share.texts, lastNames: share.lastNames}
 	i = skipWS(raw, i+1)
 	for {
 		if i < len(raw) && raw[i] == '{' {
 			st, end, valid, ok := p.step(i)
+			p.elem++
 			if !ok {
 				iss.StepsNotArray++
 				return nil, false
@@ -78,6 +79,7 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, iss *Issues) (_ []Ste
 				return nil, false
 			}
 			p.found.InvalidStepElements++
+			p.elem++
 			i = v.end
 		}
 		i = skipWS(raw, i)
@@ -96,7 +98,7 @@ func parseSteps(raw []byte, runErr NullString, lim Limits, iss *Issues) (_ []Ste
 	if len(steps) == 0 {
 		return nil, true
 	}
-	return slices.Clone(steps), true
+	return share.slab.clone(steps), true
 }
 
 // stepParser reads the elements of one steps array.
@@ -104,7 +106,12 @@ type stepParser struct {
 	raw    []byte
 	runErr NullString
 	lim    Limits
-	buf    []byte // scratch for unescaped keys and texts
+	buf    []byte        // scratch for unescaped keys and texts
+	texts  *textInterner // nil: every text its own string
+	// lastNames: the names of the script's last run by element position
+	// (nil: none kept); elem is the position of the element read.
+	lastNames *[positionNames]string
+	elem      int
 	// found counts apart what the elements hold: it is added to the run's
 	// issues only once the whole text proved valid JSON.
 	found Issues
@@ -116,22 +123,7 @@ type stepParser struct {
 func (p *stepParser) step(i int) (st Step, end int, valid, ok bool) {
 	// A repeated key keeps its last value, as jsonb does.
 	var index, name, status, duration, stepErr span
-	end, ok = scanObject(p.raw, i, func(key, v span) {
-		var k []byte
-		k, p.buf = stringContent(p.raw, key, p.buf)
-		switch string(k) {
-		case "index":
-			index = v
-		case "name":
-			name = v
-		case "status":
-			status = v
-		case "duration":
-			duration = v
-		case "error":
-			stepErr = v
-		}
-	})
+	end, ok = p.fields(i, &index, &name, &status, &duration, &stepErr)
 	if !ok {
 		return st, end, false, false
 	}
@@ -159,7 +151,7 @@ func (p *stepParser) step(i int) (st Step, end int, valid, ok bool) {
 		return st, end, false, true
 	}
 
-	st.Name = p.text(name, p.lim.NameBytes)
+	st.Name = p.name(name, p.elem)
 	st.Error = p.text(stepErr, p.lim.ErrorBytes)
 	if !st.Error.Valid && st.Status == StepFailed {
 		st.Error = p.runErr
@@ -167,35 +159,174 @@ func (p *stepParser) step(i int) (st Step, end int, valid, ok bool) {
 	if duration.kind == kindNumber {
 		// Correctly rounded; out-of-range values come back as ±Inf, kept
 		// as reported (judging them is not this field's business).
-		f, _ := strconv.ParseFloat(string(p.raw[duration.start:duration.end]), 64)
+		f := parseDuration(p.raw[duration.start:duration.end])
 		st.Duration = NullFloat{Float64: f, Valid: true}
 	}
 	return st, end, true, true
+}
+
+// fields validates the object whose '{' is raw[i] and sets the spans of
+// the keys a step reads; its members are read in place (a callback per
+// member cost a call and the captured spans' indirection each).
+func (p *stepParser) fields(i int, index, name, status, duration, stepErr *span) (int, bool) {
+	raw := p.raw
+	i = skipWS(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(raw) || raw[i] != '"' {
+			return i, false
+		}
+		key := span{start: i, kind: kindString}
+		var ok bool
+		if key.end, key.escaped, ok = scanString(raw, i); !ok {
+			return i, false
+		}
+		i = skipWS(raw, key.end)
+		if i >= len(raw) || raw[i] != ':' {
+			return i, false
+		}
+		i = skipWS(raw, i+1)
+		v, ok := scanValue(raw, i)
+		if !ok {
+			return i, false
+		}
+		var k []byte
+		if key.escaped {
+			k, p.buf = stringContent(raw, key, p.buf)
+		} else {
+			k = raw[key.start+1 : key.end-1]
+		}
+		switch string(k) {
+		case "index":
+			*index = v
+		case "name":
+			*name = v
+		case "status":
+			*status = v
+		case "duration":
+			*duration = v
+		case "error":
+			*stepErr = v
+		}
+		i = skipWS(raw, v.end)
+		if i >= len(raw) {
+			return i, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipWS(raw, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
 }
 
 // text returns a step's name or error: NULL for a missing key or JSON
 // null, the string for a JSON string, else the value's JSON text; repaired
 // and cut to limit.
 func (p *stepParser) text(v span, limit int) NullString {
+	t, _ := p.textClean(v, limit)
+	return t
+}
+
+// textClean is text; clean reports a string kept as it came (no repair,
+// no cut).
+func (p *stepParser) textClean(v span, limit int) (_ NullString, clean bool) {
 	var b []byte
 	switch v.kind {
 	case 0, kindNull:
-		return NullString{}
+		return NullString{}, false
 	case kindString:
 		b, p.buf = stringContent(p.raw, v, p.buf)
 	default:
 		p.buf = appendJSONText(p.buf[:0], p.raw, v)
 		b = p.buf
 	}
-	s, repaired, cut := cutBytes(b, limit)
+	s, repaired, cut := p.texts.cut(b, limit)
 	if repaired {
 		p.found.InvalidUTF8++
 	}
 	if cut {
 		p.found.TextsCut++
 	}
-	return NullString{String: s, Valid: true}
+	return NullString{String: s, Valid: true}, v.kind == kindString && !repaired && !cut
 }
+
+// name is text for the name of the element at position elem: when the
+// script's last run named that position with the same string (a
+// comparison), that string, else text's (and it is remembered).
+func (p *stepParser) name(v span, elem int) NullString {
+	if p.lastNames == nil || elem >= len(p.lastNames) || v.kind != kindString {
+		return p.text(v, p.lim.NameBytes)
+	}
+	last := &p.lastNames[elem]
+	if !v.escaped {
+		b := p.raw[v.start+1 : v.end-1]
+		// A remembered name came clean and uncut, so the same bytes
+		// within the limit give the same string.
+		if string(b) == *last && (p.lim.NameBytes <= 0 || len(b) <= p.lim.NameBytes) {
+			return NullString{String: *last, Valid: true}
+		}
+	}
+	t, clean := p.textClean(v, p.lim.NameBytes)
+	if clean {
+		*last = t.String
+	}
+	return t
+}
+
+// parseDuration returns the float64 nearest to the valid JSON number
+// num, as strconv.ParseFloat does. Durations are short decimals (2.433,
+// 0.83): up to 15 significant digits and no exponent give the exact
+// quotient of two exactly representable float64 values, an integer below
+// 2^53 over a power of ten up to 1e22, which one IEEE division rounds
+// correctly (Clinger's fast path, the one strconv takes for them too,
+// without its general parsing); anything else goes to strconv.
+func parseDuration(num []byte) float64 {
+	neg := len(num) > 0 && num[0] == '-'
+	i := 0
+	if neg {
+		i = 1
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	seenDot := false
+	for ; i < len(num); i++ {
+		c := num[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			if mant != 0 {
+				digits++ // significant digits (leading zeros not counted)
+			}
+			if seenDot {
+				frac++
+			}
+		case c == '.' && !seenDot:
+			seenDot = true
+		default: // an exponent
+			f, _ := strconv.ParseFloat(string(num), 64)
+			return f
+		}
+	}
+	if digits > 15 || frac > 22 {
+		f, _ := strconv.ParseFloat(string(num), 64)
+		return f
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseIntegral parses the text of a valid JSON number and reports whether
 // its value is an integer within int32 range. The decision is exact on the

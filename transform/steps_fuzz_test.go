@@ -27,8 +27,15 @@ func FuzzSteps(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	big := Limits{ErrorBytes: 1 << 30, NameBytes: 1 << 30}
+	var shared Normalizer // keeps texts across inputs, as a pass does
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		run, iss, _ := Normalize(SourceRun{Status: "running", CreatedAt: created, Steps: raw}, nil, big)
+		for range 2 { // the texts new, then kept
+			r2, iss2, _ := shared.Normalize(SourceRun{Status: "running", CreatedAt: created, Steps: raw}, nil, big)
+			if iss2 != iss || !stepsEqual(r2.Steps, run.Steps) {
+				t.Fatalf("%q: Normalizer gives %+v %+v, Normalize %+v %+v", raw, r2.Steps, iss2, run.Steps, iss)
+			}
+		}
 		want, wantIss := fuzzRef(raw)
 		if iss.StepsNotArray != wantIss.StepsNotArray || iss.StepsEmptyArray != wantIss.StepsEmptyArray ||
 			iss.InvalidStepElements != wantIss.InvalidStepElements || iss.DuplicateStepIndexes != wantIss.DuplicateStepIndexes {
