@@ -38,23 +38,17 @@ func benchSource(id int64, steps []byte) SourceRun {
 }
 
 func BenchmarkNormalize(b *testing.B) {
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		b.Fatal(err)
-	}
-	src := benchSource(1, benchSteps(10))
-	b.SetBytes(int64(len(src.Steps)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, ok := Normalize(src, ny, DefaultLimits); !ok {
-			b.Fatal("rejected")
-		}
-	}
+	benchNormalize(b, Normalize)
 }
 
 // BenchmarkNormalizer is BenchmarkNormalize through one Normalizer, as a
 // pass normalizes its runs: the step names and the error repeat.
 func BenchmarkNormalizer(b *testing.B) {
+	var n Normalizer
+	benchNormalize(b, n.Normalize)
+}
+
+func benchNormalize(b *testing.B, normalize func(SourceRun, *time.Location, Limits) (Run, Issues, bool)) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		b.Fatal(err)
@@ -62,9 +56,8 @@ func BenchmarkNormalizer(b *testing.B) {
 	src := benchSource(1, benchSteps(10))
 	b.SetBytes(int64(len(src.Steps)))
 	b.ReportAllocs()
-	var n Normalizer
 	for b.Loop() {
-		if _, _, ok := n.Normalize(src, ny, DefaultLimits); !ok {
+		if _, _, ok := normalize(src, ny, DefaultLimits); !ok {
 			b.Fatal("rejected")
 		}
 	}

@@ -375,25 +375,13 @@ func (h *harness) rep(ctx context.Context, src *source, label string, rep int, c
 	h.logf("%s rep %d/%d: first incremental pass (nothing new) %.2fs, %d rows read",
 		label, rep, h.cfg.Reps, r.settle.Wall, r.settle.Pass.RowsExtracted)
 
-	if err := src.addRuns(ctx, h.cfg.NewRuns, int64(rep)); err != nil {
+	if r.inc, err = h.newRunsPass(ctx, src, chDSN, run, int64(rep), "incremental pass"); err != nil {
 		return r, err
-	}
-	if r.inc, err = h.runJob(ctx, src.dsn, chDSN, run...); err != nil {
-		return r, err
-	}
-	if p := r.inc.Pass; p.Mode != "incremental" || p.RunsLoaded < int64(h.cfg.NewRuns) {
-		return r, fmt.Errorf("incremental pass: mode %q, %d runs loaded, want incremental and >= %d", p.Mode, p.RunsLoaded, h.cfg.NewRuns)
 	}
 	h.logf("%s rep %d/%d: incremental %.2fs (%d rows read, %d groups), peak RSS %d MiB",
 		label, rep, h.cfg.Reps, r.inc.Wall, r.inc.Pass.RowsExtracted, r.inc.Pass.GroupsRecomputed, r.inc.MaxRSSKiB>>10)
-	if err := src.addRuns(ctx, h.cfg.NewRuns, 500+int64(rep)); err != nil {
+	if r.inc2, err = h.newRunsPass(ctx, src, chDSN, run, 500+int64(rep), "second incremental pass"); err != nil {
 		return r, err
-	}
-	if r.inc2, err = h.runJob(ctx, src.dsn, chDSN, run...); err != nil {
-		return r, err
-	}
-	if p := r.inc2.Pass; p.Mode != "incremental" || p.RunsLoaded < int64(h.cfg.NewRuns) {
-		return r, fmt.Errorf("second incremental pass: mode %q, %d runs loaded, want incremental and >= %d", p.Mode, p.RunsLoaded, h.cfg.NewRuns)
 	}
 	h.logf("%s rep %d/%d: incremental, a second pass of the same day %.2fs (%d rows read), detection %.2fs",
 		label, rep, h.cfg.Reps, r.inc2.Wall, r.inc2.Pass.RowsExtracted, r.inc2.Pass.Detection.DurationMS/1000)
@@ -430,6 +418,22 @@ func (h *harness) rep(ctx context.Context, src *source, label string, rep int, c
 		}
 	}
 	return r, nil
+}
+
+// newRunsPass adds NewRuns new runs (seed) to the source and runs one
+// measured incremental pass.
+func (h *harness) newRunsPass(ctx context.Context, src *source, chDSN string, run []string, seed int64, what string) (jobRun, error) {
+	if err := src.addRuns(ctx, h.cfg.NewRuns, seed); err != nil {
+		return jobRun{}, err
+	}
+	jr, err := h.runJob(ctx, src.dsn, chDSN, run...)
+	if err != nil {
+		return jr, err
+	}
+	if p := jr.Pass; p.Mode != "incremental" || p.RunsLoaded < int64(h.cfg.NewRuns) {
+		return jr, fmt.Errorf("%s: mode %q, %d runs loaded, want incremental and >= %d", what, p.Mode, p.RunsLoaded, h.cfg.NewRuns)
+	}
+	return jr, nil
 }
 
 // label names a history: "4M", or "4M/360d" when its days are not -days.
