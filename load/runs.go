@@ -77,9 +77,17 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 // failed send is not retried: the blocks sent before it cannot be sent
 // again, so the pass fails.
 type RunBlock struct {
-	sink    *Sink
-	ctx     context.Context // the pass's: retries stop when it ends
-	batch   driver.Batch    // nil until the first Add
+	sink *Sink
+	ctx  context.Context // the pass's: retries stop when it ends
+	// conn is the block's own connection, opened with its INSERT and
+	// closed once the INSERT has ended: the driver keeps a connection's
+	// encode and compress buffers (~50 MB after batches of 20,000 runs)
+	// as long as the connection lives, and in the shared pool they stayed
+	// through the recompute and detection of a first load — its peak at
+	// 10M runs (docs/performance.md, "Ninth round: the block's
+	// connection").
+	conn    driver.Conn
+	batch   driver.Batch // nil until the first Add
 	version uint64
 	rows    int
 	cols    *runColumns // the last batch's, reused by the next (writer only)
@@ -109,6 +117,7 @@ func (b *RunBlock) Add(runs []transform.Run, gone []Location) error {
 			_ = b.batch.Abort()
 			b.batch = nil
 		}
+		b.closeConn()
 		return err
 	}
 	return nil
@@ -124,7 +133,12 @@ func (b *RunBlock) add(runs []transform.Run, gone []Location) error {
 			// CPU-s per 1M runs (docs/performance.md, "Eighth round").
 			// FINAL and the merges collapse versions as before.
 			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(clickhouse.Settings{"optimize_on_insert": 0}))
-			b.batch, err = b.sink.conn.PrepareBatch(qctx, sqlfiles.ClickHouseInsertRuns)
+			if b.conn == nil {
+				if b.conn, err = connect(b.ctx, b.sink.opts); err != nil {
+					return err
+				}
+			}
+			b.batch, err = b.conn.PrepareBatch(qctx, sqlfiles.ClickHouseInsertRuns)
 			if err != nil {
 				return sinkErrorf("clickhouse insert runs: %w", err)
 			}
@@ -172,6 +186,16 @@ func (b *RunBlock) Abort() {
 		_ = b.batch.Send()
 	}
 	b.batch = nil
+	b.closeConn()
+}
+
+// closeConn closes the block's connection, its INSERT ended (sent, or
+// aborted after a failed send).
+func (b *RunBlock) closeConn() {
+	if b.conn != nil {
+		_ = b.conn.Close()
+		b.conn = nil
+	}
 }
 
 // InsertRunBlock commits the block's INSERT: its runs become visible at
@@ -185,6 +209,7 @@ func (s *Sink) InsertRunBlock(ctx context.Context, b *RunBlock) error {
 	}
 	err := b.batch.Send()
 	b.batch = nil
+	b.closeConn()
 	if err != nil {
 		return sinkErrorf("clickhouse insert runs: %w", err)
 	}

@@ -231,6 +231,9 @@ func (l *runLoader) finish(ctx context.Context) error {
 		}
 		l.running = false
 		l.failed.Store(false)
+		// The batches kept for reuse go: the loader may not be used
+		// again, and a first load's recompute and detection come next.
+		l.free = nil
 	}
 	l.sum.RunsLoaded += l.loaded
 	l.sum.RunsMoved += l.moved
