@@ -231,8 +231,8 @@ func (l *runLoader) finish(ctx context.Context) error {
 		}
 		l.running = false
 		l.failed.Store(false)
-		// The batches kept for reuse go: the loader may not be used
-		// again, and a first load's recompute and detection come next.
+		// The batches kept for reuse go (a first load's recompute and
+		// detection come next); a later submit starts a new free list.
 		l.free = nil
 	}
 	l.sum.RunsLoaded += l.loaded
