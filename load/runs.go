@@ -62,10 +62,10 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 // the loader's batches (a first load or a backfill: docs/performance.md,
 // "Eighth round: the full load's CPU"). Each Add sends its rows at once (the driver's
 // Flush: the client keeps no block), and ClickHouse gathers the blocks of
-// one INSERT into blocks of up to min_insert_block_size_rows (about 1M) or
-// _bytes (256 MiB) before it writes parts: a few large parts per
-// partition, which it merges much less than the parts of many small
-// INSERTs. Nothing is visible before InsertRunBlock commits the INSERT.
+// one INSERT into blocks of runBlockSquashRows or runBlockSquashBytes
+// before it writes parts: a few large parts per partition, which it
+// merges much less than the parts of many small INSERTs. Nothing is
+// visible before InsertRunBlock commits the INSERT.
 //
 // The INSERT is never ended by closing its connection (the local test
 // engine aborts when a client leaves mid-query): its context does not
@@ -95,6 +95,20 @@ type RunBlock struct {
 	// broken, and is not committed.
 	err error
 }
+
+// The squashed block a RunBlock's INSERT writes as parts, a quarter of
+// ClickHouse's defaults (1,048,449 rows, 256 MiB). The server reads no
+// more of the INSERT while it writes a part (sort, compress, the
+// runs_by_id mirror), so the job waits; the last block's part is written
+// after the job has sent everything, with nothing else to do. With the
+// defaults that last write held a first load of 1M runs ~1 s on
+// ClickHouse alone; with a quarter the load phase took 6.4–7.1 s instead
+// of 8.3 s, still with a handful of parts per month (docs/performance.md,
+// "Tenth round: the squashed blocks").
+const (
+	runBlockSquashRows  = 262144
+	runBlockSquashBytes = 64 << 20
+)
 
 // NewRunBlock starts an empty block of rows written with version; the
 // INSERT opens with the first Add.
@@ -132,7 +146,11 @@ func (b *RunBlock) add(runs []transform.Run, gone []Location) error {
 			// nothing, and on ClickHouse's squashed blocks it cost ~3.5
 			// CPU-s per 1M runs (docs/performance.md, "Eighth round").
 			// FINAL and the merges collapse versions as before.
-			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(clickhouse.Settings{"optimize_on_insert": 0}))
+			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(clickhouse.Settings{
+				"optimize_on_insert":          0,
+				"min_insert_block_size_rows":  runBlockSquashRows,
+				"min_insert_block_size_bytes": runBlockSquashBytes,
+			}))
 			if b.conn == nil {
 				if b.conn, err = connect(b.ctx, b.sink.opts); err != nil {
 					return err
