@@ -49,7 +49,11 @@ func ParseDSN(dsn string) (*clickhouse.Options, error) {
 		opts.DialTimeout = 10 * time.Second
 	}
 	opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
-	opts.MaxOpenConns = 4
+	// A pass's queries at once: the relink beside the recompute (a read
+	// and its writes) or detection (the change points' read and writes,
+	// step health's two reads and its writes). The driver waits at most
+	// DialTimeout for a free connection, then fails the query.
+	opts.MaxOpenConns = 6
 	return opts, nil
 }
 

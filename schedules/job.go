@@ -106,9 +106,10 @@ type Summary struct {
 	// start of the pass (--source logical).
 	SlotLagBytes int64
 	// Where the time went: setup (lock, state, snapshot, script names),
-	// loading runs (extract, normalize, write), recomputing groups.
-	SetupDuration, LoadDuration, RecomputeDuration time.Duration
-	Duration                                       time.Duration
+	// loading runs (extract, normalize, write), recomputing groups, and
+	// the run links (written beside the recompute and detection).
+	SetupDuration, LoadDuration, RecomputeDuration, RelinkDuration time.Duration
+	Duration                                                       time.Duration
 	// Detect is what detection did (detect.go).
 	Detect DetectSummary
 }
@@ -143,5 +144,6 @@ func (s *Summary) Log(ev *zerolog.Event, snapshotTime time.Time) {
 	}
 	ev = ev.Dict("detection", s.Detect.dict())
 	ev.Dur("setup_duration", s.SetupDuration).Dur("load_duration", s.LoadDuration).
-		Dur("recompute_duration", s.RecomputeDuration).Dur("duration", s.Duration).Msg("pass finished")
+		Dur("recompute_duration", s.RecomputeDuration).Dur("relink_duration", s.RelinkDuration).
+		Dur("duration", s.Duration).Msg("pass finished")
 }

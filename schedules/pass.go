@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pglogrepl"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/scriptstats/scriptstats/extract"
 	"github.com/scriptstats/scriptstats/load"
@@ -223,18 +224,34 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 	}
 	recomputeStart := j.Now()
 	sum.LoadDuration = recomputeStart.Sub(loadStart)
-	if err := recompute(ctx, j, p.state.CompletedVersion, p.version, st.LastPassAt, sum); err != nil {
-		return err
-	}
-	if err := relink(ctx, j, p.state.CompletedVersion, p.version); err != nil {
-		return err
-	}
-	sum.RecomputeDuration = j.Now().Sub(recomputeStart)
 	method := ""
 	if p.stored {
 		method = p.state.ChangeMethod
 	}
-	if err := j.detect(ctx, p.state.CompletedVersion, p.version, st.LastPassAt, method, sum); err != nil {
+	// The run links beside the groups and detection: relink reads the
+	// journal, runs_state and the groups_state rows of groups not
+	// journaled (exact before this pass, and not written by it), and
+	// writes run_links alone, which neither the recompute nor detection
+	// reads. Each is rebuilt from the journal, so a pass that dies with
+	// either half done leaves what it left when they ran in turn. The
+	// relink is ClickHouse's work and the recompute and detection mostly
+	// the job's: side by side they share the two cores (a first load of
+	// 1M runs: docs/performance.md, "Tenth round"). The first error
+	// cancels the other.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		start := j.Now()
+		defer func() { sum.RelinkDuration = j.Now().Sub(start) }()
+		return relink(gctx, j, p.state.CompletedVersion, p.version)
+	})
+	g.Go(func() error {
+		if err := recompute(gctx, j, p.state.CompletedVersion, p.version, st.LastPassAt, sum); err != nil {
+			return err
+		}
+		sum.RecomputeDuration = j.Now().Sub(recomputeStart)
+		return j.detect(gctx, p.state.CompletedVersion, p.version, st.LastPassAt, method, sum)
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	st.ChangeMethod = j.changeMethod()

@@ -144,6 +144,9 @@ type fakeSink struct {
 	// while they call back.
 	mu      sync.Mutex
 	calls   []string // the writes, in order
+	// callsMu guards calls and maxV: the relink writes beside the
+	// recompute and detection.
+	callsMu sync.Mutex
 	state   *load.State
 	stateV  uint64
 	maxV    uint64
@@ -193,6 +196,8 @@ func newFakeSink() *fakeSink {
 }
 
 func (s *fakeSink) wrote(what string, v uint64) {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
 	s.calls = append(s.calls, what)
 	s.maxV = max(s.maxV, v)
 }
@@ -341,7 +346,9 @@ func (s *fakeSink) StaleRuns(_ context.Context, from, to transform.Day, v uint64
 }
 func (s *fakeSink) StoredRunIDs(context.Context) ([]int64, error) { return nil, errNotFaked }
 func (s *fakeSink) Relink(context.Context, uint64, uint64, func() error) (int, error) {
+	s.callsMu.Lock()
 	s.calls = append(s.calls, "links")
+	s.callsMu.Unlock()
 	return 0, nil
 }
 func (s *fakeSink) DropRunsBefore(context.Context, transform.Day) (int, error) {
