@@ -222,29 +222,39 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 	if err := j.failpoint(ctx, fpAfterExtract); err != nil {
 		return err
 	}
-	recomputeStart := j.Now()
-	sum.LoadDuration = recomputeStart.Sub(loadStart)
+	sum.LoadDuration = j.Now().Sub(loadStart)
 	method := ""
 	if p.stored {
 		method = p.state.ChangeMethod
 	}
-	// The run links beside the groups and detection: relink reads the
-	// journal, runs_state and the groups_state rows of groups not
-	// journaled (exact before this pass, and not written by it), and
-	// writes run_links alone, which neither the recompute nor detection
-	// reads. Each is rebuilt from the journal, so a pass that dies with
-	// either half done leaves what it left when they ran in turn. The
-	// relink is ClickHouse's work and the recompute and detection mostly
-	// the job's: side by side they share the two cores (a first load of
-	// 1M runs: docs/performance.md, "Tenth round"). The first error
-	// cancels the other.
+	// A first load or a backfill writes the run links beside the groups
+	// and detection: relink reads the journal, runs_state and the
+	// groups_state rows of groups not journaled (exact before this pass,
+	// and not written by it), and writes run_links alone, which neither
+	// the recompute nor detection reads. Each is rebuilt from the journal,
+	// so a pass that dies with either half done leaves what it left when
+	// they ran in turn. There the relink is seconds of ClickHouse's work
+	// and the recompute and detection mostly the job's, so side by side
+	// they share the two cores (docs/performance.md, "Tenth round"). An
+	// incremental pass's relink is tens of ms of reads that would only
+	// slow detection's reads: it runs first. The first error cancels the
+	// other.
+	linkFirst := sum.Mode != "full" && sum.Mode != "backfill"
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
+	links := func() error {
 		start := j.Now()
 		defer func() { sum.RelinkDuration = j.Now().Sub(start) }()
 		return relink(gctx, j, p.state.CompletedVersion, p.version)
-	})
+	}
+	if linkFirst {
+		if err := links(); err != nil {
+			return err
+		}
+	} else {
+		g.Go(links)
+	}
 	g.Go(func() error {
+		recomputeStart := j.Now()
 		if err := recompute(gctx, j, p.state.CompletedVersion, p.version, st.LastPassAt, sum); err != nil {
 			return err
 		}
