@@ -142,8 +142,8 @@ type fakeSink struct {
 	// mu: detection's change points and step health call the sink from
 	// two goroutines at once (detect.go); its methods lock it, never
 	// while they call back.
-	mu      sync.Mutex
-	calls   []string // the writes, in order
+	mu    sync.Mutex
+	calls []string // the writes, in order
 	// callsMu guards calls and maxV: the relink writes beside the
 	// recompute and detection.
 	callsMu sync.Mutex
