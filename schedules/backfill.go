@@ -89,21 +89,27 @@ func (j *Job) backfill(ctx context.Context, from, to transform.Day, acceptRewind
 	if err != nil {
 		return sum, err
 	}
+	tl := j.timeline()
 	if err := loader.finish(ctx); err != nil {
 		return sum, err
 	}
+	tl.mark("runs_written")
 	// Runs stored for these days that this pass did not rewrite are gone
 	// from the range: deleted at the source, or moved to another day.
 	stale, err := j.Sink.StaleRuns(ctx, from, to, p.version)
 	if err != nil {
 		return sum, err
 	}
+	tl.mark("stale_read")
 	if err := j.resolveStale(ctx, p, loader, stale); err != nil {
 		return sum, err
 	}
+	tl.mark("stale_resolved")
 	if err := j.Sink.JournalGroupsOfDays(ctx, from, to, p.version); err != nil {
 		return sum, err
 	}
+	tl.mark("groups_journaled")
+	tl.done("backfill: the end of the load")
 	if err := j.complete(ctx, p, st, loadStart, &sum); err != nil {
 		return sum, err
 	}
