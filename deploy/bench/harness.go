@@ -261,13 +261,16 @@ func (h *harness) size(ctx context.Context, n, days int, main bool) (*SizeResult
 	return sr, nil
 }
 
-func addPhases(p *[3]Series, s PassSummary) {
+func addPhases(p *[4]Series, s PassSummary) {
 	if s.SetupMS+s.LoadMS+s.RecomputeMS == 0 {
 		return // a job that does not log them
 	}
 	p[0].add(s.SetupMS)
 	p[1].add(s.LoadMS)
 	p[2].add(s.RecomputeMS)
+	if s.RelinkMS > 0 { // logged apart since the tenth round
+		p[3].add(s.RelinkMS)
+	}
 }
 
 // addDetection adds the detection figures of a repetition's passes (a job

@@ -23,6 +23,7 @@ type PassSummary struct {
 	SetupMS          float64          `json:"setup_duration"`
 	LoadMS           float64          `json:"load_duration"`
 	RecomputeMS      float64          `json:"recompute_duration"`
+	RelinkMS         float64          `json:"relink_duration"`
 	DurationMS       float64          `json:"duration"`
 	Detection        DetectionSummary `json:"detection"`
 }
@@ -45,7 +46,10 @@ type DetectionSummary struct {
 
 // WithoutDetectionMS is the pass's duration less its detection (change
 // points and step health, recomputed at the end of every pass): the
-// figure of the load path itself.
+// figure of the load path itself. In a first load and a backfill the
+// relink runs beside the recompute and detection (schedules, complete), so
+// there this is less than a pass without detection would take; an
+// incremental pass runs them in turn.
 func (p PassSummary) WithoutDetectionMS() float64 { return p.DurationMS - p.Detection.DurationMS }
 
 // jobRun is one finished scriptstats subprocess.

@@ -130,7 +130,7 @@ type SizeResult struct {
 	FullRSS         Series             `json:"full_load_max_rss_kib"`
 	FullCPU         []CPUUse           `json:"full_load_cpu"`
 	FullPass        PassSummary        `json:"full_load_pass"`
-	FullPhases      [3]Series          `json:"full_load_phases_ms"`       // setup, load, recompute (the pass's own figures)
+	FullPhases      [4]Series          `json:"full_load_phases_ms"`       // setup, load, recompute, relink (the pass's own figures)
 	Settle          Series             `json:"first_incremental_seconds"` // the pass right after the full load, nothing new
 	SettleRows      Series             `json:"first_incremental_rows_read"`
 	MergeWait       Series             `json:"merge_wait_seconds"`           // waited after the full load for ClickHouse's merges to end (-merge-wait)
@@ -140,7 +140,7 @@ type SizeResult struct {
 	IncrementalRSS  Series             `json:"incremental_max_rss_kib"`
 	IncrementalCPU  []CPUUse           `json:"incremental_cpu"`
 	IncrementalPass PassSummary        `json:"incremental_pass"`
-	IncPhases       [3]Series          `json:"incremental_phases_ms"`
+	IncPhases       [4]Series          `json:"incremental_phases_ms"`
 	IncToFull       float64            `json:"incremental_to_full_ratio"`
 	// Detection (issue 10), from the passes' logs: its seconds in the full
 	// load and in the incremental pass, and the incremental pass ÷ the same
@@ -160,7 +160,7 @@ type SizeResult struct {
 	LogicalIncremental     Series       `json:"logical_incremental_seconds"`
 	LogicalIncrementalRows Series       `json:"logical_incremental_rows_read"`
 	LogicalIncrementalRSS  Series       `json:"logical_incremental_max_rss_kib"`
-	LogicalIncPhases       [3]Series    `json:"logical_incremental_phases_ms"`
+	LogicalIncPhases       [4]Series    `json:"logical_incremental_phases_ms"`
 	Tables                 []TableBytes `json:"clickhouse_tables_after_full_load"`
 	Backfill               Series       `json:"backfill_seconds"`            // backfill of every day, after the incremental pass
 	BackfillRate           Series       `json:"backfill_rows_per_second"`    // rows read ÷ seconds
@@ -465,7 +465,7 @@ func (r *Results) Markdown() string {
 	row("full load, s", func(s SizeResult) string { return secs(s.Full) })
 	row("raw move CPU s: harness / PostgreSQL / ClickHouse / machine busy of available", func(s SizeResult) string { return cpuRow(s.RawCPU) })
 	row("full load CPU s: job / PostgreSQL / ClickHouse / machine busy of available", func(s SizeResult) string { return cpuRow(s.FullCPU) })
-	row("full load phases (the pass's log), s: setup / extract + load runs / recompute groups", func(s SizeResult) string {
+	row("full load phases (the pass's log), s: setup / extract + load runs / recompute groups / relink (beside the recompute and detection in a first load)", func(s SizeResult) string {
 		return phases(s.FullPhases, 1000, "%.1f")
 	})
 	row("full load ÷ raw move", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.FullToRaw) })
@@ -481,12 +481,12 @@ func (r *Results) Markdown() string {
 		}
 		return fmt.Sprintf("%.2f", s.LogicalIncremental.Median/s.Incremental.Median)
 	})
-	row("incremental --source logical phases, ms: setup / read + load runs / recompute groups", func(s SizeResult) string {
+	row("incremental --source logical phases, ms: setup / read + load runs / recompute groups / relink", func(s SizeResult) string {
 		return phases(s.LogicalIncPhases, 1, "%.0f")
 	})
 	row("backfill of every day (after the incremental pass), rows/s", func(s SizeResult) string { return rate(s.BackfillRate) })
 	row("backfill ÷ full load (rows/s)", func(s SizeResult) string { return fmt.Sprintf("%.2f", s.BackfillToFull) })
-	row("without detection (the pass log: duration − detection.duration), s: full load / backfill; full load ÷ raw move, backfill ÷ full load", func(s SizeResult) string {
+	row("without detection (the pass log: duration − detection.duration; detection runs beside the relink there, so a lower bound), s: full load / backfill; full load ÷ raw move, backfill ÷ full load", func(s SizeResult) string {
 		if s.FullNoDetect.Median == 0 || s.Raw.Median == 0 {
 			return "–"
 		}
@@ -524,7 +524,7 @@ func (r *Results) Markdown() string {
 		return fmt.Sprintf("%.0f (%.0f–%.0f), %d", s.IncrementalRows.Median, s.IncrementalRows.Min, s.IncrementalRows.Max,
 			s.IncrementalPass.GroupsRecomputed)
 	})
-	row("incremental phases (the pass's log), ms: setup / read + load runs / recompute groups", func(s SizeResult) string {
+	row("incremental phases (the pass's log), ms: setup / read + load runs / recompute groups / relink", func(s SizeResult) string {
 		return phases(s.IncPhases, 1, "%.0f")
 	})
 	row("incremental ÷ full load", func(s SizeResult) string { return fmt.Sprintf("%.2f%%", 100*s.IncToFull) })
@@ -593,12 +593,16 @@ func (r *Results) Markdown() string {
 }
 
 // phases shows the medians of setup, load and recompute, divided by div.
-func phases(p [3]Series, div float64, format string) string {
+func phases(p [4]Series, div float64, format string) string {
 	if len(p[0].Samples) == 0 {
 		return "–"
 	}
 	f := func(s Series) string { return fmt.Sprintf(format, s.Median/div) }
-	return f(p[0]) + " / " + f(p[1]) + " / " + f(p[2])
+	out := f(p[0]) + " / " + f(p[1]) + " / " + f(p[2])
+	if len(p[3].Samples) > 0 {
+		out += " / " + f(p[3])
+	}
+	return out
 }
 
 // cpuRow shows the median of each CPU figure over the repetitions.
