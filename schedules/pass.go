@@ -236,21 +236,17 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 	// they ran in turn. There the relink is seconds of ClickHouse's work
 	// and the recompute and detection mostly the job's, so side by side
 	// they share the two cores (docs/performance.md, "Tenth round"). An
-	// incremental pass's relink is tens of ms of reads that would only
-	// slow detection's reads: it runs first. The first error cancels the
-	// other.
-	linkFirst := sum.Mode != "full" && sum.Mode != "backfill"
+	// incremental pass's relink is tens of ms of reads that only slowed
+	// detection's reads beside it: there they run in turn, as before. The
+	// first error cancels the other.
+	sideBySide := sum.Mode == "full" || sum.Mode == "backfill"
 	g, gctx := errgroup.WithContext(ctx)
 	links := func() error {
 		start := j.Now()
 		defer func() { sum.RelinkDuration = j.Now().Sub(start) }()
 		return relink(gctx, j, p.state.CompletedVersion, p.version)
 	}
-	if linkFirst {
-		if err := links(); err != nil {
-			return err
-		}
-	} else {
+	if sideBySide {
 		g.Go(links)
 	}
 	g.Go(func() error {
@@ -259,6 +255,11 @@ func (j *Job) complete(ctx context.Context, p *pass, st load.State, loadStart ti
 			return err
 		}
 		sum.RecomputeDuration = j.Now().Sub(recomputeStart)
+		if !sideBySide {
+			if err := links(); err != nil {
+				return err
+			}
+		}
 		return j.detect(gctx, p.state.CompletedVersion, p.version, st.LastPassAt, method, sum)
 	})
 	if err := g.Wait(); err != nil {
