@@ -62,10 +62,11 @@ func (s *Sink) insertRuns(ctx context.Context, runs []transform.Run, gone []Loca
 // the loader's batches (a first load or a backfill: docs/performance.md,
 // "Eighth round: the full load's CPU"). Each Add sends its rows at once (the driver's
 // Flush: the client keeps no block), and ClickHouse gathers the blocks of
-// one INSERT into blocks of runBlockSquashRows or runBlockSquashBytes
-// before it writes parts: a few large parts per partition, which it
-// merges much less than the parts of many small INSERTs. Nothing is
-// visible before InsertRunBlock commits the INSERT.
+// one INSERT into blocks of min_insert_block_size_rows (about 1M) or
+// _bytes (256 MiB), smaller in the load's last INSERT (LastOfLoad), before
+// it writes parts: a few large parts per partition, which it merges much
+// less than the parts of many small INSERTs. Nothing is visible before
+// InsertRunBlock commits the INSERT.
 //
 // The INSERT is never ended by closing its connection (the local test
 // engine aborts when a client leaves mid-query): its context does not
@@ -89,6 +90,7 @@ type RunBlock struct {
 	conn    driver.Conn
 	batch   driver.Batch // nil until the first Add
 	version uint64
+	last    bool // LastOfLoad
 	rows    int
 	cols    *runColumns // the last batch's, reused by the next (writer only)
 	// err is the failed send: the INSERT is then over, or its connection
@@ -96,19 +98,24 @@ type RunBlock struct {
 	err error
 }
 
-// The squashed block a RunBlock's INSERT writes as parts, a quarter of
-// ClickHouse's defaults (1,048,449 rows, 256 MiB). The server reads no
-// more of the INSERT while it writes a part (sort, compress, the
-// runs_by_id mirror), so the job waits; the last block's part is written
-// after the job has sent everything, with nothing else to do. With the
-// defaults that last write held a first load of 1M runs ~1 s on
-// ClickHouse alone; with a quarter the load phase took 6.4–7.1 s instead
-// of 8.3 s, still with a handful of parts per month (docs/performance.md,
-// "Tenth round: the squashed blocks").
+// The squashed block of the load's last INSERT, a quarter of ClickHouse's
+// defaults (1,048,449 rows, 256 MiB). The server reads no more of an
+// INSERT while it writes a block's parts (sort, compress, the runs_by_id
+// mirror), and the last block of the last INSERT is written after the job
+// has sent everything, with nothing else to do: with the defaults that
+// held a first load of 1M runs ~1 s on ClickHouse alone. With a quarter
+// the load phase took 6.4–7.1 s instead of 8.3 s. The earlier INSERTs of
+// a larger load keep the defaults: there the smaller blocks' extra merges
+// cost what they saved (4M and 10M runs: docs/performance.md, "Tenth
+// round").
 const (
-	runBlockSquashRows  = 262144
-	runBlockSquashBytes = 64 << 20
+	lastBlockSquashRows  = 262144
+	lastBlockSquashBytes = 64 << 20
 )
+
+// LastOfLoad marks the block as the load's last INSERT (or near it): its
+// rows are squashed into smaller blocks. Before the first Add only.
+func (b *RunBlock) LastOfLoad() { b.last = true }
 
 // NewRunBlock starts an empty block of rows written with version; the
 // INSERT opens with the first Add.
@@ -146,11 +153,12 @@ func (b *RunBlock) add(runs []transform.Run, gone []Location) error {
 			// nothing, and on ClickHouse's squashed blocks it cost ~3.5
 			// CPU-s per 1M runs (docs/performance.md, "Eighth round").
 			// FINAL and the merges collapse versions as before.
-			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(clickhouse.Settings{
-				"optimize_on_insert":          0,
-				"min_insert_block_size_rows":  runBlockSquashRows,
-				"min_insert_block_size_bytes": runBlockSquashBytes,
-			}))
+			settings := clickhouse.Settings{"optimize_on_insert": 0}
+			if b.last {
+				settings["min_insert_block_size_rows"] = lastBlockSquashRows
+				settings["min_insert_block_size_bytes"] = lastBlockSquashBytes
+			}
+			qctx := clickhouse.Context(context.WithoutCancel(b.ctx), clickhouse.WithSettings(settings))
 			if b.conn == nil {
 				if b.conn, err = connect(b.ctx, b.sink.opts); err != nil {
 					return err

@@ -86,7 +86,8 @@ type runLoader struct {
 	// A backfill reads the days [thawFrom, thawTo] again: not frozen.
 	thawFrom, thawTo transform.Day
 	hasThaw          bool
-	// total is the expected number of rows, for progress (0: no progress).
+	// total is the expected number of rows, for progress and the squashing of
+	// the last INSERT (0: unknown).
 	total int64
 	// norm normalizes the runs read (addSource's goroutine only), sharing
 	// the strings of repeated step names and errors.
@@ -295,6 +296,12 @@ func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone [
 		b, err := l.blocks.NewRunBlock(ctx, l.version)
 		if err != nil {
 			return err
+		}
+		// The INSERT that holds the end of the load (by the estimate of
+		// its rows, give or take a quarter of a block) squashes smaller
+		// blocks: its last one is written while the job waits.
+		if l.total > 0 && l.total-l.loaded <= int64(rows)+int64(rows)/4 {
+			b.LastOfLoad()
 		}
 		l.block = b
 	}
