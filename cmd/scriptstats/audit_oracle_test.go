@@ -149,14 +149,17 @@ CROSS JOIN LATERAL (SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day,
                            CASE WHEN g <= d.ok THEN 'success' ELSE 'failed' END AS status) AS v;
 
 -- Step health and change points (script 9), in the 14 days before the
--- pass: 60 runs an hour apart ending now, their duration doubling at the
--- 31st; steps at the int32 edges: -2147483648 fails in the last three
+-- pass: 60 runs two hours apart ending now, their duration doubling at the
+-- 31st. Two hours, so that the 30 runs on each side of the shift span at
+-- least three days whatever the hour: an hour apart, at some hours most of
+-- the 30 runs after it fell on one day of America/Havana, and the one-day
+-- rule (a day of runs is not a shift) rightly found no change. Steps at the int32 edges: -2147483648 fails in the last three
 -- runs, 2147483647 flips every run, 0 is a success with a duration that
 -- doubles too, and a skipped step.
 INSERT INTO scripts VALUES (9, 'health');
 INSERT INTO task_log (id, script_id, status, started_at, duration, steps, created_at)
 SELECT 900000 + g, 9, CASE WHEN g > 57 THEN 'failed' ELSE 'success' END,
-       now() - (61 - g) * interval '1 hour', CASE WHEN g > 30 THEN 20 ELSE 10 END + (g % 7) * 0.01,
+       now() - (61 - g) * interval '2 hours', CASE WHEN g > 30 THEN 20 ELSE 10 END + (g % 7) * 0.01,
        jsonb_build_array(
            jsonb_build_object('index', -2147483648, 'name', 'min', 'status', CASE WHEN g > 57 THEN 'failed' ELSE 'success' END,
                               'duration', 1, 'error', CASE WHEN g > 57 THEN 'min error ' || g END),
