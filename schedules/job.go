@@ -107,7 +107,8 @@ type Summary struct {
 	SlotLagBytes int64
 	// Where the time went: setup (lock, state, snapshot, script names),
 	// loading runs (extract, normalize, write), recomputing groups, and
-	// the run links (written beside the recompute and detection).
+	// the run links (beside the recompute and detection in a first load
+	// and a backfill: pass.go, complete).
 	SetupDuration, LoadDuration, RecomputeDuration, RelinkDuration time.Duration
 	Duration                                                       time.Duration
 	// Detect is what detection did (detect.go).

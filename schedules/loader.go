@@ -51,9 +51,10 @@ type runBlockStore interface {
 // A first load writes runs_state in INSERTs of up to firstLoadInsertRuns
 // runs (at least one batch), each open across the batches it holds and
 // sent batch by batch (load.RunBlock): the client holds one batch, and
-// ClickHouse writes large parts (load.runBlockSquashRows). The bound keeps
-// an INSERT's time open in check (docs/performance.md, "Eighth round: the
-// full load's CPU").
+// ClickHouse writes large parts (smaller ones in the INSERT that holds the
+// end of the load: load.RunBlock.LastOfLoad). The bound keeps an INSERT's
+// time open in check (docs/performance.md, "Eighth round: the full load's
+// CPU").
 const firstLoadInsertRuns = 1_000_000
 
 func (l *runLoader) blockRows() int {

@@ -153,9 +153,10 @@ CROSS JOIN LATERAL (SELECT d.day::timestamp AT TIME ZONE 'UTC' AS day,
 -- 31st. Two hours, so that the 30 runs on each side of the shift span at
 -- least three days whatever the hour: an hour apart, at some hours most of
 -- the 30 runs after it fell on one day of America/Havana, and the one-day
--- rule (a day of runs is not a shift) rightly found no change. Steps at the int32 edges: -2147483648 fails in the last three
--- runs, 2147483647 flips every run, 0 is a success with a duration that
--- doubles too, and a skipped step.
+-- rule (a day of runs is not a shift) rightly found no change. Steps at
+-- the int32 edges: -2147483648 fails in the last three runs, 2147483647
+-- flips every run, 0 is a success with a duration that doubles too, and a
+-- skipped step.
 INSERT INTO scripts VALUES (9, 'health');
 INSERT INTO task_log (id, script_id, status, started_at, duration, steps, created_at)
 SELECT 900000 + g, 9, CASE WHEN g > 57 THEN 'failed' ELSE 'success' END,
