@@ -61,6 +61,15 @@ func (l *runLoader) blockRows() int {
 	return max(firstLoadInsertRuns, l.job.BatchSize)
 }
 
+// holdsEndOfLoad says whether an INSERT of up to rows runs, opened after
+// loaded runs of an expected total (0: unknown), holds the end of the load,
+// give or take a quarter of an INSERT (the total is PostgreSQL's
+// estimate): that INSERT squashes smaller blocks, since its last one is
+// written while the job waits (load.RunBlock.LastOfLoad).
+func holdsEndOfLoad(total, loaded int64, rows int) bool {
+	return total > 0 && total-loaded <= int64(rows)+int64(rows)/4
+}
+
 // runLoader gathers normalized runs into batches and hands each full batch
 // to a writer goroutine, so that reading and normalizing the next batch
 // overlaps with writing this one. One batch is in memory besides the one
@@ -298,10 +307,7 @@ func (l *runLoader) insertRuns(ctx context.Context, runs []transform.Run, gone [
 		if err != nil {
 			return err
 		}
-		// The INSERT that holds the end of the load (by the estimate of
-		// its rows, give or take a quarter of a block) squashes smaller
-		// blocks: its last one is written while the job waits.
-		if l.total > 0 && l.total-l.loaded <= int64(rows)+int64(rows)/4 {
+		if holdsEndOfLoad(l.total, l.loaded, rows) {
 			b.LastOfLoad()
 		}
 		l.block = b
