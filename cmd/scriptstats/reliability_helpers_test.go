@@ -400,17 +400,40 @@ func (e *jobEnv) reviveCH(wait time.Duration) bool {
 }
 
 // settleCH is called after scriptstats was killed: when the kill reset a
-// connection in the middle of a query, the private ClickHouse aborts a few
-// milliseconds later and takes a second to exit; wait for that and start it
-// again, so that the test's own queries do not meet a dying server.
+// connection in the middle of a query, the private ClickHouse aborts when
+// that query next touches the connection — a few milliseconds later, or
+// later still for a long INSERT … SELECT (a backfill killed while the run
+// links are written beside the recompute: a server alive and answering at
+// 200 ms died under the test's next query, CI on 209bc57). So wait until no
+// other query runs on the server, and then a little longer, and start it
+// again if it dies meanwhile, so that the test's own queries do not meet a
+// dying server.
 func (e *jobEnv) settleCH() {
 	e.t.Helper()
 	if e.chs == nil {
 		return
 	}
-	time.Sleep(200 * time.Millisecond)
-	if !e.chs.Running() || e.ch == nil || e.ch.Ping(context.Background()) != nil {
-		e.reviveCH(10 * time.Second)
+	ctx := context.Background()
+	const quietChecks = 3 // checks 100 ms apart with no other query
+	quiet := 0
+	for deadline := time.Now().Add(20 * time.Second); quiet < quietChecks && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		if !e.chs.Running() || e.ch == nil || e.ch.Ping(ctx) != nil {
+			e.reviveCH(10 * time.Second)
+			return
+		}
+		// Queries of clients over TCP (1) or HTTP (2), not this one; the
+		// engine's own query that keeps it serving is interface 6.
+		var others uint64
+		if err := e.ch.QueryRow(ctx, "SELECT count() FROM system.processes WHERE interface IN (1, 2) AND query_id != queryID()").Scan(&others); err != nil {
+			e.reviveCH(10 * time.Second)
+			return
+		}
+		if others == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
 	}
 }
 
