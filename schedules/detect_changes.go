@@ -312,18 +312,29 @@ func seriesBefore(counts []load.DayCounts, from transform.Day) map[int32]bool {
 // changeBatch collects the rows of finished scripts and writes them in
 // batches; one script's rows always go in one insert.
 type changeBatch struct {
-	j       *Job
-	version uint64
-	mu      sync.Mutex
-	rows    []load.ChangeRow
-	gone    []load.ChangeKey
+	j         *Job
+	version   uint64
+	mu        sync.Mutex
+	rows      []load.ChangeRow
+	gone      []load.ChangeKey
+	tailBytes int // of the change tails in rows
 }
+
+// changeBatchTailBytes bounds the change tails in one insert. They are tens
+// of KB a script (~11 MB for 200 scripts at 4M runs), and in rows alone a
+// batch held every script's: a first load wrote them all in one insert at
+// its end, and the driver's copies of them made the pass's peak RSS
+// (docs/performance.md, "Eleventh round").
+const changeBatchTailBytes = 4 << 20
 
 // add takes a script's rows and writes the batch when it is full. Called
 // with mu held.
 func (b *changeBatch) add(ctx context.Context, rows []load.ChangeRow, gone []load.ChangeKey, force bool) error {
 	b.rows, b.gone = append(b.rows, rows...), append(b.gone, gone...)
-	if !force && len(b.rows)+len(b.gone) < detectBatch {
+	for i := range rows {
+		b.tailBytes += len(rows[i].Tail)
+	}
+	if !force && len(b.rows)+len(b.gone) < detectBatch && b.tailBytes < changeBatchTailBytes {
 		return nil
 	}
 	if len(b.rows)+len(b.gone) == 0 {
@@ -332,7 +343,8 @@ func (b *changeBatch) add(ctx context.Context, rows []load.ChangeRow, gone []loa
 	if err := b.j.Sink.WriteChanges(ctx, b.rows, b.gone, b.version); err != nil {
 		return err
 	}
-	b.rows, b.gone = b.rows[:0], b.gone[:0]
+	clear(b.rows) // the tails written are not kept alive by the batch
+	b.rows, b.gone, b.tailBytes = b.rows[:0], b.gone[:0], 0
 	return b.j.failpoint(ctx, fpMidDetect)
 }
 
