@@ -359,13 +359,46 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	defer func() { sum.Detect.ChangesDuration = j.Now().Sub(start) }()
 	tl := j.timeline()
 	defer tl.done("change points: phases")
-	opt := j.changeOptions()
-	r, local := opt.Radius()
 	ids := make([]int64, 0, len(pending))
 	for id := range pending {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	batch := &changeBatch{j: j, version: version}
+	size := j.changeScriptsChunk
+	if size <= 0 {
+		size = changeScriptsChunk
+	}
+	for chunk := 1; len(ids) > 0; chunk++ {
+		n := min(len(ids), size)
+		timed := tl.mark
+		if chunk > 1 || n < len(ids) {
+			timed = func(phase string) { tl.mark(fmt.Sprintf("chunk_%d_%s", chunk, phase)) }
+		}
+		if err := j.detectChangesOf(ctx, ids[:n], pending, batch, asOf, sum, timed); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	batch.mu.Lock()
+	defer batch.mu.Unlock()
+	err := batch.add(ctx, nil, nil, true)
+	tl.mark("last_write")
+	return err
+}
+
+// changeScriptsChunk is how many scripts detectChanges takes at a time:
+// their stored change points and change tails (tens of KB a script) are
+// read and held together, so that, with thousands of scripts, a pass holds
+// the tails of a chunk, not of every script.
+const changeScriptsChunk = 256
+
+// detectChangesOf recomputes the change points of the scripts ids (sorted),
+// a chunk of detectChanges's, and hands their rows to batch.
+func (j *Job) detectChangesOf(ctx context.Context, ids []int64, pending map[int64]load.DayRange, batch *changeBatch, asOf time.Time, sum *Summary, timed func(phase string)) error {
+	opt := j.changeOptions()
+	r, local := opt.Radius()
+	version := batch.version
 	// The counts are read while the stored change points are read and
 	// their tails decoded: two round trips at once.
 	counts := map[int64][]load.DayCounts{}
@@ -382,7 +415,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		<-countsRead
 		return err
 	}
-	tl.mark("stored_read")
+	timed("stored_read")
 	stored := map[int64][]load.ChangeKey{}
 	samples := map[int64]map[load.ChangeKey][2]int{}
 	marks := quietMarks{}
@@ -403,12 +436,12 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		}
 		samples[c.Key.Series.ScriptID][c.Key] = [2]int{c.RunsBefore, c.RunsAfter}
 	}
-	tl.mark("tails_decode")
+	timed("tails_decode")
 	<-countsRead
 	if countsErr != nil {
 		return countsErr
 	}
-	tl.mark("counts_read")
+	timed("counts_read")
 	wins := map[int64]*changeWindow{}
 	today, useTails := transform.DayOf(asOf, j.Zone), j.tailsApply()
 	for _, id := range ids {
@@ -434,7 +467,6 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		}
 		wins[id] = w
 	}
-	batch := &changeBatch{j: j, version: version}
 	// Where a date can come back (days, above), the runs of the hour it
 	// comes back for are stored on the day before a day they follow: a read
 	// from a stored day starts a day earlier, so that it holds every run
@@ -443,13 +475,13 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 	if transform.DatesComeBack(j.Zone) {
 		readEarlier = 1
 	}
-	tl.mark("plan")
+	timed("plan")
 	for todo, round := ids, 1; len(todo) > 0; round++ {
 		short, err := j.changeRound(ctx, todo, wins, counts, stored, marks, opt, readEarlier, batch, sum)
 		if err != nil {
 			return err
 		}
-		tl.mark(fmt.Sprintf("round_%d", round))
+		timed(fmt.Sprintf("round_%d", round))
 		todo = todo[:0:0]
 		for id, res := range short {
 			w := wins[id]
@@ -479,11 +511,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		sum.Detect.Rereads += int64(len(short))
 		slices.Sort(todo)
 	}
-	batch.mu.Lock()
-	defer batch.mu.Unlock()
-	err = batch.add(ctx, nil, nil, true)
-	tl.mark("last_write")
-	return err
+	return nil
 }
 
 // decodeTails decodes the stored change tails, by script, on every core (a

@@ -318,7 +318,14 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				g.days(5, 0, 30, 30)
 				scripts := []int64{1, 2, 3, 5, 5}
 				sink := newFakeSink()
-				job := func(crashAfter int) *Job { return crashingJob(g.src, sink, opt, crashAfter) }
+				// Scripts in chunks of the default size, of one, of two
+				// (detectChanges).
+				chunk := int(seed % 3)
+				job := func(crashAfter int) *Job {
+					j := crashingJob(g.src, sink, opt, crashAfter)
+					j.changeScriptsChunk = chunk
+					return j
+				}
 				if _, err := job(0).Run(ctx, RunOptions{}); err != nil {
 					t.Fatal(err)
 				}
@@ -395,13 +402,18 @@ func TestBoundedChangePointsMatchWholeSeries(t *testing.T) {
 				if bounded == 0 {
 					t.Fatal("no pass read less than half the runs: the recompute was never bounded")
 				}
+				// Chunks of one or two scripts, or every script (4 or more)
+				// in one read.
+				if n := sink.storedChangesIDs; (chunk > 0 && n != chunk) || (chunk == 0 && n < 4) {
+					t.Fatalf("at most %d scripts in one read of the stored change points (chunks of %d)", n, chunk)
+				}
 				t.Logf("series kept by their quiet mark %d, series recomputed in quiet mode %d, scripts read from their change tail %d, rereads %d", quietSeries, notQuiet, tails, rereads)
 				// Other options (a wider window) and nothing new at the
 				// source: every script is recomputed with them.
 				wider := opt
 				wider.Window++
 				j := fakeJob(g.src, sink, "")
-				j.ChangeOptions = &wider
+				j.ChangeOptions, j.changeScriptsChunk = &wider, chunk
 				if _, err := j.Run(ctx, RunOptions{}); err != nil {
 					t.Fatal(err)
 				}
@@ -461,7 +473,14 @@ func TestQuietMarksKeepChangePoints(t *testing.T) {
 					g.days(script, 0, 30, 30)
 				}
 				sink := newFakeSink()
-				job := func(crashAfter int) *Job { return crashingJob(g.src, sink, opt, crashAfter) }
+				// Scripts in chunks of the default size, of one, of two
+				// (detectChanges).
+				chunk := int(seed % 3)
+				job := func(crashAfter int) *Job {
+					j := crashingJob(g.src, sink, opt, crashAfter)
+					j.changeScriptsChunk = chunk
+					return j
+				}
 				if _, err := job(0).Run(ctx, RunOptions{}); err != nil {
 					t.Fatal(err)
 				}

@@ -60,6 +60,9 @@ type Job struct {
 	// instead of the SCRIPTSTATS_FAILPOINTS actions (tests inject faults).
 	Failpoint   func(ctx context.Context, name string) error
 	failpointMu sync.Mutex // one Failpoint call at a time (failpoint.go)
+	// changeScriptsChunk, when > 0, replaces the constant of that name
+	// (tests: chunks of one or two scripts).
+	changeScriptsChunk int
 	// Progress, when set, is told how far the run loading of a full load or
 	// a backfill is (total: the planner's estimate for a full load, a count
 	// for a backfill).

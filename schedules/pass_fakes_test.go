@@ -159,6 +159,8 @@ type fakeSink struct {
 	// What detection read: each ChangeRuns call, and the runs it returned.
 	changeReads    []fakeChangeRead
 	changeRunsRead int
+	// storedChangesIDs: the most scripts one StoredChanges call asked for.
+	storedChangesIDs int
 	// readEarlier: ChangeRuns returns the runs of that many days before the
 	// day asked for as well (a read from an earlier day than planned).
 	readEarlier transform.Day
@@ -487,6 +489,7 @@ func (s *fakeSink) ChangeRuns(_ context.Context, ids []int64, from transform.Day
 func (s *fakeSink) StoredChanges(_ context.Context, ids []int64) ([]load.StoredChange, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.storedChangesIDs = max(s.storedChangesIDs, len(ids))
 	var out []load.StoredChange
 	for k, c := range s.changes {
 		if !c.deleted && slices.Contains(ids, k.Series.ScriptID) {
