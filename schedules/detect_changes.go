@@ -375,7 +375,7 @@ func (j *Job) detectChanges(ctx context.Context, pending map[int64]load.DayRange
 		if chunk > 1 || n < len(ids) {
 			timed = func(phase string) { tl.mark(fmt.Sprintf("chunk_%d_%s", chunk, phase)) }
 		}
-		if err := j.detectChangesOf(ctx, ids[:n], pending, batch, asOf, sum, timed); err != nil {
+		if err := j.detectChangesOf(ctx, ids[:n:n], pending, batch, asOf, sum, timed); err != nil {
 			return err
 		}
 		ids = ids[n:]
