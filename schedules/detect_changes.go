@@ -145,9 +145,15 @@ const firstSlots = 64
 
 // stepSlot is what add keeps of the steps of one index.
 type stepSlot struct {
-	// names: every step of the index (any status) in run order, with its
-	// name (an index into text; −1: null).
-	names []runStepName
+	// present: the runs with a step of the index (any status); names: the
+	// name each of those runs gives the index, run-length encoded — an
+	// entry per change, in run order (latestName). A run's name is the last
+	// non-null name of its steps of the index (−1: none). A step's name
+	// rarely changes, so a long script's names are a few entries, not one
+	// per step: they were 8 bytes a step, a seventh of the first load's
+	// peak live heap at 10M runs (docs/performance.md, "Twelfth round").
+	present runSet
+	names   []runStepName
 	// last is the latest non-null name seen and its index into text: a
 	// step's name rarely changes, so add compares before it hashes.
 	last   string
@@ -173,8 +179,42 @@ func (sr *scriptRuns) slot(k int32) *stepSlot {
 	return sl
 }
 
-// runStepName is one step's name in one run.
+// runStepName is the name (an index into text; −1: null) of an index's
+// steps from run on, up to the next entry.
 type runStepName struct{ run, name int32 }
+
+// addName records a step of the slot's index in run i (runs come in order;
+// a run may have several steps of one index) with name (−1: null).
+func (sl *stepSlot) addName(i, name int32) {
+	n := len(sl.names)
+	if !sl.present.has(i) { // the run's first step of the index
+		sl.present.add(i)
+		if n == 0 || sl.names[n-1].name != name {
+			sl.names = append(sl.names, runStepName{run: i, name: name})
+		}
+		return
+	}
+	// Another step of the index in the same run: a non-null name is the
+	// run's from now on (the last non-null one wins), a null one changes
+	// nothing.
+	switch {
+	case name < 0 || sl.names[n-1].name == name:
+	case sl.names[n-1].run == i:
+		sl.names[n-1].name = name
+		if n > 1 && sl.names[n-2].name == name {
+			sl.names = sl.names[:n-1]
+		}
+	default:
+		sl.names = append(sl.names, runStepName{run: i, name: name})
+	}
+}
+
+// nameAt is the name the slot's index has in run i, which has a step of
+// the index.
+func (sl *stepSlot) nameAt(i int32) int32 {
+	p, _ := slices.BinarySearchFunc(sl.names, i+1, func(o runStepName, run int32) int { return cmp.Compare(o.run, run) })
+	return sl.names[p-1].name
+}
 
 // newScriptRuns builds the run series and the step series of a script's
 // counted runs (in series order): success runs with a valid duration;
@@ -220,7 +260,7 @@ func (sr *scriptRuns) add(r *transform.Run, loc *time.Location) {
 				name, sl.last, sl.lastID = n, sr.text[n], n
 			}
 		}
-		sl.names = append(sl.names, runStepName{run: int32(i), name: name})
+		sl.addName(int32(i), name)
 		// A step of index load.RunSeries has no series: its key is the run
 		// series' (docs/detection.md, "Step indexes").
 		if st.Status != transform.StepSuccess || !validDuration(st.Duration) || st.Index == load.RunSeries {
@@ -1060,20 +1100,16 @@ func (sr *scriptRuns) stepDurations(which []int32) map[int32][]float64 {
 // latestName is the step's latest non-null name among the given runs
 // (ascending; in series order: the last one wins).
 func (sr *scriptRuns) latestName(which []int32, step int32) transform.NullString {
-	var occ []runStepName
-	if sl := sr.steps[step]; sl != nil {
-		occ = sl.names
-	}
-	if len(which) == 0 {
+	sl := sr.steps[step]
+	if sl == nil {
 		return transform.NullString{}
 	}
-	hi, _ := slices.BinarySearchFunc(occ, which[len(which)-1]+1, func(o runStepName, run int32) int { return cmp.Compare(o.run, run) })
-	for p := hi - 1; p >= 0 && occ[p].run >= which[0]; p-- {
-		if occ[p].name < 0 {
+	for p := len(which) - 1; p >= 0; p-- {
+		if !sl.present.has(which[p]) {
 			continue
 		}
-		if _, in := slices.BinarySearch(which, occ[p].run); in {
-			return transform.NullString{String: sr.text[occ[p].name], Valid: true}
+		if name := sl.nameAt(which[p]); name >= 0 {
+			return transform.NullString{String: sr.text[name], Valid: true}
 		}
 	}
 	return transform.NullString{}
