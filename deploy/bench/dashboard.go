@@ -55,6 +55,17 @@ type question struct {
 	parts       []part
 }
 
+// clickHouseOnly says the question has no PostgreSQL side: the detection
+// views (issue 10: each < 200 ms at 4M) answer with a method — change
+// points, Wilson bounds against a baseline, step states — that SQL over
+// task_log does not compute.
+func (q question) clickHouseOnly() bool { return q.parts[0].pg == "" }
+
+// detectionParams are the detection questions' arguments: the 90-day window.
+func detectionParams(p *dashParams) clickhouse.Parameters {
+	return clickhouse.Parameters{"from": p.From.Format(dayFmt), "to": p.To.Format(dayFmt)}
+}
+
 var questions = []question{
 	{"trend", "90-day trend of one script (script_daily)", []part{{
 		ch: "trend.ch.sql", pg: "trend.pg.sql", check: "total",
@@ -103,6 +114,15 @@ var questions = []question{
 			return clickhouse.Parameters{"script": fmt.Sprint(p.Script), "run": fmt.Sprint(p.RunB)}
 		},
 		pgArgs: func(p *dashParams) []any { return []any{p.RunB} },
+	}}},
+	{"duration_changes", "every duration change point in the 90 days, all scripts (duration_changes; ClickHouse only)", []part{{
+		ch: "duration_changes.ch.sql", check: "ratio", chArgs: detectionParams,
+	}}},
+	{"step_health", "the steps not healthy as of the latest pass, all scripts (step_health; ClickHouse only)", []part{{
+		ch: "step_health.ch.sql", check: "failures", chArgs: func(*dashParams) clickhouse.Parameters { return nil },
+	}}},
+	{"success_rate_drops", "every success-rate drop in the 90 days, all scripts (success_rate_drops; ClickHouse only)", []part{{
+		ch: "success_rate_drops.ch.sql", check: "total", chArgs: detectionParams,
 	}}},
 }
 
@@ -164,11 +184,20 @@ func (h *harness) dashboards(ctx context.Context, src *source, chDSN, label stri
 			if err != nil {
 				return out, err
 			}
-			pgMS, pgAns, err := ask(false)
-			if err != nil {
-				return out, err
+			var pgMS float64
+			var pgAns []answer
+			if !q.clickHouseOnly() {
+				if pgMS, pgAns, err = ask(false); err != nil {
+					return out, err
+				}
 			}
 			if rep == 0 {
+				if q.clickHouseOnly() {
+					for _, a := range chAns {
+						qr.RowsClickHouse += a.rows
+					}
+					continue
+				}
 				for i := range chAns {
 					qr.RowsClickHouse += chAns[i].rows
 					qr.RowsPostgres += pgAns[i].rows
@@ -181,7 +210,9 @@ func (h *harness) dashboards(ctx context.Context, src *source, chDSN, label stri
 				continue
 			}
 			qr.ClickHouseMS.add(chMS)
-			qr.PostgresMS.add(pgMS)
+			if !q.clickHouseOnly() {
+				qr.PostgresMS.add(pgMS)
+			}
 		}
 		qr.finish()
 		h.logf("%s: %-22s ClickHouse %8.1f ms  PostgreSQL %9.1f ms  x%.1f  rows %d/%d match=%v",
