@@ -158,6 +158,7 @@ func (h *harness) dashboards(ctx context.Context, src *source, chDSN, label stri
 	var out []QuestionResult
 	for _, q := range questions {
 		qr := QuestionResult{Name: q.name, Title: q.title, Params: p, Match: true}
+		only := q.clickHouseOnly()
 		ask := func(ch bool) (float64, []answer, error) {
 			var total float64
 			var answers []answer
@@ -186,13 +187,13 @@ func (h *harness) dashboards(ctx context.Context, src *source, chDSN, label stri
 			}
 			var pgMS float64
 			var pgAns []answer
-			if !q.clickHouseOnly() {
+			if !only {
 				if pgMS, pgAns, err = ask(false); err != nil {
 					return out, err
 				}
 			}
 			if rep == 0 {
-				if q.clickHouseOnly() {
+				if only {
 					for _, a := range chAns {
 						qr.RowsClickHouse += a.rows
 					}
@@ -210,12 +211,12 @@ func (h *harness) dashboards(ctx context.Context, src *source, chDSN, label stri
 				continue
 			}
 			qr.ClickHouseMS.add(chMS)
-			if !q.clickHouseOnly() {
+			if !only {
 				qr.PostgresMS.add(pgMS)
 			}
 		}
 		qr.finish()
-		if q.clickHouseOnly() {
+		if only {
 			h.logf("%s: %-22s ClickHouse %8.1f ms  (no PostgreSQL side)  rows %d", label, q.name, qr.ClickHouseMS.Median, qr.RowsClickHouse)
 			out = append(out, qr)
 			continue
