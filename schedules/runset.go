@@ -21,7 +21,7 @@ func (s *runSet) add(i int32) {
 		// list len/2: switch once the bitmap is no larger.
 		if n := len(s.list); n >= 16 && int(i-s.list[0])/64+1 <= n/2 {
 			s.first = s.list[0]
-			s.bits = make([]uint64, 0, max(int(i-s.first)/64+1, n))
+			s.bits = make([]uint64, int(i-s.first)/64+1)
 			for _, r := range s.list {
 				s.setBit(r)
 			}
