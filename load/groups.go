@@ -199,11 +199,39 @@ func (s *Sink) WriteGroups(ctx context.Context, groups []Group, version uint64) 
 	return s.retry(ctx, func() error { return s.writeGroups(ctx, groups, version) })
 }
 
+// ownConnGroups: a batch of at least this many groups (a first load's, a
+// backfill's: up to groupBatch, 10,000) is sent on a connection of its own,
+// closed once the INSERT has ended. The driver keeps a connection's encode
+// and compress buffers as long as the connection lives: in the shared pool
+// those of two 10,000-group batches (~51 MB) stayed through the change
+// points of a first load, which is where its peak is at 10M runs
+// (docs/performance.md, "Thirteenth round"). An incremental pass's few
+// hundred groups use the pool (a connection costs a round trip).
+const ownConnGroups = 1000
+
+// groupsFlush: a batch's groups are sent in blocks of this many (the
+// driver's Flush), within its one INSERT — ClickHouse squashes the blocks
+// of an INSERT before it writes parts, so the parts are those of one
+// block, while the driver's column, encode and compress buffers hold
+// 1,000 groups, not the batch's 10,000: encoding a whole batch at its
+// Send was the largest spike of a 10M first load's memory (Thirteenth
+// round).
+const groupsFlush = 1000
+
 func (s *Sink) writeGroups(ctx context.Context, groups []Group, version uint64) error {
 	if len(groups) == 0 {
 		return nil
 	}
-	batch, err := s.conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertGroups)
+	conn := s.conn
+	if len(groups) >= ownConnGroups {
+		own, err := connect(ctx, s.opts)
+		if err != nil {
+			return err
+		}
+		defer own.Close()
+		conn = own
+	}
+	batch, err := conn.PrepareBatch(ctx, sqlfiles.ClickHouseInsertGroups)
 	if err != nil {
 		return sinkErrorf("clickhouse insert groups: %w", err)
 	}
@@ -245,6 +273,11 @@ func (s *Sink) writeGroups(ctx context.Context, groups []Group, version uint64) 
 		)
 		if err != nil {
 			return sinkErrorf("clickhouse insert groups: %w", err)
+		}
+		if (i+1)%groupsFlush == 0 && i+1 < len(groups) {
+			if err := batch.Flush(); err != nil {
+				return sinkErrorf("clickhouse insert groups: %w", err)
+			}
 		}
 	}
 	if err := batch.Send(); err != nil {
