@@ -339,9 +339,9 @@ func (l *runLoader) flushBlock(ctx context.Context) error {
 	// the next block grows its own, they do not sit beside them until the
 	// collector finds them. A 10M first load has ten INSERTs, and its
 	// peak RSS was the highest of their transitions: one load each, VmRSS
-	// every 0.5 s, the load phase's median 243 MiB both times, its highest
-	// 278 → 257 MiB (docs/performance.md, "Thirteenth round"). One forced
-	// collection per million runs.
+	// every 0.5 s, the load phase's median 244–245 MiB both times, its
+	// highest 278 → 257 MiB (docs/performance.md, "Thirteenth round"). One
+	// forced collection per million runs.
 	debug.FreeOSMemory()
 	gone := l.blockGone
 	l.blockGone = nil
