@@ -498,3 +498,31 @@ func TestTailNotServingReadsTwoRAtOnce(t *testing.T) {
 		t.Fatal("no pass where the tail did not serve: the test must take that path")
 	}
 }
+
+// TestStoredTailHeader: what a pass keeps of a stored tail it does not use
+// whole — its version, days, cut, last run and scan options, none of its
+// runs or values — leaves the tail it came from whole, and never counts as
+// the tail the pass used (unchangedTail compares them by identity).
+func TestStoredTailHeader(t *testing.T) {
+	tail := &load.ChangeTail{Version: 9, MaxDay: 20000, Plain: true, Cut: 20001, Last: load.RunKey{OrderedAtUS: 5, RunID: 2},
+		Runs: []load.RunKey{{OrderedAtUS: 1, RunID: 1}}, Days: []transform.Day{19999},
+		Series:      []load.TailSeries{{Step: load.RunSeries, Whole: true, Runs: []int32{0}, Values: []float64{1.5}}},
+		ScanOptions: transform.DefaultChangeOptions()}
+	h := tail.Header()
+	if h.Version != 9 || h.MaxDay != 20000 || !h.Plain || h.Cut != 20001 || h.Last != tail.Last || h.ScanOptions != tail.ScanOptions {
+		t.Fatalf("header %+v of %+v", h, tail)
+	}
+	if h.Runs != nil || h.Days != nil || h.Series != nil {
+		t.Fatalf("the header holds values: %+v", h)
+	}
+	if len(tail.Runs) != 1 || len(tail.Days) != 1 || len(tail.Series) != 1 || tail.Series[0].Values[0] != 1.5 {
+		t.Fatalf("the tail lost its values: %+v", tail)
+	}
+	same := &load.ChangeTail{Version: 10, Cut: 20001, ScanOptions: tail.ScanOptions}
+	if unchangedTail(same, &changeWindow{stored: h}) || unchangedTail(same, &changeWindow{stored: h, tail: tail}) {
+		t.Fatal("a tail the pass did not use counts as left as stored")
+	}
+	if !unchangedTail(same, &changeWindow{stored: tail, tail: tail}) {
+		t.Fatal("the tail the pass used whole, with the same cut and options, is not left as stored")
+	}
+}

@@ -509,8 +509,15 @@ func (j *Job) detectChangesOf(ctx context.Context, ids []int64, pending map[int6
 				sum.Detect.Tails++
 			}
 		}
+		// A stored tail the pass does not use whole is only compared by
+		// its cut and options (unchangedTail, which needs w.tail ==
+		// w.stored): its values need not be held.
+		if w.stored != nil && w.tail != w.stored {
+			w.stored = w.stored.Header()
+		}
 		wins[id] = w
 	}
+	clear(tails) // what is used is held by wins
 	// Where a date can come back (days, above), the runs of the hour it
 	// comes back for are stored on the day before a day they follow: a read
 	// from a stored day starts a day earlier, so that it holds every run
