@@ -204,7 +204,7 @@ func (s *Sink) WriteGroups(ctx context.Context, groups []Group, version uint64) 
 // closed once the INSERT has ended. The driver keeps a connection's encode
 // and compress buffers as long as the connection lives: in the shared pool
 // those of two 10,000-group batches (~51 MB) stayed through the change
-// points of a first load, which is where its peak is at 10M runs
+// points of a first load, where a 10M first load peaked
 // (docs/performance.md, "Thirteenth round"). An incremental pass's few
 // hundred groups use the pool (a connection costs a round trip).
 const ownConnGroups = 1000
