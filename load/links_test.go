@@ -30,3 +30,93 @@ func TestRunsTableFor(t *testing.T) {
 		}
 	}
 }
+
+func TestRunsTableForWholeHistories(t *testing.T) {
+	// A first load's chunk of many sparse scripts: 1,000 scripts, each with
+	// runs on 136 of 365 days. More scripts than days, but whole histories:
+	// runs_by_id would read every run of those days, of every script.
+	var groups []transform.GroupKey
+	for s := int64(1); s <= 1000; s++ {
+		for d := transform.Day(19636 + s%3); d <= 20000; d += 3 {
+			groups = append(groups, transform.GroupKey{ScriptID: s, Day: d})
+		}
+	}
+	if got := runsTableFor(groups); got != "runs_state" {
+		t.Errorf("1,000 whole histories: %s, want runs_state", got)
+	}
+}
+
+func TestChunkEndByGroups(t *testing.T) {
+	// Without counts: whole scripts up to linkChunkGroups groups.
+	var keys []transform.GroupKey
+	for s := int64(1); s <= 30; s++ {
+		for d := transform.Day(1); d <= 100; d++ {
+			keys = append(keys, transform.GroupKey{ScriptID: s, Day: d})
+		}
+	}
+	if got := chunkEnd(keys, nil); got != 1500 {
+		t.Errorf("30 scripts of 100 groups: first chunk %d groups, want 1500 (15 scripts)", got)
+	}
+	one := make([]transform.GroupKey, 2000)
+	for i := range one {
+		one[i] = transform.GroupKey{ScriptID: 7, Day: transform.Day(i)}
+	}
+	if got := chunkEnd(one, nil); got != 2000 {
+		t.Errorf("one script of 2,000 groups: %d, want 2000 (never split)", got)
+	}
+}
+
+func TestChunkEndByRuns(t *testing.T) {
+	// 5,000 sparse scripts: 100 groups of 2 runs each (200 runs a script).
+	// By runs, a chunk takes linkChunkRuns / 200 = 1,500 scripts (150,000
+	// groups), where the cut by groups took 15.
+	var keys []transform.GroupKey
+	var runs []uint64
+	for s := int64(1); s <= 5000; s++ {
+		for d := transform.Day(1); d <= 100; d++ {
+			keys = append(keys, transform.GroupKey{ScriptID: s, Day: d})
+			runs = append(runs, 2)
+		}
+	}
+	if got := chunkEnd(keys, runs); got != 150_000 {
+		t.Errorf("sparse scripts: first chunk %d groups, want 150000", got)
+	}
+	// Dense scripts: 10 groups of 40,000 runs (400,000 a script): each
+	// script alone exceeds linkChunkRuns and is a chunk of its own.
+	keys, runs = keys[:0], runs[:0]
+	for s := int64(1); s <= 3; s++ {
+		for d := transform.Day(1); d <= 10; d++ {
+			keys = append(keys, transform.GroupKey{ScriptID: s, Day: d})
+			runs = append(runs, 40_000)
+		}
+	}
+	if got := chunkEnd(keys, runs); got != 10 {
+		t.Errorf("dense scripts: first chunk %d groups, want 10 (one script)", got)
+	}
+	// Many groups of no runs: bounded by linkChunkMaxGroups.
+	keys, runs = keys[:0], runs[:0]
+	for s := int64(1); s <= 3; s++ {
+		for d := transform.Day(1); d <= 100_000; d++ {
+			keys = append(keys, transform.GroupKey{ScriptID: s, Day: d})
+			runs = append(runs, 0)
+		}
+	}
+	if got := chunkEnd(keys, runs); got != 200_000 {
+		t.Errorf("empty groups: first chunk %d groups, want 200000 (two scripts)", got)
+	}
+}
+
+func TestRunsOf(t *testing.T) {
+	k := func(s int64, d transform.Day) transform.GroupKey { return transform.GroupKey{ScriptID: s, Day: d} }
+	read := []transform.GroupKey{k(1, 5), k(1, 6), k(2, 1), k(2, 9), k(3, 3)}
+	counted := []groupRuns{{k(1, 6), 11}, {k(2, 9), 4}}
+	settled := []transform.GroupKey{k(3, 3), k(1, 5), k(2, 1)}
+	settledRuns := []uint64{30, 50, 7}
+	got := runsOf(read, counted, settled, settledRuns)
+	want := []uint64{50, 11, 7, 4, 30}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("runsOf: %v, want %v", got, want)
+		}
+	}
+}

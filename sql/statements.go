@@ -324,6 +324,11 @@ var ClickHouseReportStepHealth string
 //go:embed clickhouse/queries/select_group_runs.sql
 var ClickHouseSelectGroupRuns string
 
+// ClickHouseSelectLinkGroupRuns is the ClickHouse statement clickhouse/queries/select_link_group_runs.sql.
+//
+//go:embed clickhouse/queries/select_link_group_runs.sql
+var ClickHouseSelectLinkGroupRuns string
+
 // ClickHouseSelectLinkGroups is the ClickHouse statement clickhouse/queries/select_link_groups.sql.
 //
 //go:embed clickhouse/queries/select_link_groups.sql
