@@ -23,13 +23,44 @@ type runBatch struct {
 	// added to what run_places says: backfill then removes a copy verify
 	// sees even if run_places missed it.
 	known []load.Location
+	// bytes estimates the memory the runs hold (runBytes).
+	bytes int
 }
 
 func (b *runBatch) size() int { return len(b.runs) + len(b.deleted) + len(b.dropped) }
 
+// full says the batch goes to the writer: --batch-size runs, or
+// batchBytes of them. The bound in bytes keeps the loader's memory flat
+// whatever the runs carry: a batch is held twice (filled and written) and
+// encoded once, so 20,000 runs of 30-60 steps held ~700 MiB where the
+// bench's runs (6-14 steps, 60 % with steps) hold ~240 (docs/performance.md,
+// "Fourteenth round").
+func (b *runBatch) full(batchSize int) bool {
+	return b.size() >= batchSize || b.bytes >= batchBytes
+}
+
+// batchBytes bounds a batch's runs in memory, by runBytes: the bench's
+// batches of 20,000 runs estimate ~21 MB and stay whole.
+const batchBytes = 32 << 20
+
+// runBytes estimates the memory of a normalized run: its struct and its
+// steps' (transform.Run, transform.Step) and the bytes of their texts.
+// Texts the normalizer shares between runs count for each; an estimate
+// from above.
+func runBytes(r *transform.Run) int {
+	const runStruct, stepStruct = 320, 96
+	n := runStruct + len(r.Status) + len(r.FailedStepName.String) + len(r.ErrorMessage.String)
+	for i := range r.Steps {
+		st := &r.Steps[i]
+		n += stepStruct + len(st.Name.String) + len(st.Status) + len(st.Error.String)
+	}
+	return n
+}
+
 func (b *runBatch) reset() {
 	clear(b.runs) // let the runs' strings go
 	b.runs, b.deleted, b.dropped, b.known = b.runs[:0], b.deleted[:0], b.dropped[:0], b.known[:0]
+	b.bytes = 0
 }
 
 // runStore is what the loader writes runs through: load.Sink, or a fake in
@@ -155,10 +186,11 @@ func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) err
 	switch {
 	case ok:
 		b.runs = append(b.runs, run)
+		b.bytes += runBytes(&run)
 	case l.lookup:
 		b.dropped = append(b.dropped, src.ID)
 	}
-	if b.size() >= l.job.BatchSize {
+	if b.full(l.job.BatchSize) {
 		return l.submit(ctx)
 	}
 	return nil
@@ -169,7 +201,7 @@ func (l *runLoader) addSource(ctx context.Context, src *transform.SourceRun) err
 func (l *runLoader) addGone(ctx context.Context, id int64) error {
 	b := l.batch()
 	b.dropped = append(b.dropped, id)
-	if b.size() >= l.job.BatchSize {
+	if b.full(l.job.BatchSize) {
 		return l.submit(ctx)
 	}
 	return nil
@@ -187,7 +219,7 @@ func (l *runLoader) addKnown(loc load.Location) {
 func (l *runLoader) addDeleted(ctx context.Context, loc load.Location) error {
 	b := l.batch()
 	b.deleted = append(b.deleted, loc)
-	if b.size() >= l.job.BatchSize {
+	if b.full(l.job.BatchSize) {
 		return l.submit(ctx)
 	}
 	return nil
