@@ -142,7 +142,7 @@ func TestClusterViewsLookNamesUpWithoutCorrelatedSubqueries(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"script_daily", "step_daily"} {
+	for _, name := range []string{"script_daily", "step_daily", "success_rate_drops"} {
 		stmt := views[name]
 		if !namesCorrelated(stmt) {
 			t.Fatalf("%s: the migration no longer names the script with %q: update the cluster rewrite", name, correlatedName)
