@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scriptstats/scriptstats/deploy/teststack"
 	"github.com/scriptstats/scriptstats/transform"
 )
 
@@ -22,16 +21,8 @@ func TestRelinkInChunksOfRuns(t *testing.T) {
 	defer func(g, c int, r uint64) { linkChunkGroups, linkCountGroups, linkChunkRuns = g, c, r }(linkChunkGroups, linkCountGroups, linkChunkRuns)
 	linkChunkGroups, linkCountGroups, linkChunkRuns = 100, 100, 400
 
-	dsn := teststack.ClickHouse(t)
+	sink := migratedSink(t)
 	ctx := context.Background()
-	if _, err := Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	sink, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
 
 	rng := rand.New(rand.NewPCG(3, 5))
 	first := transform.DayFromDate(2026, 9, 1)

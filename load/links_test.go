@@ -66,43 +66,37 @@ func TestChunkEndByGroups(t *testing.T) {
 	}
 }
 
+// groupsOf is scripts 1..scripts with days 1..days each, every group
+// holding runs runs.
+func groupsOf(scripts int64, days transform.Day, runs uint64) (keys []transform.GroupKey, counts []uint64) {
+	for s := int64(1); s <= scripts; s++ {
+		for d := transform.Day(1); d <= days; d++ {
+			keys, counts = append(keys, transform.GroupKey{ScriptID: s, Day: d}), append(counts, runs)
+		}
+	}
+	return keys, counts
+}
+
 func TestChunkEndByRuns(t *testing.T) {
-	// 5,000 sparse scripts: 100 groups of 2 runs each (200 runs a script).
-	// By runs, a chunk takes linkChunkRuns / 200 = 1,500 scripts (150,000
-	// groups), where the cut by groups took 15.
-	var keys []transform.GroupKey
-	var runs []uint64
-	for s := int64(1); s <= 5000; s++ {
-		for d := transform.Day(1); d <= 100; d++ {
-			keys = append(keys, transform.GroupKey{ScriptID: s, Day: d})
-			runs = append(runs, 2)
+	for _, c := range []struct {
+		name    string
+		scripts int64
+		days    transform.Day
+		runs    uint64
+		want    int
+	}{
+		// 100 groups of 2 runs a script: linkChunkRuns / 200 = 1,500
+		// scripts (150,000 groups), where the cut by groups took 15.
+		{"5,000 sparse scripts", 5000, 100, 2, 150_000},
+		// 400,000 runs a script: each alone exceeds linkChunkRuns.
+		{"dense scripts", 3, 10, 40_000, 10},
+		// No runs at all: bounded by linkChunkMaxGroups (two scripts).
+		{"empty groups", 3, 100_000, 0, 200_000},
+	} {
+		keys, runs := groupsOf(c.scripts, c.days, c.runs)
+		if got := chunkEnd(keys, runs); got != c.want {
+			t.Errorf("%s: first chunk %d groups, want %d", c.name, got, c.want)
 		}
-	}
-	if got := chunkEnd(keys, runs); got != 150_000 {
-		t.Errorf("sparse scripts: first chunk %d groups, want 150000", got)
-	}
-	// Dense scripts: 10 groups of 40,000 runs (400,000 a script): each
-	// script alone exceeds linkChunkRuns and is a chunk of its own.
-	keys, runs = keys[:0], runs[:0]
-	for s := int64(1); s <= 3; s++ {
-		for d := transform.Day(1); d <= 10; d++ {
-			keys = append(keys, transform.GroupKey{ScriptID: s, Day: d})
-			runs = append(runs, 40_000)
-		}
-	}
-	if got := chunkEnd(keys, runs); got != 10 {
-		t.Errorf("dense scripts: first chunk %d groups, want 10 (one script)", got)
-	}
-	// Many groups of no runs: bounded by linkChunkMaxGroups.
-	keys, runs = keys[:0], runs[:0]
-	for s := int64(1); s <= 3; s++ {
-		for d := transform.Day(1); d <= 100_000; d++ {
-			keys = append(keys, transform.GroupKey{ScriptID: s, Day: d})
-			runs = append(runs, 0)
-		}
-	}
-	if got := chunkEnd(keys, runs); got != 200_000 {
-		t.Errorf("empty groups: first chunk %d groups, want 200000 (two scripts)", got)
 	}
 }
 

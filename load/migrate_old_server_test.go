@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scriptstats/scriptstats/deploy/teststack"
 	sqlfiles "github.com/scriptstats/scriptstats/sql"
 )
 
@@ -14,16 +13,8 @@ import (
 // subquery, and give the same rows as the correlated ones — names from
 // scripts_state, the placeholder for a script without a row.
 func TestScalarNamesViewsAnswerTheSame(t *testing.T) {
-	dsn := teststack.ClickHouse(t)
+	sink := migratedSink(t)
 	ctx := context.Background()
-	if _, err := Migrate(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	sink, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
 	if _, err := sink.SyncScripts(ctx, map[int64]string{1: "nightly export"}, 1); err != nil {
 		t.Fatal(err)
 	}
