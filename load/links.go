@@ -19,9 +19,11 @@ import (
 // that relinks more than linkCountGroups groups (a first load, a backfill)
 // counts their runs first (select_link_group_runs.sql, one read of the key
 // columns) and cuts by runs instead: up to linkChunkRuns runs, so that the
-// window over them stays small in ClickHouse's memory whatever the
-// history's size, and up to linkChunkMaxGroups groups (the statement's
-// sets of groups). Cutting by groups alone made a first load of sparse
+// window over them stays bounded in ClickHouse's memory whatever the
+// history's size (a 10M first load cut by groups sent ~825,000 runs a
+// statement; cut at 300,000 its 34 statements relinked in 67–73 s
+// against 55 s for 13), and up to linkChunkMaxGroups groups (the
+// statement's sets of groups). Cutting by groups alone made a first load of sparse
 // scripts (5,000 scripts over 365 days, 1.5 runs a group) run 453
 // statements, each paying a granule of every part for its few runs: 72 s
 // of an 86 s pass (docs/performance.md, "Fourteenth round"). Below
@@ -31,7 +33,7 @@ import (
 var (
 	linkChunkGroups           = 1500
 	linkCountGroups           = 15_000
-	linkChunkRuns      uint64 = 300_000
+	linkChunkRuns      uint64 = 1_000_000
 	linkChunkMaxGroups        = 200_000
 )
 

@@ -85,11 +85,14 @@ func TestChunkEndByRuns(t *testing.T) {
 		runs    uint64
 		want    int
 	}{
-		// 100 groups of 2 runs a script: linkChunkRuns / 200 = 1,500
-		// scripts (150,000 groups), where the cut by groups took 15.
-		{"5,000 sparse scripts", 5000, 100, 2, 150_000},
-		// 400,000 runs a script: each alone exceeds linkChunkRuns.
-		{"dense scripts", 3, 10, 40_000, 10},
+		// 100 groups of 2 runs a script: linkChunkMaxGroups / 100 = 2,000
+		// scripts (200,000 groups), where the cut by groups took 15.
+		{"5,000 sparse scripts", 5000, 100, 2, 200_000},
+		// 100 groups of 50 runs a script: linkChunkRuns / 5,000 = 200
+		// scripts (20,000 groups).
+		{"busier scripts", 5000, 100, 50, 20_000},
+		// 1,200,000 runs a script: each alone exceeds linkChunkRuns.
+		{"dense scripts", 3, 10, 120_000, 10},
 		// No runs at all: bounded by linkChunkMaxGroups (two scripts).
 		{"empty groups", 3, 100_000, 0, 200_000},
 	} {
