@@ -171,22 +171,14 @@ func runsOf(read []transform.GroupKey, counted []groupRuns, settled []transform.
 	for i, k := range settled {
 		known[i] = groupRuns{key: k, runs: settledRuns[i]}
 	}
-	slices.SortFunc(known, func(a, b groupRuns) int {
-		if keyLess(a.key, b.key) {
-			return -1
-		}
-		if keyLess(b.key, a.key) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(known, func(a, b groupRuns) int { return transform.CompareGroupKeys(a.key, b.key) })
 	out := make([]uint64, len(read))
 	c, k := 0, 0
 	for i, g := range read {
-		for c < len(counted) && keyLess(counted[c].key, g) {
+		for c < len(counted) && transform.CompareGroupKeys(counted[c].key, g) < 0 {
 			c++
 		}
-		for k < len(known) && keyLess(known[k].key, g) {
+		for k < len(known) && transform.CompareGroupKeys(known[k].key, g) < 0 {
 			k++
 		}
 		switch {
@@ -197,13 +189,6 @@ func runsOf(read []transform.GroupKey, counted []groupRuns, settled []transform.
 		}
 	}
 	return out
-}
-
-func keyLess(a, b transform.GroupKey) bool {
-	if a.ScriptID != b.ScriptID {
-		return a.ScriptID < b.ScriptID
-	}
-	return a.Day < b.Day
 }
 
 // journaledRuns counts the rows of runs_state in each group journaled

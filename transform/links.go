@@ -38,7 +38,7 @@ func LinkGroups(journaled, settled []GroupKey) (read, emit []GroupKey) {
 	j := sortedKeys(journaled)
 	s := make([]GroupKey, 0, len(settled))
 	for _, k := range settled {
-		if _, found := slices.BinarySearchFunc(j, k, compareKeys); !found {
+		if _, found := slices.BinarySearchFunc(j, k, CompareGroupKeys); !found {
 			s = append(s, k)
 		}
 	}
@@ -49,7 +49,7 @@ func LinkGroups(journaled, settled []GroupKey) (read, emit []GroupKey) {
 		read, emit = append(read, k), append(emit, k)
 		// The first settled group after k: the same script's next one, if
 		// any; the one before it is the script's previous one, if any.
-		i, _ := slices.BinarySearchFunc(s, k, compareKeys)
+		i, _ := slices.BinarySearchFunc(s, k, CompareGroupKeys)
 		if i > 0 && s[i-1].ScriptID == k.ScriptID {
 			read = append(read, s[i-1])
 		}
@@ -60,7 +60,9 @@ func LinkGroups(journaled, settled []GroupKey) (read, emit []GroupKey) {
 	return sortedKeys(read), sortedKeys(emit)
 }
 
-func compareKeys(a, b GroupKey) int {
+// CompareGroupKeys orders groups by script, then day (for slices.SortFunc
+// and slices.BinarySearchFunc).
+func CompareGroupKeys(a, b GroupKey) int {
 	switch {
 	case a.ScriptID != b.ScriptID:
 		return cmp.Compare(a.ScriptID, b.ScriptID)
@@ -73,6 +75,6 @@ func compareKeys(a, b GroupKey) int {
 // is not changed).
 func sortedKeys(keys []GroupKey) []GroupKey {
 	out := slices.Clone(keys)
-	slices.SortFunc(out, compareKeys)
+	slices.SortFunc(out, CompareGroupKeys)
 	return slices.Compact(out)
 }

@@ -2,7 +2,7 @@
 -- pass, in group order: an estimate of the runs the relink reads for the
 -- group (no FINAL: a superseded version or a tombstone counts too, which
 -- only makes a chunk smaller), read when there are too many groups for one
--- relink statement (load/links.go, relinkChunks). Only the key columns are
+-- relink statement (load/links.go, Relink and chunkEnd). Only the key columns are
 -- read.
 SELECT script_id, day, count() AS runs
 FROM runs_state
